@@ -1,0 +1,58 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export AGRITRACE_ENV ?= development
+# The host printed in QR codes; by default the local demo server itself.
+export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard trace/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: install run test test-pg lint bench translations-extract clean
+
+install: $(INSTALLED) $(NODE_INSTALLED) $(CATALOGS)
+
+$(INSTALLED): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	touch $@
+
+# Node packages (anvil, the OpenZeppelin Merkle library) serve tests and benchmarks.
+# `npm ci` trips over anvil's per-platform optional packages (npm/cli#4828), so install
+# from the lock without rewriting it.
+$(NODE_INSTALLED): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm install --no-save --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: tests that need anvil or node will say so and skip."; fi
+
+%.mo: %.po $(INSTALLED)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+run: install
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi seed-demo
+	$(BIN)/flask --app wsgi serve --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+# The same suite against PostgreSQL (127.0.0.1:5432, database `test`).
+test-pg: install
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check trace chain stamps marketplace tests bench wsgi.py || true
+
+translations-extract: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o trace/translations/messages.pot .
+	$(BIN)/pybabel update -i trace/translations/messages.pot -d trace/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache

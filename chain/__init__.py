@@ -1,0 +1,36 @@
+"""Anchoring of opaque 32-byte leaves on an EVM chain: hashing, Merkle trees, clients, proofs."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Build the configured chain client and register the chain's routes.
+
+    Reads ``CHAIN_URL`` (``"embedded"`` by default, or an http(s) JSON-RPC URL) and
+    ``CHAIN_PRIVATE_KEY`` from ``app.config``; the embedded chain lives in
+    ``<instance_path>/chain``. Nothing connects here: the client opens the chain on first
+    use. The client is stored at ``app.extensions["chain"]``; with the embedded chain the
+    read-only JSON-RPC bridge is registered at ``POST /chain/rpc`` (blueprint
+    ``chain_rpc``) so ``python -m chain.verify`` can check bundles against it.
+
+    Raises:
+        ChainError: an unusable ``CHAIN_URL`` or a JSON-RPC URL without a private key.
+    """
+    from chain.client import client_from_config
+
+    client = client_from_config(
+        app.config.get("CHAIN_URL", "embedded"),
+        app.config.get("CHAIN_PRIVATE_KEY"),
+        os.path.join(app.instance_path, "chain"),
+    )
+    app.extensions["chain"] = client
+    if client.embedded:
+        from chain.web import create_rpc_blueprint
+
+        app.register_blueprint(create_rpc_blueprint())

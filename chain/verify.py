@@ -1,0 +1,196 @@
+"""Check a proof bundle against a chain, with no access to the service's database.
+
+Usage: ``python -m chain.verify BUNDLE.json [--rpc URL]``. Exit status: 0 valid,
+1 invalid (each failed check says why), 2 unusable input (unreadable or malformed
+bundle, no RPC URL, or a node that cannot be queried). Needs only the standard library,
+``rfc8785`` and ``eth_abi`` (plus a keccak): no web3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from chain import abi
+from chain.errors import BundleFormatError, ChainError, ChainUnavailable
+from chain.proof import Check, ProofBundle, check_paths, parse_bundle
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+
+
+class ChainReader(Protocol):
+    """The read-only chain queries verification needs."""
+
+    def chain_id(self) -> int:
+        """The node's chain id."""
+        ...
+
+    def code(self, address: str) -> bytes:
+        """Deployed code at ``address`` (empty when none)."""
+        ...
+
+    def call(self, to: str, data: bytes) -> bytes:
+        """Output of a read-only call at the latest block."""
+        ...
+
+    def receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        """The transaction receipt as JSON-RPC returns it, None when unknown."""
+        ...
+
+
+class JsonRpcReader:
+    """:class:`ChainReader` over plain HTTP JSON-RPC (urllib)."""
+
+    def __init__(self, url: str, timeout: float = 15.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        """Send one JSON-RPC request and return its result.
+
+        Raises:
+            ChainUnavailable: the node cannot be reached or answered with an error.
+        """
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        req = urllib.request.Request(self.url, body.encode(), {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                reply = json.loads(resp.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise ChainUnavailable(f"cannot query {self.url}: {exc}") from exc
+        if not isinstance(reply, dict) or "error" in reply:
+            error = reply.get("error") if isinstance(reply, dict) else reply
+            raise ChainUnavailable(f"{self.url} answered {method} with an error: {error}")
+        return reply.get("result")
+
+    def chain_id(self) -> int:
+        return int(self.request("eth_chainId", []), 16)
+
+    def code(self, address: str) -> bytes:
+        return abi.to_bytes(self.request("eth_getCode", [address, "latest"]))
+
+    def call(self, to: str, data: bytes) -> bytes:
+        return abi.to_bytes(
+            self.request("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+        )
+
+    def receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        result = self.request("eth_getTransactionReceipt", [tx_hash])
+        return result if isinstance(result, dict) else None
+
+
+def check_on_chain(bundle: ProofBundle, reader: ChainReader) -> list[Check]:
+    """Check that the bundle's root is anchored where and when the bundle says.
+
+    Raises:
+        ChainUnavailable: the node could not be queried.
+    """
+    actual = reader.chain_id()
+    if actual != bundle.chain_id:
+        return [
+            Check(False, f"the node is chain {actual}, the bundle says chain {bundle.chain_id}")
+        ]
+    checks = [Check(True, f"the node is chain {actual}, as the bundle says")]
+    if not reader.code(bundle.contract):
+        return [*checks, Check(False, f"there is no contract at {bundle.contract} on this chain")]
+    info = abi.decode_anchor_of(reader.call(bundle.contract, abi.encode_anchor_of(bundle.root)))
+    return [*checks, _check_anchor(bundle, info), _check_transaction(bundle, reader)]
+
+
+def _check_anchor(bundle: ProofBundle, info: abi.AnchorInfo) -> Check:
+    if info.timestamp == 0:
+        return Check(False, f"contract {bundle.contract} has never anchored this root")
+    if info.block_number != bundle.block_number:
+        return Check(
+            False,
+            f"the root was anchored in block {info.block_number}, "
+            f"the bundle says block {bundle.block_number}",
+        )
+    when = datetime.fromtimestamp(info.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Check(
+        True,
+        f"contract {bundle.contract} anchored the root at {when} "
+        f"(block {info.block_number}, {info.leaf_count} lots)",
+    )
+
+
+def _check_transaction(bundle: ProofBundle, reader: ChainReader) -> Check:
+    receipt = reader.receipt(bundle.tx_hash)
+    if receipt is None:
+        return Check(False, f"transaction {bundle.tx_hash} is unknown to this chain")
+    if int(str(receipt.get("status", "0x0")), 16) != 1:
+        return Check(False, f"transaction {bundle.tx_hash} failed on chain")
+    block = int(str(receipt.get("blockNumber", "0x0")), 16)
+    if block != bundle.block_number:
+        return Check(
+            False, f"transaction {bundle.tx_hash} is in block {block}, not {bundle.block_number}"
+        )
+    for log in receipt.get("logs") or []:
+        event = abi.decode_anchored_log(log)
+        if event and event.root == bundle.root and event.address == bundle.contract:
+            return Check(True, f"transaction {bundle.tx_hash} emitted Anchored for this root")
+    return Check(False, f"transaction {bundle.tx_hash} did not emit Anchored for this root")
+
+
+def verify_bundle(bundle: ProofBundle, reader: ChainReader) -> list[Check]:
+    """Run every check: the two Merkle paths offline, then the anchor on chain.
+
+    Raises:
+        ChainUnavailable: the node could not be queried.
+    """
+    return [*check_paths(bundle), *check_on_chain(bundle, reader)]
+
+
+def load_bundle(path: str) -> ProofBundle:
+    """Read and parse a bundle file.
+
+    Raises:
+        BundleFormatError: unreadable file, invalid JSON or a malformed bundle.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BundleFormatError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleFormatError(f"{path} is not valid JSON: {exc}") from exc
+    return parse_bundle(data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m chain.verify", description=__doc__)
+    parser.add_argument("bundle", help="proof bundle JSON file")
+    parser.add_argument("--rpc", help="JSON-RPC URL of the chain (default: the bundle's rpc_hint)")
+    args = parser.parse_args(argv)
+    try:
+        bundle = load_bundle(args.bundle)
+        url = args.rpc or bundle.rpc_hint
+        if not url:
+            raise BundleFormatError("no --rpc URL given and the bundle has no rpc_hint")
+        source = (
+            "--rpc" if args.rpc else "the bundle's rpc_hint; pass --rpc to use a node you trust"
+        )
+        print(f"checking against {url} ({source})")
+        checks = check_paths(bundle)
+        checks += check_on_chain(bundle, JsonRpcReader(url))
+    except (BundleFormatError, ChainError) as exc:
+        print(f"cannot verify: {exc}")
+        return EXIT_UNUSABLE
+    for check in checks:
+        print(f"{'✓' if check.ok else '✗'} {check.message}")
+    valid = all(c.ok for c in checks)
+    print("VALID: this stamp is anchored on chain" if valid else "INVALID: see the ✗ lines above")
+    return EXIT_VALID if valid else EXIT_INVALID
+
+
+if __name__ == "__main__":
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    sys.exit(main())

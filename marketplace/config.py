@@ -1,0 +1,57 @@
+"""Marketplace settings, read once by ``init_app`` from the environment and the app config."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+SANDBOX_CREDENTIALS = {
+    "POSTMART_API_KEY": "pm-sandbox-key",
+    "VOSO_CLIENT_ID": "voso-sandbox-partner",
+    "VOSO_CLIENT_SECRET": "voso-sandbox-secret",
+}
+NAMES = (
+    "POSTMART_URL",
+    "POSTMART_API_KEY",
+    "VOSO_URL",
+    "VOSO_CLIENT_ID",
+    "VOSO_CLIENT_SECRET",
+    "MARKETPLACE_TIMEOUT",
+    "MARKETPLACE_CONNECT_TIMEOUT",
+    "MARKETPLACE_MAX_ATTEMPTS",
+    "MARKETPLACE_BACKOFF_SECONDS",
+    "MARKETPLACE_SANDBOXES",
+    "POSTMART_SANDBOX_PORT",
+    "VOSO_SANDBOX_PORT",
+    "SANDBOX_FAULTS",
+)
+
+
+def marketplace_config(app_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The marketplace settings: the app config wins, then the environment, then defaults.
+
+    Outside production the adapters default to the sandboxes on 127.0.0.1 (ports 5101 and
+    5102) with the sandboxes' own credentials; in production nothing has a default, so a
+    marketplace without configured credentials is simply not offered.
+    """
+    values = {name: app_config.get(name, os.environ.get(name)) for name in NAMES}
+    values = {name: value for name, value in values.items() if value not in (None, "")}
+    if app_config.get("AGRITRACE_ENV") == "production":
+        return {"MARKETPLACE_SANDBOXES": "0", **values}
+    development = app_config.get("AGRITRACE_ENV") == "development"
+    defaults: dict[str, Any] = {
+        **SANDBOX_CREDENTIALS,
+        "POSTMART_SANDBOX_PORT": 5101,
+        "VOSO_SANDBOX_PORT": 5102,
+        "MARKETPLACE_SANDBOXES": "1" if development else "0",
+    }
+    merged = {**defaults, **values}
+    merged.setdefault("POSTMART_URL", f"http://127.0.0.1:{merged['POSTMART_SANDBOX_PORT']}")
+    merged.setdefault("VOSO_URL", f"http://127.0.0.1:{merged['VOSO_SANDBOX_PORT']}")
+    return merged
+
+
+def flag(value: Any) -> bool:
+    """A boolean setting given as text ("1", "true", "yes") or a bool."""
+    return str(value).strip().lower() in ("1", "true", "yes", "on")

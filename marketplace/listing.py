@@ -1,0 +1,99 @@
+"""What a product's listing should say: trace links, lot QR codes, price and capped stock."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask_babel import force_locale
+from sqlalchemy import column, func, table
+from sqlmodel import Session, col, select
+
+from marketplace.models import ListingSync
+from marketplace.protocol import Listing, LotLink
+from trace.i18n import _l
+from trace.models import Lot, Producer, Product
+
+# The stamps table is read by name: marketplace may not import the stamps package.
+_stamps = table("stamps", column("lot_id"), column("status"))
+MAX_LOTS = 30
+
+
+def product_link(base_url: str, gtin: str) -> str:
+    """The product's GS1 Digital Link: ``{base}/01/{gtin}``."""
+    return f"{base_url.rstrip('/')}/01/{gtin}"
+
+
+def lot_link(base_url: str, gtin: str, lot_code: str) -> str:
+    """The lot's Digital Link page ``{base}/01/{gtin}/10/{lot}`` (lot percent-encoded)."""
+    return f"{product_link(base_url, gtin)}/10/{quote(lot_code, safe='')}"
+
+
+def lot_qr_url(base_url: str, lot_id: int) -> str:
+    """Where the lot's QR code (of its Digital Link) is served as a PNG."""
+    return f"{base_url.rstrip('/')}/marketplace/lots/{lot_id}/qr.png"
+
+
+def sellable_lots(session: Session, product_id: int) -> list[Lot]:
+    """The product's lots that may be sold: not recalled, not found tampered; newest first."""
+    statement = select(Lot).where(
+        Lot.product_id == product_id, col(Lot.recalled_at).is_(None), col(Lot.tampered_at).is_(None)
+    )
+    return list(session.exec(statement.order_by(col(Lot.id).desc()).limit(MAX_LOTS)))
+
+
+def stampable_stock(session: Session, product_id: int) -> int:
+    """Active stamps on the product's sellable lots: the most we may list (mass balance).
+
+    Each pack sold carries one active stamp, so listed stock never exceeds them.
+    """
+    statement = (
+        select(func.count())
+        .select_from(_stamps.join(Lot, col(Lot.id) == _stamps.c.lot_id))
+        .where(
+            _stamps.c.status == "active",
+            Lot.product_id == product_id,
+            col(Lot.recalled_at).is_(None),
+            col(Lot.tampered_at).is_(None),
+        )
+    )
+    return int(session.exec(statement).one())
+
+
+def desired_listing(session: Session, row: ListingSync, base_url: str) -> Listing:
+    """The listing ``row`` should show now, built from the registry."""
+    product = session.get(Product, row.product_id)
+    producer = session.get(Producer, row.producer_id)
+    assert product is not None and producer is not None
+    lots = sellable_lots(session, row.product_id)
+    return Listing(
+        sku=product.gtin,
+        title=product.name_vi,
+        description=_description(product, producer),
+        category=product.category,
+        unit=product.unit,
+        price_vnd=row.price_vnd,
+        stock=min(row.stock, stampable_stock(session, row.product_id)),
+        trace_url=product_link(base_url, product.gtin),
+        lots=tuple(
+            LotLink(
+                lot.code, lot_link(base_url, product.gtin, lot.code), lot_qr_url(base_url, lot.id)
+            )  # type: ignore[arg-type]
+            for lot in lots
+        ),
+        images=(f"{base_url.rstrip('/')}/marketplace/products/{product.id}/qr.png",),
+    )
+
+
+def _description(product: Product, producer: Producer) -> str:
+    # Marketplace buyers read Vietnamese, whatever the language of the worker.
+    with force_locale("vi"):
+        return str(
+            _l(
+                "%(name)s from %(producer)s, %(district)s, %(province)s. "
+                "Scan the QR code on the pack to check its origin.",
+                name=product.name_vi,
+                producer=producer.name,
+                district=producer.district,
+                province=producer.province,
+            )
+        )

@@ -1,0 +1,81 @@
+"""The local demo's marketplaces: a serve hook that starts both sandboxes and lists demo goods."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from marketplace.models import ListingSync
+from marketplace.sandbox.postmart import PostmartSandbox
+from marketplace.sandbox.servers import RunningSandbox, start
+from marketplace.sandbox.voso import VosoSandbox
+from marketplace.services import ListingChoice, save_listings
+from trace.models import Product, User
+from trace.services.accounts import actor_for
+
+log = logging.getLogger(__name__)
+#: The demo farms (by their seeded login) whose first product is listed on first start.
+DEMO_OFFERS = {
+    "thanhlong@demo.agritrace.vn": ("35000", "200"),
+    "chanh@demo.agritrace.vn": ("25000", "150"),
+}
+
+
+def start_sandboxes(app: Flask) -> list[RunningSandbox]:
+    """Serve hook: both sandboxes on 127.0.0.1 (the adapters already point there).
+
+    The sandboxes accept the credentials the adapters were configured with and keep
+    their data in the instance folder. In development the demo products are listed once.
+    """
+    config, folder = app.config, Path(app.instance_path)
+    postmart = PostmartSandbox(
+        folder / "sandbox-postmart.db", api_keys={config["POSTMART_API_KEY"]: "shop-demo"}
+    )
+    voso = VosoSandbox(
+        folder / "sandbox-voso.db", clients={config["VOSO_CLIENT_ID"]: config["VOSO_CLIENT_SECRET"]}
+    )
+    sandboxes = [(postmart, config["POSTMART_SANDBOX_PORT"]), (voso, config["VOSO_SANDBOX_PORT"])]
+    faults = json.loads(config.get("SANDBOX_FAULTS") or "{}")
+    running = []
+    for sandbox, port in sandboxes:
+        sandbox.configure(faults)
+        try:
+            running.append(start(sandbox, port=int(port)))
+        except OSError as error:  # e.g. a second `make run`: the first one's sandbox serves
+            log.warning("%s sandbox not started on port %s: %s", sandbox.name, port, error)
+    app.extensions["marketplace_sandboxes"] = running
+    if config["AGRITRACE_ENV"] == "development":
+        with (
+            app.app_context(),
+            Session(app.extensions["db_engine"], expire_on_commit=False) as session,
+        ):
+            seed_demo_listings(session, sorted(app.extensions["marketplace"].adapters))
+    return running
+
+
+def seed_demo_listings(session: Session, marketplaces: list[str]) -> int:
+    """List each demo farm's first product on every marketplace, once (no listings yet).
+
+    :returns: how many products were offered.
+    """
+    if not marketplaces or session.exec(select(func.count()).select_from(ListingSync)).one():
+        return 0
+    offered = 0
+    for email, (price, stock) in DEMO_OFFERS.items():
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None or user.producer_id is None:
+            continue
+        product = session.exec(
+            select(Product).where(Product.producer_id == user.producer_id).order_by(col(Product.id))
+        ).first()
+        if product is None:
+            continue
+        choices = [ListingChoice(name, True, price, stock) for name in marketplaces]
+        save_listings(session, actor_for(user), product.id, choices, marketplaces)  # type: ignore[arg-type]
+        offered += 1
+    return offered

@@ -1,0 +1,209 @@
+"""Bring one listing on one marketplace in line with the registry, safely under retries.
+
+A listing is synced under a lease (a worker that dies lets it expire) so two workers
+never push the same listing at once. Every create carries an idempotency key derived from
+the listing's content, and a listing with no remote id is looked up by SKU before it is
+created: a retry after a timeout that hid a successful write finds that write.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col
+
+from marketplace.errors import (
+    MarketplaceError,
+    RateLimited,
+    RemoteNotFound,
+    RemoteRejected,
+    TransientError,
+)
+from marketplace.listing import desired_listing
+from marketplace.models import ListingState, ListingSync
+from marketplace.protocol import ACTIVE, Listing, MarketplaceAdapter, PriceStock, RemoteListing
+from trace.jobs import RetryLater
+from trace.models.base import utcnow
+
+LEASE = timedelta(seconds=120)
+BUSY_RETRY = 0.5  # seconds before trying a listing another worker holds
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """What the sync needs from the app: adapters, the public base URL and retry policy."""
+
+    adapters: Mapping[str, MarketplaceAdapter]
+    base_url: str
+    max_attempts: int = 6
+    backoff_seconds: float = 2.0
+    backoff_cap: float = 300.0
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter (0.5x to 1.5x) after ``attempts`` failures."""
+        delay = min(self.backoff_cap, self.backoff_seconds * 2 ** max(attempts - 1, 0))
+        return max(delay * random.uniform(0.5, 1.5), 0.01)
+
+
+def idempotency_key(row: ListingSync, listing: Listing) -> str:
+    """One key per listing version on one marketplace."""
+    return f"{row.marketplace}-{listing.sku}-{listing.version_hash()[:40]}"
+
+
+def sync_listing(session: Session, settings: SyncSettings, listing_id: int, worker: str) -> None:
+    """Push listing ``listing_id`` to its marketplace, or take it off sale if disabled.
+
+    :raises RetryLater: another worker holds the listing, the marketplace asked us to slow
+        down, or a transient failure will be retried with backoff.
+    """
+    row = session.get(ListingSync, listing_id)
+    if row is None:
+        return
+    if not _take_lease(session, listing_id, worker):
+        raise RetryLater(f"listing {listing_id} is being synced by another worker", BUSY_RETRY)
+    retry = None
+    try:
+        session.refresh(row)
+        adapter = settings.adapters.get(row.marketplace)
+        if adapter is None:
+            raise RemoteRejected(f"marketplace {row.marketplace!r} is not configured")
+        _push(session, settings, adapter, row)
+    except MarketplaceError as error:
+        retry = _record_failure(session, settings, row, error)
+    finally:
+        session.rollback()
+        _release_lease(session, listing_id, worker)
+    if retry is not None:
+        raise retry
+
+
+def _push(
+    session: Session, settings: SyncSettings, adapter: MarketplaceAdapter, row: ListingSync
+) -> None:
+    listing = desired_listing(session, row, settings.base_url)
+    if row.enabled:
+        _ensure_listed(session, adapter, row, listing)
+    else:
+        _ensure_delisted(session, adapter, row, listing.sku)
+
+
+def _ensure_listed(
+    session: Session, adapter: MarketplaceAdapter, row: ListingSync, listing: Listing
+) -> None:
+    key = idempotency_key(row, listing)
+    if row.external_id is None:
+        existing = find_remote(adapter, listing.sku)
+        if existing is None:
+            _sent(session, row, adapter.create_listing(listing, key), listing)
+            return
+        row.external_id = existing.external_id
+        row.sent_content_hash = None  # adopted: its content is unknown, send it all
+        session.commit()
+    if row.sent_content_hash == listing.content_hash() and row.state != ListingState.DELISTED:
+        if (row.sent_price_vnd, row.sent_stock) == (listing.price_vnd, listing.stock):
+            _sent(session, row, None, listing)
+            return
+        item = PriceStock(row.external_id, listing.price_vnd, listing.stock)
+        if adapter.update_price_stock([item])[0].error is None:
+            _sent(session, row, None, listing)
+            return
+    try:  # content changed, relisting, or the price update was refused: send everything
+        remote = adapter.update_listing(row.external_id, listing, key)
+    except RemoteNotFound:  # deleted on the marketplace's side: list it again
+        row.external_id = None
+        session.commit()
+        _ensure_listed(session, adapter, row, listing)
+        return
+    _sent(session, row, remote, listing)
+
+
+def _ensure_delisted(
+    session: Session, adapter: MarketplaceAdapter, row: ListingSync, sku: str
+) -> None:
+    if row.external_id is None:
+        existing = find_remote(adapter, sku)
+        if existing is None:  # never reached the marketplace
+            _mark(session, row, ListingState.DELISTED if row.last_synced_at else ListingState.DRAFT)
+            return
+        row.external_id = existing.external_id
+    if row.state != ListingState.DELISTED or row.sent_content_hash is not None:
+        try:
+            adapter.delist(row.external_id)
+        except RemoteNotFound:
+            pass  # gone is as good as delisted
+    row.sent_content_hash, row.sent_price_vnd, row.sent_stock = None, None, None
+    _mark(session, row, ListingState.DELISTED)
+
+
+def find_remote(adapter: MarketplaceAdapter, sku: str) -> RemoteListing | None:
+    """Our listing of ``sku`` on the marketplace: the active one first, then the oldest."""
+    found = [remote for remote in adapter.list_listings(sku=sku) if remote.sku == sku]
+    active = [remote for remote in found if remote.status == ACTIVE]
+    return (active or found or [None])[0]
+
+
+def _sent(
+    session: Session, row: ListingSync, remote: RemoteListing | None, listing: Listing
+) -> None:
+    if remote is not None:
+        row.external_id = remote.external_id
+    row.sent_content_hash = listing.content_hash()
+    row.sent_price_vnd, row.sent_stock = listing.price_vnd, listing.stock
+    _mark(session, row, ListingState.LISTED)
+
+
+def _mark(session: Session, row: ListingSync, state: ListingState) -> None:
+    """Record a successful step and commit it at once (a crash must not forget a write)."""
+    row.state = state
+    row.attempts, row.last_error = 0, None
+    row.last_synced_at = row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+
+
+def _record_failure(
+    session: Session, settings: SyncSettings, row: ListingSync, error: MarketplaceError
+) -> RetryLater | None:
+    """Note the error on the listing; return the retry to ask for, or None when giving up."""
+    session.rollback()
+    session.refresh(row)
+    row.last_error, row.updated_at = str(error)[:500], utcnow()
+    retry: RetryLater | None = None
+    if isinstance(error, RateLimited):
+        retry = RetryLater(str(error), max(error.retry_after, 0.01))
+    elif isinstance(error, TransientError) and row.attempts + 1 < settings.max_attempts:
+        row.attempts += 1
+        retry = RetryLater(str(error), settings.backoff(row.attempts))
+    else:  # refused outright, or out of attempts: the dead-letter list
+        row.attempts += 1
+        row.state = ListingState.FAILED
+    session.add(row)
+    session.commit()
+    return retry
+
+
+def _take_lease(session: Session, listing_id: int, worker: str) -> bool:
+    now = utcnow()
+    taken = session.execute(
+        update(ListingSync)
+        .where(
+            col(ListingSync.id) == listing_id,
+            or_(col(ListingSync.lease_until).is_(None), col(ListingSync.lease_until) < now),
+        )
+        .values(leased_by=worker, lease_until=now + LEASE)
+    )
+    session.commit()
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def _release_lease(session: Session, listing_id: int, worker: str) -> None:
+    session.execute(
+        update(ListingSync)
+        .where(col(ListingSync.id) == listing_id, col(ListingSync.leased_by) == worker)
+        .values(leased_by=None, lease_until=None)
+    )
+    session.commit()

@@ -1,0 +1,35 @@
+"""Stamp identity, minting, QR and PDF label rendering, and the consumer scan page."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter, RateLimitExceeded
+
+
+def init_app(app: Flask) -> None:
+    """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
+    from stamps import api
+    from stamps.web import manage_bp, scan_bp
+
+    app.config.setdefault("SCAN_RATE_LIMIT", "60 per minute")
+    limiter = Limiter(
+        key_func=lambda: request.remote_addr or "unknown",
+        app=app,
+        storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+        headers_enabled=True,
+    )
+    limiter.limit(lambda: current_app.config["SCAN_RATE_LIMIT"])(scan_bp)
+    app.extensions["stamps_limiter"] = limiter
+    app.register_blueprint(scan_bp)
+    app.register_blueprint(manage_bp)
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    api.init_app(app)
+
+
+def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
+    from trace.web.errors import error_page
+
+    body, status = error_page(429)  # type: ignore[misc]
+    retry_after = getattr(error, "retry_after", None) or 60
+    return body, status, {"Retry-After": str(int(retry_after))}

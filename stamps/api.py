@@ -1,0 +1,279 @@
+"""Stamp resources of the inspector API: verdicts, proofs, scans, anomalies, lots' stamps.
+
+Registered into the registry's Api (``app.extensions["api"]``) from ``stamps.init_app``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, url_for
+from flask.views import MethodView
+from sqlalchemy import exists
+from sqlmodel import Session, col, select
+
+from stamps import api_schemas as schemas
+from stamps import minting
+from stamps.identity import normalize_serial, stamp_uri
+from stamps.models import Scan, Stamp, StampFlag
+from stamps.proofs import proof_bundle, rpc_hint_for
+from stamps.recall import recall_stamps
+from stamps.render.labels import Label, render_label_sheet
+from stamps.scanning import StampFacts, flags_of, verdict_of
+from stamps.streaming import stream_output
+from trace.api import ApiBlueprint, auth
+from trace.api.pagination import page_body, paginate, whole_list
+from trace.db import get_session
+from trace.errors import NotFound
+from trace.models import Lot, Plot, Producer, Product, Role
+from trace.models.tokens import Scope
+from trace.services.access import Actor, owned
+from trace.services.recall import register_recall_hook
+
+blp = ApiBlueprint("stamps_api", __name__, url_prefix="/api/v1", description="E-stamps.")
+
+
+@blp.route("/stamps/<serial>")
+class StampVerdict(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 404)
+    @blp.response(200, schemas.StampVerdictSchema)
+    def get(self, serial: str) -> dict[str, Any]:
+        """A stamp's verdict: GENUINE, SUSPICIOUS, VOID or RECALLED (not logged as a scan)."""
+        session = get_session()
+        facts = visible_stamp(session, auth.actor(), serial)
+        return verdict_item(session, facts)
+
+
+@blp.route("/stamps/<serial>/proof")
+class StampProof(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 404)
+    @auth.errors(blp, 409, "`pending`: the stamp is not in an anchored version yet.")
+    @blp.response(200, schemas.ProofBundleSchema)
+    def get(self, serial: str) -> dict[str, Any]:
+        """The stamp's proof bundle, checkable against the chain without our database."""
+        session = get_session()
+        facts = visible_stamp(session, auth.actor(), serial)
+        hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
+        return proof_bundle(session, facts.stamp.serial, hint)
+
+
+@blp.route("/stamps/<serial>/scans")
+class StampScans(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 404, 422)
+    @blp.arguments(schemas.PageQueryArgsSchema, location="query")
+    @blp.response(200, schemas.ScanPageSchema)
+    def get(self, args: dict[str, Any], serial: str) -> dict[str, Any]:
+        """The stamp's scan history, newest first."""
+        session = get_session()
+        stamp = visible_stamp(session, auth.actor(), serial).stamp
+        statement = select(Scan).where(Scan.stamp_id == stamp.id).order_by(col(Scan.id).desc())
+        page = paginate(session, statement, args)
+        keys = ("scanned_at", "province", "geohash", "user_agent")
+        return page_body(page, [{k: getattr(s, k) for k in keys} for s in page.items])
+
+
+@blp.route("/stamps/<serial>/flags")
+class StampFlags(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 404)
+    @blp.response(200, schemas.FlagPageSchema)
+    def get(self, serial: str) -> dict[str, Any]:
+        """The clone rules that fired for the stamp, oldest first."""
+        session = get_session()
+        stamp = visible_stamp(session, auth.actor(), serial).stamp
+        return whole_list([flag_item(f) for f in flags_of(session, stamp.id)])  # type: ignore[arg-type]
+
+
+@blp.route("/anomalies")
+class Anomalies(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 422)
+    @blp.arguments(schemas.AnomalyQueryArgsSchema, location="query")
+    @blp.response(200, schemas.AnomalyPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Flagged stamps (suspected copies), newest first; by province, product or rule."""
+        session = get_session()
+        page = paginate(session, anomalies_query(auth.actor(), args), args)
+        base = current_app.config["PUBLIC_BASE_URL"]
+        return page_body(page, [anomaly_item(base, *row) for row in page.items])
+
+
+@blp.route("/batches/<int:lot_id>/stamps")
+class LotStamps(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 404, 422)
+    @blp.arguments(schemas.PageQueryArgsSchema, location="query")
+    @blp.response(200, schemas.LotStampPageSchema)
+    def get(self, args: dict[str, Any], lot_id: int) -> dict[str, Any]:
+        """The lot's stamps in minting order, each with its serial and Digital Link URI."""
+        session = get_session()
+        lot, product = visible_lot(session, auth.actor(), lot_id)
+        statement = select(Stamp).where(Stamp.lot_id == lot_id).order_by(col(Stamp.id))
+        page = paginate(session, statement, args)
+        base = current_app.config["PUBLIC_BASE_URL"]
+        return page_body(page, [lot_stamp_item(base, product, lot, s) for s in page.items])
+
+    @auth.requires(blp, Scope.MINT)
+    @auth.errors(blp, 404, 409, 422)
+    @blp.arguments(schemas.StampRunCreateSchema)
+    @blp.response(201, schemas.StampRunSchema)
+    def post(self, body: dict[str, Any], lot_id: int) -> dict[str, Any]:
+        """Mint stamps for one of the token's producer's lots (within the mass balance)."""
+        run = minting.mint_stamps(
+            get_session(), auth.actor(), lot_id, body["count"], body["pack_size"]
+        )
+        return {
+            "run_id": run.id,
+            "lot_id": lot_id,
+            "count": run.count,
+            "pack_size": run.pack_size,
+            "stamps": url_for("stamps_api.LotStamps", lot_id=lot_id, _external=True),
+            "labels_pdf": url_for("stamps_api.LotLabels", lot_id=lot_id, _external=True),
+        }
+
+
+@blp.route("/batches/<int:lot_id>/stamps.pdf")
+class LotLabels(MethodView):
+    @auth.requires(blp, Scope.READ)
+    @auth.errors(blp, 404, 422)
+    @blp.arguments(schemas.LabelSheetQueryArgsSchema, location="query")
+    @blp.response(200, content_type="application/pdf", description="An A4 label sheet.")
+    def get(self, args: dict[str, Any], lot_id: int) -> Response:
+        """Every stamp of the lot as an A4 label sheet (PDF, streamed)."""
+        session = get_session()
+        lot, product = visible_lot(session, auth.actor(), lot_id)
+        # Plain values only: the body streams after the request's session has closed.
+        base, gtin, code, name = (
+            current_app.config["PUBLIC_BASE_URL"],
+            product.gtin,
+            lot.code,
+            product.name_vi,
+        )
+        serials = list(
+            session.exec(select(Stamp.serial).where(Stamp.lot_id == lot_id).order_by(col(Stamp.id)))
+        )
+        labels = (Label(stamp_uri(base, gtin, code, s), s, name, code) for s in serials)
+        grid = args["grid"]
+        body = stream_output(lambda out: render_label_sheet(labels, grid, out))
+        filename = f"stamps-{code}-{grid}.pdf".replace("/", "-")
+        return Response(
+            body,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+def visible_stamp(session: Session, actor: Actor, serial: str) -> StampFacts:
+    """The stamp with its lot, product, producer and plot, if the actor may see it."""
+    statement = (
+        select(Stamp, Lot, Product, Producer, Plot)
+        .join(Lot, col(Lot.id) == Stamp.lot_id)
+        .join(Product, col(Product.id) == Lot.product_id)
+        .join(Producer, col(Producer.id) == Lot.producer_id)
+        .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
+        .where(Stamp.serial == normalize_serial(serial))
+    )
+    row = session.exec(statement).first()
+    if row is None or not actor.can_see(row[1].producer_id):
+        raise NotFound()
+    return StampFacts(*row)
+
+
+def visible_lot(session: Session, actor: Actor, lot_id: int) -> tuple[Lot, Product]:
+    """A lot the actor may see, with its product."""
+    lot = owned(session, actor, Lot, lot_id)
+    product = session.get(Product, lot.product_id)
+    assert product is not None
+    return lot, product
+
+
+def verdict_item(session: Session, facts: StampFacts) -> dict[str, Any]:
+    """A stamp's verdict with its facts."""
+    stamp, lot, product = facts.stamp, facts.lot, facts.product
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return {
+        "serial": stamp.serial,
+        "uri": stamp_uri(base, product.gtin, lot.code, stamp.serial),
+        "verdict": str(verdict_of(facts)),
+        "status": stamp.status,
+        "lot_id": lot.id,
+        "lot_code": lot.code,
+        "gtin": product.gtin,
+        "product_name_vi": product.name_vi,
+        "producer_id": facts.producer.id,
+        "producer_name": facts.producer.name,
+        "recalled_at": lot.recalled_at,
+        "scan_count": stamp.scan_count,
+        "first_scan_at": stamp.first_scan_at,
+        "first_scan_province": stamp.first_scan_province,
+        "flags": [f.rule for f in flags_of(session, stamp.id)],  # type: ignore[arg-type]
+    }
+
+
+def flag_item(flag: StampFlag) -> dict[str, Any]:
+    """A flag as the API shows it."""
+    return {"rule": flag.rule, "detail": flag.detail, "created_at": flag.created_at}
+
+
+def anomalies_query(actor: Actor, args: dict[str, Any]) -> Any:
+    """Flags with their stamp, lot and product, newest first, filtered."""
+    statement = (
+        select(StampFlag, Stamp, Lot, Product)
+        .join(Stamp, col(Stamp.id) == StampFlag.stamp_id)
+        .join(Lot, col(Lot.id) == Stamp.lot_id)
+        .join(Product, col(Product.id) == Lot.product_id)
+    )
+    if actor.role == Role.FARMER:
+        statement = statement.where(Lot.producer_id == (actor.producer_id or -1))
+    if args.get("province"):
+        seen_there = exists().where(Scan.stamp_id == Stamp.id, Scan.province == args["province"])
+        statement = statement.where(seen_there)
+    for key, column in (
+        ("product_id", Product.id),
+        ("gtin", Product.gtin),
+        ("rule", StampFlag.rule),
+    ):
+        if args.get(key) is not None:
+            statement = statement.where(column == args[key])
+    return statement.order_by(col(StampFlag.id).desc())
+
+
+def anomaly_item(
+    base: str, flag: StampFlag, stamp: Stamp, lot: Lot, product: Product
+) -> dict[str, Any]:
+    """A flagged stamp as the API shows it."""
+    return flag_item(flag) | {
+        "serial": stamp.serial,
+        "uri": stamp_uri(base, product.gtin, lot.code, stamp.serial),
+        "lot_id": lot.id,
+        "lot_code": lot.code,
+        "product_id": product.id,
+        "gtin": product.gtin,
+        "producer_id": lot.producer_id,
+        "scan_count": stamp.scan_count,
+        "first_scan_province": stamp.first_scan_province,
+    }
+
+
+def lot_stamp_item(base: str, product: Product, lot: Lot, stamp: Stamp) -> dict[str, Any]:
+    """One of a lot's stamps."""
+    uri = stamp_uri(base, product.gtin, lot.code, stamp.serial)
+    return {
+        "serial": stamp.serial,
+        "uri": uri,
+        "status": stamp.status,
+        "scan_count": stamp.scan_count,
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Register the stamp resources on the API and the stamps' part of every recall."""
+    from stamps.render.fonts import BOLD, FONT_DIR, REGULAR
+
+    app.extensions["api"].register_blueprint(blp)
+    register_recall_hook(app, recall_stamps)
+    # The label fonts carry Vietnamese; the registry's PDF reports use them too.
+    app.config.setdefault("REPORT_FONTS", (FONT_DIR / REGULAR, FONT_DIR / BOLD))

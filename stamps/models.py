@@ -1,0 +1,89 @@
+"""Stamp tables: runs of minted stamps, each stamp's state, the scan log and flags."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, text
+from sqlmodel import Field, SQLModel
+
+from trace.models.base import utcnow
+
+
+class StampStatus(enum.StrEnum):
+    ISSUED = "issued"
+    ACTIVE = "active"
+    VOID = "void"
+    RECALLED = "recalled"
+
+
+class FlagRule(enum.StrEnum):
+    SCAN_THRESHOLD = "scan_threshold"
+    IMPOSSIBLE_TRAVEL = "impossible_travel"
+    VOID_SCAN = "void_scan"
+
+
+class StampRun(SQLModel, table=True):
+    """One minting request: ``count`` stamps for a lot, packed ``pack_size`` units each."""
+
+    __tablename__ = "stamp_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lots.id", index=True)
+    count: int
+    pack_size: Decimal = Field(sa_column=Column(Numeric(14, 3), nullable=False))
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    activated_at: datetime | None = None
+
+
+class Stamp(SQLModel, table=True):
+    """One serialized e-stamp; written in bulk, so every default is a server default.
+
+    One composite index serves both "a lot's stamps" and "a run's stamps" (a run belongs
+    to one lot, so run queries name the lot too): each index costs ~20% of insert time.
+    """
+
+    __tablename__ = "stamps"
+    __table_args__ = (Index("ix_stamps_lot_id_run_id", "lot_id", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial: str = Field(max_length=20, unique=True)
+    lot_id: int = Field(foreign_key="lots.id")
+    run_id: int = Field(foreign_key="stamp_runs.id")
+    status: str = Field(
+        max_length=10, sa_column_kwargs={"server_default": text("'issued'")}, default="issued"
+    )
+    flagged: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    scan_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    first_scan_at: datetime | None = None
+    first_scan_province: str | None = Field(default=None, max_length=100)
+
+
+class Scan(SQLModel, table=True):
+    """One consumer scan; the client address is kept only as a salted hash."""
+
+    __tablename__ = "scans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stamp_id: int = Field(foreign_key="stamps.id", index=True)
+    scanned_at: datetime = Field(default_factory=utcnow, index=True)
+    client_hash: str = Field(max_length=64)
+    user_agent: str = Field(default="", max_length=200)
+    province: str | None = Field(default=None, max_length=100, index=True)
+    geohash: str | None = Field(default=None, max_length=5)
+
+
+class StampFlag(SQLModel, table=True):
+    """Why a stamp is SUSPICIOUS: the rule that fired and what it saw."""
+
+    __tablename__ = "stamp_flags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stamp_id: int = Field(foreign_key="stamps.id", index=True)
+    rule: str = Field(max_length=24, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

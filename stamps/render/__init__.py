@@ -1,0 +1,1 @@
+"""Stamp rendering: QR codes (PNG, SVG, vector paths) and A4 PDF label sheets."""

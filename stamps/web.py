@@ -1,0 +1,364 @@
+"""Stamp pages: the consumer scan page (GS1 Digital Link path), minting and downloads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from wtforms import HiddenField, SelectField, StringField
+
+from stamps import minting
+from stamps.identity import MalformedStampPath, StampKey, parse_stamp_path, stamp_uri
+from stamps.places import PROVINCES, Place, place_from_coordinates
+from stamps.render.labels import Label, render_label_sheet
+from stamps.render.layout import GRIDS
+from stamps.render.qr import stamp_png, stamp_svg
+from stamps.report import not_found_report, scan_report
+from stamps.scanning import (
+    Verdict,
+    client_fingerprint,
+    find_stamp,
+    is_preview,
+    locate_scan,
+    record_scan,
+)
+from stamps.streaming import stream_output
+from trace.db import get_session
+from trace.errors import NotFound, ValidationError
+from trace.i18n import _l
+from trace.models import Lot, Product, Role
+from trace.services.access import owned
+from trace.web.forms import Form, choices
+from trace.web.guards import actor, roles
+
+scan_bp = Blueprint("scan", __name__, template_folder="templates")
+manage_bp = Blueprint("stamps", __name__, template_folder="templates")
+LINKSET = "application/linkset+json"
+
+
+class MintForm(Form):
+    count = StringField(_l("Number of stamps"), render_kw={"inputmode": "numeric"})
+    pack_size = StringField(_l("Quantity per pack"), render_kw={"inputmode": "decimal"})
+
+
+class VoidForm(Form):
+    first_serial = StringField(_l("First serial of the damaged range"))
+    last_serial = StringField(_l("Last serial of the damaged range"))
+
+
+class LocationForm(FlaskForm):
+    token = HiddenField()
+    province = SelectField(_l("Your province or city"), validate_choice=False)
+
+
+# --- the consumer scan page -----------------------------------------------------------
+
+
+@scan_bp.route("/01/<path:_rest>", methods=["GET", "HEAD"])
+def scan(_rest: str) -> ResponseReturnValue:
+    """Verify a stamp: HTML, JSON or a GS1 linkset, by the Accept header."""
+    try:
+        key = parse_stamp_path(_raw_path())
+    except MalformedStampPath as error:
+        return _malformed(str(error))
+    session = get_session()
+    facts = find_stamp(session, key)
+    if facts is None:
+        return _not_found(key)
+    scan_id = None
+    if not is_preview(request.method, request.user_agent.string):
+        scanned = record_scan(
+            session, facts, _client_hash(), request.user_agent.string, _consented_place()
+        )
+        scan_id = scanned.id
+    base = current_app.config["PUBLIC_BASE_URL"]
+    report = scan_report(session, facts, base, date.today())
+    kind = _representation()
+    if kind == "json":
+        return jsonify(report)
+    if kind == "linkset":
+        return Response(_json(linkset(report, base)), content_type=LINKSET)
+    form = _location_form(scan_id)
+    return render_template("stamps/scan.html", r=report, form=form, grids=GRIDS)
+
+
+@scan_bp.post("/01/<path:_rest>")
+def share_location(_rest: str) -> ResponseReturnValue:
+    """The consumer agreed to share their province for the scan they just made."""
+    try:
+        key = parse_stamp_path(_raw_path())
+    except MalformedStampPath as error:
+        return _malformed(str(error))
+    session = get_session()
+    facts = find_stamp(session, key)
+    form = LocationForm()
+    if facts is None:
+        return _not_found(key)
+    if form.validate_on_submit() and form.province.data in PROVINCES:
+        try:
+            scan_id = _signer().loads(form.token.data or "")
+        except BadSignature:
+            abort(400)
+        locate_scan(session, facts, int(scan_id), Place(form.province.data))
+        flash(_l("Thank you: your province helps us spot copied stamps."))
+    return redirect(request.path)
+
+
+def _raw_path() -> str:
+    """The path as sent, so percent-encoded lot characters (e.g. %2F) survive routing."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    return (raw or quote(request.path)).split("?", 1)[0]
+
+
+def _representation() -> str:
+    accept = request.accept_mimetypes
+    best = accept.best_match([LINKSET, "application/json", "text/html"], default="text/html")
+    if best == LINKSET and accept[LINKSET] > accept["text/html"]:
+        return "linkset"
+    if best == "application/json" and accept["application/json"] > accept["text/html"]:
+        return "json"
+    return "html"
+
+
+def _malformed(reason: str) -> ResponseReturnValue:
+    if _representation() != "html":
+        return jsonify({"verdict": "MALFORMED", "detail": reason}), 400
+    return render_template("stamps/malformed.html", reason=reason), 400
+
+
+def _not_found(key: StampKey) -> ResponseReturnValue:
+    if _representation() != "html":
+        return jsonify(not_found_report()), 404
+    return render_template("stamps/not_found.html", key=key), 404
+
+
+def _client_hash() -> str:
+    return client_fingerprint(current_app.config["SECRET_KEY"], request.remote_addr or "")
+
+
+def _consented_place() -> Place | None:
+    """A location sent with the scan itself, only when the client says it consents."""
+    if request.args.get("consent") not in ("1", "yes", "true"):
+        return None
+    if request.args.get("province") in PROVINCES:
+        return Place(request.args["province"])
+    try:
+        latitude, longitude = (float(v) for v in request.args.get("geo", "").split(","))
+    except ValueError:
+        return None
+    if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+        return place_from_coordinates(latitude, longitude)
+    return None
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="scan-location")
+
+
+def _location_form(scan_id: int | None) -> LocationForm | None:
+    if scan_id is None:
+        return None
+    form = LocationForm(token=_signer().dumps(scan_id))
+    form.province.choices = choices([("", "—")] + [(name, name) for name in PROVINCES])
+    return form
+
+
+def linkset(report: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """A GS1 Digital Link linkset (RFC 9264) for the stamp's URI."""
+    anchor = report["uri"]
+    page = {
+        "href": anchor,
+        "title": "Truy xuất nguồn gốc / Traceability",
+        "type": "text/html",
+        "hreflang": ["vi", "en"],
+    }
+    links: dict[str, Any] = {
+        "anchor": anchor,
+        "https://gs1.org/voc/defaultLink": [page],
+        "https://gs1.org/voc/traceability": [page],
+        "https://gs1.org/voc/pip": [{**page, "title": report["product"]["name_vi"]}],
+    }
+    if report.get("certifications"):
+        links["https://gs1.org/voc/certificationInfo"] = [
+            {**page, "title": f"{c['scheme']} {c['number']} ({c['status']})"}
+            for c in report["certifications"]
+        ]
+    return {"linkset": [links]}
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+# --- farmers: minting, activation, voiding, downloads -----------------------------------
+
+
+@manage_bp.route("/lots/<int:lot_id>/stamps", methods=["GET", "POST"])
+@roles(Role.FARMER, Role.INSPECTOR, Role.ADMIN)
+def lot_stamps(lot_id: int) -> ResponseReturnValue:
+    """A lot's stamp runs, the mint form and the void form."""
+    session = get_session()
+    lot = owned(session, actor(), Lot, lot_id)
+    form, void_form = MintForm(prefix="mint"), VoidForm(prefix="void")
+    errors: list[str] = []
+    if request.method == "POST":
+        if actor().role != Role.FARMER:
+            abort(404)
+        if form.validate_on_submit():
+            try:
+                run = minting.mint_stamps(
+                    session, actor(), lot_id, form.count.data, form.pack_size.data
+                )
+            except ValidationError as error:
+                errors = form.attach(error.errors)
+            else:
+                flash(_l("%(n)s stamps minted.", n=f"{run.count:,}"))
+                return redirect(url_for("stamps.lot_stamps", lot_id=lot_id))
+    return _manage_page(lot, form, void_form, errors)
+
+
+@manage_bp.post("/lots/<int:lot_id>/stamps/void")
+@roles(Role.FARMER)
+def void(lot_id: int) -> ResponseReturnValue:
+    """Void a printed range of damaged labels."""
+    session = get_session()
+    lot = owned(session, actor(), Lot, lot_id)
+    form, void_form = MintForm(prefix="mint"), VoidForm(prefix="void")
+    errors: list[str] = []
+    if void_form.validate_on_submit():
+        try:
+            n = minting.void_range(
+                session,
+                actor(),
+                lot_id,
+                void_form.first_serial.data or "",
+                void_form.last_serial.data or "",
+            )
+        except ValidationError as error:
+            errors = void_form.attach(error.errors)
+        else:
+            flash(_l("%(n)s stamps voided.", n=f"{n:,}"))
+            return redirect(url_for("stamps.lot_stamps", lot_id=lot_id))
+    return _manage_page(lot, form, void_form, errors)
+
+
+@manage_bp.post("/runs/<int:run_id>/activate")
+@roles(Role.FARMER)
+def activate(run_id: int) -> ResponseReturnValue:
+    """Mark a run's stamps as applied to product."""
+    session = get_session()
+    if not Form().validate_on_submit():
+        abort(400)
+    try:
+        run = minting.activate_run(session, actor(), run_id)
+    except ValidationError as error:
+        flash(" ".join(str(m) for m in error.errors.values()))
+        from stamps.models import StampRun
+
+        found = session.get(StampRun, run_id)
+        return redirect(url_for("stamps.lot_stamps", lot_id=found.lot_id if found else 0))
+    flash(_l("Stamps activated."))
+    return redirect(url_for("stamps.lot_stamps", lot_id=run.lot_id))
+
+
+def _manage_page(lot: Lot, form: MintForm, void_form: VoidForm, errors: list[str]) -> Any:
+    session = get_session()
+    status = 422 if errors or form.has_errors() or void_form.has_errors() else 200
+    return render_template(
+        "stamps/manage.html",
+        lot=lot,
+        product=session.get(Product, lot.product_id),
+        runs=minting.runs_of_lot(session, lot.id),  # type: ignore[arg-type]
+        counts=minting.status_counts(session, lot.id),  # type: ignore[arg-type]
+        form=form,
+        void_form=void_form,
+        errors=errors,
+        grids=sorted(GRIDS),
+        action_form=Form(),
+        can_change=actor().producer_id == lot.producer_id,
+    ), status
+
+
+@manage_bp.get("/runs/<int:run_id>/labels.pdf")
+@roles(Role.FARMER, Role.INSPECTOR, Role.ADMIN)
+def labels_pdf(run_id: int) -> ResponseReturnValue:
+    """A run as an A4 label sheet, streamed page by page."""
+    from stamps.models import Stamp, StampRun
+
+    grid = request.args.get("grid", "3x8")
+    if grid not in GRIDS:
+        abort(400)
+    session = get_session()
+    run = session.get(StampRun, run_id)
+    if run is None:
+        raise NotFound()
+    lot = owned(session, actor(), Lot, run.lot_id)
+    product = session.get(Product, lot.product_id)
+    assert product is not None
+    # Plain values only: the body streams after the request's session has closed.
+    base, gtin, code, name = (
+        current_app.config["PUBLIC_BASE_URL"],
+        product.gtin,
+        lot.code,
+        product.name_vi,
+    )
+    serials = list(session.exec(_serials_of_run(Stamp, run.lot_id, run_id)))
+    labels = (Label(stamp_uri(base, gtin, code, s), s, name, code) for s in serials)
+    body = stream_output(lambda out: render_label_sheet(labels, grid, out))
+    filename = f"stamps-{lot.code}-run{run_id}-{grid}.pdf".replace("/", "-")
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _serials_of_run(stamp: Any, lot_id: int, run_id: int) -> Any:
+    from sqlmodel import col, select
+
+    statement = select(stamp.serial).where(stamp.lot_id == lot_id, stamp.run_id == run_id)
+    return statement.order_by(col(stamp.serial))
+
+
+@manage_bp.get("/stamps/<serial>.<fmt>")
+@roles(Role.FARMER, Role.INSPECTOR, Role.ADMIN)
+def stamp_image(serial: str, fmt: str) -> ResponseReturnValue:
+    """One stamp's QR code as PNG or SVG."""
+    from sqlmodel import select
+
+    from stamps.models import Stamp
+
+    if fmt not in ("png", "svg"):
+        abort(404)
+    session = get_session()
+    stamp = session.exec(select(Stamp).where(Stamp.serial == serial)).first()
+    if stamp is None:
+        raise NotFound()
+    lot = owned(session, actor(), Lot, stamp.lot_id)
+    product = session.get(Product, lot.product_id)
+    assert product is not None
+    uri = stamp_uri(current_app.config["PUBLIC_BASE_URL"], product.gtin, lot.code, serial)
+    if fmt == "png":
+        return Response(stamp_png(uri), mimetype="image/png")
+    return Response(stamp_svg(uri), mimetype="image/svg+xml")
+
+
+__all__ = ["Verdict", "manage_bp", "scan_bp"]

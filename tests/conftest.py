@@ -1,0 +1,108 @@
+"""Fixtures shared by the whole suite: a migrated database per test, the app and clients.
+
+The database is SQLite by default; with ``TEST_DATABASE_URL`` set to a PostgreSQL URL
+every xdist worker gets a database of its own, migrated once and truncated per test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from trace.app import create_app
+from trace.migrate import upgrade
+
+FAST_HASH = "pbkdf2:sha256:1000"
+pytest_plugins = ["tests.registry_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
+    """A migrated database: a SQLite file to copy, or a PostgreSQL URL to truncate."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        path = tmp_path_factory.mktemp("db") / "template.db"
+        upgrade(f"sqlite:///{path}")
+        return str(path)
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    name = f"agritrace_test_{re.sub(r'[^a-z0-9]', '', worker_id)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    test_url = url.set(database=name).render_as_string(hide_password=False)
+    upgrade(test_url)
+    return test_url
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database for one test."""
+    if database_template.startswith("postgresql"):
+        _truncate_all(database_template)
+        yield database_template
+        return
+    path = tmp_path / "agritrace.db"
+    shutil.copyfile(database_template, path)
+    yield f"sqlite:///{path}"
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings for a test app; tests may change them before using ``app``."""
+    return {
+        "AGRITRACE_ENV": "testing",
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": FAST_HASH,
+        "PUBLIC_BASE_URL": "https://trace.example.vn",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(app_config)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()

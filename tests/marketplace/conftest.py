@@ -1,0 +1,151 @@
+"""Marketplace fixtures: both sandboxes on free ports (real HTTP), their admin, a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from marketplace.adapters import PostmartAdapter, VosoAdapter
+from marketplace.http import HttpClient
+from marketplace.sandbox.base import ADMIN_HEADER
+from marketplace.sandbox.postmart import PostmartSandbox
+from marketplace.sandbox.servers import RunningSandbox, start
+from marketplace.sandbox.voso import VosoSandbox
+from trace import jobs
+from trace.models import Job
+from trace.models.base import utcnow
+
+READ_TIMEOUT = 0.5  # the adapters give up after this; "timeout after commit" hangs longer
+
+
+class SandboxAdmin:
+    """Drives a running sandbox's admin endpoint, as a test or an operator would."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.running = running
+        self.url = running.url
+        self.headers = {ADMIN_HEADER: running.app.admin_token}
+
+    def configure(self, **settings: Any) -> None:
+        response = requests.post(
+            f"{self.url}/_admin/config", json=settings, headers=self.headers, timeout=5
+        )
+        assert response.status_code == 200, response.text
+
+    def fail_next(self, *kinds: str, method: str | None = None, path: str | None = None) -> None:
+        """Make the next matching requests fail with ``kinds`` (one each)."""
+        entries = [{"kind": kind} for kind in kinds]
+        for entry in entries:
+            entry |= {"method": method} if method else {}
+            entry |= {"path": path} if path else {}
+        self.configure(next=entries, hang_seconds=READ_TIMEOUT * 2)
+
+    def listings(self) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.url}/_admin/listings", headers=self.headers, timeout=5)
+        listings: list[dict[str, Any]] = response.json()["listings"]
+        return listings
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = requests.get(
+            f"{self.url}/_admin/stats", headers=self.headers, timeout=5
+        ).json()
+        return stats
+
+    def reset(self) -> None:
+        requests.post(
+            f"{self.url}/_admin/reset", headers=self.headers, timeout=5
+        ).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def sandbox_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, RunningSandbox]]:
+    """Both sandboxes, serving for the whole session of this test process."""
+    folder: Path = tmp_path_factory.mktemp("sandboxes")
+    running = {
+        "postmart": start(PostmartSandbox(folder / "postmart.db")),
+        "voso": start(VosoSandbox(folder / "voso.db")),
+    }
+    yield running
+    for server in running.values():
+        server.stop()
+
+
+@pytest.fixture
+def postmart_admin(sandbox_servers: dict[str, RunningSandbox]) -> SandboxAdmin:
+    admin = SandboxAdmin(sandbox_servers["postmart"])
+    admin.reset()
+    return admin
+
+
+@pytest.fixture
+def voso_admin(sandbox_servers: dict[str, RunningSandbox]) -> SandboxAdmin:
+    admin = SandboxAdmin(sandbox_servers["voso"])
+    admin.reset()
+    return admin
+
+
+@pytest.fixture
+def app_config(
+    app_config: dict[str, Any], postmart_admin: SandboxAdmin, voso_admin: SandboxAdmin
+) -> dict[str, Any]:
+    """The app's adapters point at the (freshly reset) sandboxes."""
+    return app_config | {
+        "POSTMART_URL": postmart_admin.url,
+        "VOSO_URL": voso_admin.url,
+        "MARKETPLACE_TIMEOUT": READ_TIMEOUT,
+        "MARKETPLACE_BACKOFF_SECONDS": 0.01,
+    }
+
+
+@pytest.fixture
+def postmart(postmart_admin: SandboxAdmin) -> PostmartAdapter:
+    """A postmart adapter of its own (no app needed)."""
+    return PostmartAdapter(HttpClient(postmart_admin.url, (1.0, READ_TIMEOUT)), "pm-sandbox-key")
+
+
+@pytest.fixture
+def voso(voso_admin: SandboxAdmin) -> VosoAdapter:
+    """A voso adapter of its own (no app needed)."""
+    http = HttpClient(voso_admin.url, (1.0, READ_TIMEOUT))
+    return VosoAdapter(http, "voso-sandbox-partner", "voso-sandbox-secret")
+
+
+def marketplace_only(app: Flask) -> None:
+    """Leave only the marketplace's job handlers on ``app`` (no chain work in these tests)."""
+    registry = jobs.handlers(app)
+    for kind in [kind for kind in registry if not kind.startswith("marketplace.")]:
+        del registry[kind]
+
+
+def fast_forward(session: Session) -> None:
+    """Make every queued job due now (the tests do not wait out backoffs)."""
+    session.execute(update(Job).where(col(Job.status) == jobs.QUEUED).values(run_after=utcnow()))
+    session.commit()
+
+
+@pytest.fixture
+def work(app: Flask, session: Session) -> Callable[..., int]:
+    """Run marketplace jobs as a worker would, skipping waits; return how many ran."""
+    marketplace_only(app)
+
+    def run(limit: int = 200, wait: bool = False) -> int:
+        ran = 0
+        with app.app_context():
+            while ran < limit:
+                if not wait:
+                    fast_forward(session)
+                if not jobs.run_one(app, session, "test-worker"):
+                    return ran
+                ran += 1
+        raise AssertionError(f"jobs still running after {limit}")
+
+    return run

@@ -1,0 +1,94 @@
+"""Integrity: a lot whose data was changed behind the service's back shows TAMPERED."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from chain.testing import FakeChainClient
+from stamps import minting
+from stamps.models import Stamp
+from tests.registry_fixtures import Farm
+from trace.anchoring import check_integrity, refresh_document
+from trace.models import Lot, LotDocument, Product
+from trace.services import events
+from trace.services.events import NewEvent
+
+
+def test_untouched_anchored_lot_is_intact(
+    session: Session, farm_a: Farm, fake_chain: FakeChainClient, anchor_round: Callable[[], None]
+) -> None:
+    anchor_round()
+    report = check_integrity(session, farm_a.lot_id)
+    assert report.status == "intact" and report.current_hash == report.anchored_hash
+
+
+def test_harvest_date_changed_in_the_database_marks_the_lot_tampered(
+    client,  # type: ignore[no-untyped-def]
+    session: Session,
+    farm_a: Farm,
+    fake_chain: FakeChainClient,
+    anchor_round: Callable[[], None],
+) -> None:
+    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 2, "1")
+    anchor_round()
+    session.execute(
+        text("UPDATE lots SET harvest_date = :d WHERE id = :id"),
+        {"d": "2020-01-01", "id": farm_a.lot_id},
+    )
+    session.commit()
+    report = check_integrity(session, farm_a.lot_id)
+    assert report.status == "tampered" and report.current_hash != report.anchored_hash
+    assert session.get(Lot, farm_a.lot_id).tampered_at is not None
+    stamp = session.exec(select(Stamp)).first()
+    lot = session.get(Lot, farm_a.lot_id)
+    gtin = session.get(Product, lot.product_id).gtin
+    path = f"/01/{gtin}/10/{lot.code}/21/{stamp.serial}"
+    report_json = client.get(path, headers={"Accept": "application/json", "User-Agent": "t"}).json
+    assert report_json["anchoring"]["status"] == "tampered"
+    page = client.get(path + "?lang=en", headers={"User-Agent": "Mozilla/5.0"})
+    assert "TAMPERED" in page.get_data(as_text=True)
+
+
+def test_a_legitimate_change_is_not_tampering(
+    session: Session,
+    farm_a: Farm,
+    fake_chain: FakeChainClient,
+    anchor_round: Callable[[], None],
+    drain: Callable[[], int],
+) -> None:
+    anchor_round()
+    new = NewEvent("shipping", datetime(2026, 1, 3, tzinfo=UTC), "Vườn", {"destination": "Chợ"})
+    events.record_event(session, farm_a.actor, farm_a.lot_id, new)
+    assert check_integrity(session, farm_a.lot_id).status == "changing"
+    drain()
+    assert check_integrity(session, farm_a.lot_id).status == "intact"
+
+
+def test_tampered_history_is_never_laundered_into_a_new_version(
+    session: Session,
+    farm_a: Farm,
+    fake_chain: FakeChainClient,
+    anchor_round: Callable[[], None],
+) -> None:
+    anchor_round()
+    session.execute(text("UPDATE lots SET quantity = 9999 WHERE id = :id"), {"id": farm_a.lot_id})
+    session.commit()
+    assert refresh_document(session, farm_a.lot_id) is None
+    assert len(session.exec(select(LotDocument)).all()) == 1
+    assert session.get(Lot, farm_a.lot_id).tampered_at is not None
+
+
+def test_an_edited_stored_document_is_tampering(
+    session: Session, farm_a: Farm, fake_chain: FakeChainClient, anchor_round: Callable[[], None]
+) -> None:
+    anchor_round()
+    version = session.exec(select(LotDocument)).one()
+    version.canonical_json = version.canonical_json.replace("TL-1", "TL-9")
+    session.add(version)
+    session.commit()
+    report = check_integrity(session, farm_a.lot_id)
+    assert report.status == "tampered" and "stored document" in (report.reason or "")

@@ -1,0 +1,151 @@
+"""EPCIS 2.0 over the API: capture the GS1 examples, query them back, hashes unchanged."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, func, select
+
+from tests.registry_fixtures import Farm
+from trace.epcis import event_hash_id, lot_uri, validate_document
+from trace.models import Lot, Product
+from trace.models.epcis import CapturedEvent
+from trace.services.events import NewEvent, record_event
+
+SHARED_EPCIS = Path(__file__).resolve().parents[4] / "shared" / "standards" / "epcis"
+EXAMPLES = sorted((SHARED_EPCIS / "examples").glob("*.jsonld"))
+SCHEMA = SHARED_EPCIS / "schema" / "EPCIS-JSON-Schema.json"
+needs_shared = pytest.mark.skipif(
+    not SCHEMA.is_file(),
+    reason=f"GS1 EPCIS examples and schema not found: {SHARED_EPCIS} is absent",
+)
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((SHARED_EPCIS / "examples" / name).read_text(encoding="utf-8"))
+
+
+def capture(api: Any, document: dict[str, Any], status: int = 201) -> Any:
+    response = api.post("/api/v1/epcis/capture", json=document)
+    assert response.status_code == status, response.json
+    return response.json
+
+
+def all_events(api: Any, **params: Any) -> list[dict[str, Any]]:
+    events, url = [], "/api/v1/epcis/events"
+    while url:
+        page = api.get(url, query_string=params if url.startswith("/") else None).json
+        events += page["items"]
+        url = page["next"]
+    return events
+
+
+@needs_shared
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_gs1_example_is_captured_and_comes_back_with_the_same_hash(
+    inspector_api: Any, path: Path
+) -> None:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    stored = capture(inspector_api, document)
+    assert stored["schema_validated"] is True
+    returned = {event_hash_id(event) for event in all_events(inspector_api)}
+    assert set(stored["event_ids"]) <= returned
+
+
+@needs_shared
+def test_capturing_the_same_document_twice_stores_its_events_once(
+    inspector_api: Any, session: Session
+) -> None:
+    document = example("ObjectEvent_Example_9.6.1.jsonld")
+    first, second = capture(inspector_api, document), capture(inspector_api, document)
+    assert first["new"] == 2 and second["new"] == 0
+    assert first["event_ids"] == second["event_ids"]
+    assert session.exec(select(func.count()).select_from(CapturedEvent)).one() == 2
+
+
+@needs_shared
+def test_an_invalid_document_is_rejected_whole_with_its_reasons(
+    inspector_api: Any, session: Session
+) -> None:
+    document = example("ObjectEvent_Example_9.6.1.jsonld")
+    document["epcisBody"]["eventList"][1]["action"] = "SOMETIMES"
+    problem = capture(inspector_api, document, status=400)
+    assert problem["type"].endswith("/invalid-epcis")
+    assert any("eventList[1]" in error["pointer"] for error in problem["errors"])
+    assert session.exec(select(func.count()).select_from(CapturedEvent)).one() == 0
+
+
+def test_captured_events_naming_our_lot_attach_to_it(
+    inspector_api: Any, session: Session, farm_a: Farm
+) -> None:
+    lot = session.get(Lot, farm_a.lot_id)
+    gtin = session.get(Product, lot.product_id).gtin
+    event = receiving_event(lot_uri(gtin, lot.code))
+    stored = capture(inspector_api, event)
+    assert stored["lots"] == {stored["event_ids"][0]: [farm_a.lot_id]}
+    mine = all_events(inspector_api, lot_id=farm_a.lot_id, eventType="ObjectEvent")
+    assert event_hash_id(event) in {event_hash_id(e) for e in mine}
+
+
+def test_our_own_events_are_queried_as_epcis_with_their_hash_ids(
+    inspector_api: Any, session: Session, farm_a: Farm
+) -> None:
+    when = datetime.now().astimezone() - timedelta(hours=2)
+    record_event(
+        session,
+        farm_a.actor,
+        farm_a.lot_id,
+        NewEvent("shipping", when, "Bến Lức", {"destination": "Chợ Bình Điền"}),
+    )
+    [shipped] = all_events(inspector_api, EQ_bizStep="shipping")
+    assert shipped["bizStep"] == "shipping" and shipped["eventID"] == event_hash_id(shipped)
+    assert all_events(inspector_api, EQ_bizStep="receiving") == []
+    later = (when + timedelta(minutes=1)).isoformat()
+    assert all_events(inspector_api, GE_eventTime=later) == []
+    assert len(all_events(inspector_api, LT_eventTime=later)) == 1
+
+
+@needs_shared
+def test_query_pages_cover_every_event_once_in_time_order(inspector_api: Any) -> None:
+    for name in ("ObjectEvent_Example_9.6.1.jsonld", "TransactionEvent_Example-2020_07_03y.jsonld"):
+        capture(inspector_api, example(name))
+    paged = all_events(inspector_api, perPage=1)
+    whole = inspector_api.get("/api/v1/epcis/events").json["items"]
+    assert [event_hash_id(e) for e in paged] == [event_hash_id(e) for e in whole]
+    assert len(whole) == 4
+
+
+@needs_shared
+def test_the_query_document_is_a_valid_epcis_query_document(inspector_api: Any) -> None:
+    capture(inspector_api, example("AggregationEvent_Example_9.6.3.jsonld"))
+    response = inspector_api.get("/api/v1/epcis/events", headers={"Accept": "application/ld+json"})
+    assert response.content_type == "application/ld+json"
+    document = response.json
+    assert document["type"] == "EPCISQueryDocument"
+    assert validate_document(document, SCHEMA) == []
+
+
+def test_a_farmer_sees_only_captured_events_of_their_own_lots(
+    inspector_api: Any, farmer_a_api: Any, farmer_b_api: Any, session: Session, farm_a: Farm
+) -> None:
+    lot = session.get(Lot, farm_a.lot_id)
+    gtin = session.get(Product, lot.product_id).gtin
+    capture(inspector_api, receiving_event(lot_uri(gtin, lot.code)))
+    assert len(all_events(farmer_a_api)) == 1
+    assert all_events(farmer_b_api) == []
+
+
+def receiving_event(lot_class: str) -> dict[str, Any]:
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "ObjectEvent",
+        "eventTime": "2026-03-01T08:00:00+07:00",
+        "eventTimeZoneOffset": "+07:00",
+        "action": "OBSERVE",
+        "bizStep": "receiving",
+        "quantityList": [{"epcClass": lot_class, "quantity": 20, "uom": "KGM"}],
+    }

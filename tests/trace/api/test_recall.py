@@ -1,0 +1,106 @@
+"""Recall fan-out: one call marks the lot and its stamps, records an event, queues delisting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from stamps.models import Stamp
+from tests.registry_fixtures import Farm
+from trace.models import Event, Job, Lot, Product
+from trace.services import lots
+
+PHONE = {
+    "User-Agent": "Mozilla/5.0 (Linux; Android 13) Chrome/120 Mobile",
+    "Accept": "application/json",
+}
+
+
+def recall(api: Any, lot_id: int, reason: str = "Listeria monocytogenes detected") -> Any:
+    response = api.post(f"/api/v1/batches/{lot_id}/recall", json={"reason": reason})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_recall_marks_the_lot_and_every_stamp_and_records_a_recall_event(
+    inspector_api: Any, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    body = recall(inspector_api, farm_a.lot_id)
+    session.expire_all()
+    assert session.get(Lot, farm_a.lot_id).recalled_at is not None
+    statuses = session.exec(select(Stamp.status).where(Stamp.lot_id == farm_a.lot_id)).all()
+    assert set(statuses) == {"recalled"} and body["stamps"]["recalled"] == 5
+    event = session.exec(select(Event).where(Event.kind == "recall")).one()
+    assert event.details == {"reason": "Listeria monocytogenes detected"}
+    assert body["event_id"] == event.id and body["already_recalled"] is False
+
+
+def test_recall_queues_delisting_and_a_new_anchored_version(
+    inspector_api: Any, session: Session, farm_a: Farm
+) -> None:
+    recall(inspector_api, farm_a.lot_id)
+    delist = session.exec(select(Job).where(Job.kind == "marketplace.delist")).one()
+    assert delist.payload == {
+        "product_id": farm_a.product_id,
+        "lot_id": farm_a.lot_id,
+        "reason": "Listeria monocytogenes detected",
+    }
+    assert delist.dedupe_key == f"delist:{farm_a.lot_id}"
+    documents = session.exec(select(Job).where(Job.dedupe_key == f"lotdoc:{farm_a.lot_id}")).all()
+    assert [job.status for job in documents] == ["queued"]
+
+
+def test_recalling_again_changes_nothing_and_reports_the_first_recall(
+    inspector_api: Any, session: Session, farm_a: Farm, stamped: list[str], drain: Any
+) -> None:
+    first = recall(inspector_api, farm_a.lot_id)
+    drain()  # the delisting and document jobs ran: a repeat must not queue them again
+    second = recall(inspector_api, farm_a.lot_id, reason="a different reason")
+    assert second["already_recalled"] is True
+    assert {k: v for k, v in second.items() if k != "already_recalled"} == {
+        k: v for k, v in first.items() if k != "already_recalled"
+    }
+    assert len(session.exec(select(Event).where(Event.kind == "recall")).all()) == 1
+    assert len(session.exec(select(Job).where(Job.kind == "marketplace.delist")).all()) == 1
+
+
+def test_recall_lists_scanned_stamps_with_where_they_were_last_seen(
+    inspector_api: Any, client: Any, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    lot = session.get(Lot, farm_a.lot_id)
+    gtin = session.get(Product, lot.product_id).gtin
+    path = f"/01/{gtin}/10/{lot.code}/21/{stamped[0]}"
+    client.get(path, headers=PHONE, query_string={"consent": "1", "province": "Cần Thơ"}).close()
+    body = recall(inspector_api, farm_a.lot_id)
+    [scanned] = body["stamps"]["scanned"]
+    assert scanned["serial"] == stamped[0] and scanned["last_scan_province"] == "Cần Thơ"
+    assert scanned["uri"].endswith(path)
+    verdict = client.get(path, headers=PHONE)
+    assert verdict.json["verdict"] == "RECALLED"
+    verdict.close()
+
+
+def test_lots_made_from_a_recalled_lot_are_listed_as_affected(
+    inspector_api: Any, session: Session, farm_a: Farm
+) -> None:
+    when = datetime.now().astimezone() - timedelta(hours=1)
+    new = lots.NewLot(farm_a.product_id, "TL-1-DRIED", None, "100", "kg")
+    dried = lots.transform_lots(
+        session, farm_a.actor, [farm_a.lot_id], new, when, "Xưởng sấy", when.date()
+    )
+    new = lots.NewLot(farm_a.product_id, "TL-1-JAM", None, "50", "kg")
+    jam = lots.transform_lots(
+        session, farm_a.actor, [dried.id], new, when, "Xưởng mứt", when.date()
+    )  # type: ignore[list-item]
+    body = recall(inspector_api, farm_a.lot_id)
+    assert [lot["id"] for lot in body["affected_lots"]] == [dried.id, jam.id]
+    assert session.get(Lot, dried.id).recalled_at is None  # listed, not recalled by itself
+
+
+def test_a_recall_needs_a_reason(inspector_api: Any, farm_a: Farm, session: Session) -> None:
+    response = inspector_api.post(f"/api/v1/batches/{farm_a.lot_id}/recall", json={})
+    assert response.status_code == 422
+    assert response.json["errors"][0]["pointer"] == "#/reason"
+    assert session.exec(select(col(Lot.recalled_at))).one() is None

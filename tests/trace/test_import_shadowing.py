@@ -1,0 +1,43 @@
+"""The project's ``trace`` package, not the standard library's module, is what runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = "import trace, sys; print(trace.__file__)"
+
+
+def _run(*args: str, cwd: Path = ROOT) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["AGRITRACE_ENV"] = "testing"
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+
+
+def test_pytest_imports_the_project_package() -> None:
+    import trace
+
+    assert Path(trace.__file__).resolve() == ROOT / "trace" / "__init__.py"
+
+
+def test_flask_cli_imports_the_project_package() -> None:
+    bindir = Path(sys.executable).parent
+    out = _run(str(bindir / "flask"), "--app", "wsgi", "routes")
+    assert "auth.register" in out
+
+
+def test_gunicorn_loads_the_project_package() -> None:
+    bindir = Path(sys.executable).parent
+    code = (
+        "from gunicorn.app.wsgiapp import WSGIApplication\n"
+        "import sys; sys.argv = ['gunicorn', 'wsgi:app']\n"
+        "a = WSGIApplication(); app = a.load_wsgiapp()\n"
+        "import trace; print(trace.__file__); print(app.name)\n"
+    )
+    out = _run(str(bindir / "python"), "-c", code)
+    assert str(ROOT / "trace" / "__init__.py") in out and "trace.app" in out

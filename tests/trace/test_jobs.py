@@ -1,0 +1,101 @@
+"""The outbox: jobs enqueued with their change, claimed once, retried, never lost."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlmodel import Session, select
+
+from trace import jobs
+from trace.models import Job
+from trace.models.base import utcnow
+
+
+@pytest.fixture
+def calls(app: Flask) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    jobs.handlers(app)["test.record"] = lambda _session, payload: seen.append(payload)
+    return seen
+
+
+def test_a_job_exists_only_if_its_transaction_commits(session: Session) -> None:
+    jobs.enqueue(session, "test.record", {"n": 1})
+    session.rollback()
+    assert session.exec(select(Job)).all() == []
+    jobs.enqueue(session, "test.record", {"n": 2})
+    session.commit()
+    assert [j.payload for j in session.exec(select(Job))] == [{"n": 2}]
+
+
+def test_dedupe_key_keeps_one_waiting_job(session: Session) -> None:
+    assert jobs.enqueue(session, "test.record", {}, dedupe_key="lot:1") is not None
+    session.commit()
+    assert jobs.enqueue(session, "test.record", {}, dedupe_key="lot:1") is None
+    session.commit()
+    assert len(session.exec(select(Job)).all()) == 1
+
+
+def test_worker_runs_each_job_once(app: Flask, session: Session, calls: list) -> None:  # type: ignore[type-arg]
+    for n in range(3):
+        jobs.enqueue(session, "test.record", {"n": n})
+    session.commit()
+    while jobs.run_one(app, session, "w1"):
+        pass
+    assert sorted(c["n"] for c in calls) == [0, 1, 2]
+    assert {j.status for j in session.exec(select(Job))} == {"done"}
+
+
+def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(
+    app: Flask, session: Session, calls: list
+) -> None:  # type: ignore[type-arg]
+    jobs.enqueue(session, "test.record", {})
+    session.commit()
+    first = jobs.claim(session, "w1", ["test.record"])
+    assert first is not None
+    assert jobs.claim(session, "w2", ["test.record"]) is None
+    later = utcnow() + jobs.LEASE + timedelta(seconds=1)
+    again = jobs.claim(session, "w2", ["test.record"], now=later)  # w1 died
+    assert again is not None and again.id == first.id and again.attempts == 2
+
+
+def test_failing_job_is_retried_with_backoff_then_succeeds(app: Flask, session: Session) -> None:
+    attempts: list[int] = []
+
+    def flaky(_session: Session, _payload: dict[str, Any]) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("marketplace down")
+
+    jobs.handlers(app)["test.flaky"] = flaky
+    jobs.enqueue(session, "test.flaky", {})
+    session.commit()
+    assert jobs.run_one(app, session, "w1")
+    job = session.exec(select(Job)).one()
+    session.refresh(job)
+    assert job.status == "queued" and "marketplace down" in job.last_error
+    assert job.run_after > utcnow()
+    assert not jobs.run_one(app, session, "w1")  # not due yet
+    job.run_after = utcnow()
+    session.add(job)
+    session.commit()
+    assert jobs.run_one(app, session, "w1")
+    session.refresh(job)
+    assert job.status == "done" and len(attempts) == 2
+
+
+def test_worker_thread_runs_jobs_and_stops(app: Flask, session: Session, calls: list) -> None:  # type: ignore[type-arg]
+    jobs.enqueue(session, "test.record", {"n": 7})
+    session.commit()
+    thread, stop = jobs.start_worker_thread(app, idle_seconds=0.05)
+    for _ in range(100):
+        if calls:
+            break
+        threading.Event().wait(0.05)
+    stop.set()
+    thread.join(5)
+    assert calls == [{"n": 7}] and not thread.is_alive()
+    assert jobs.live_workers(session) == 1

@@ -1,0 +1,1 @@
+"""The registry core: producers, products, lots, supply-chain events, the app factory."""

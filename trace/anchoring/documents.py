@@ -1,0 +1,170 @@
+"""Lot documents: the canonical JSON of a lot whose hash is its leaf, kept in versions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from chain.canonical import canonical_json, document_hash
+from trace.models import (
+    Certification,
+    Event,
+    Lot,
+    LotDocument,
+    LotInput,
+    Plot,
+    Producer,
+    Product,
+)
+from trace.models.base import utcnow
+from trace.services.epcis_events import hash_id_of
+
+DOCUMENT_SCHEMA = "agritrace/lot-document/1"
+
+
+def build_document(session: Session, lot_id: int) -> dict[str, Any]:
+    """The lot's document as the database has it now (JSON-ready, canonicalised on hashing)."""
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise LookupError(f"no lot {lot_id}")
+    product = session.get(Product, lot.product_id)
+    producer = session.get(Producer, lot.producer_id)
+    assert product is not None and producer is not None
+    return {
+        "schema": DOCUMENT_SCHEMA,
+        "producer": _producer(producer),
+        "product": {"gtin": product.gtin, "name_vi": product.name_vi, "name_en": product.name_en},
+        "lot": _lot(session, lot),
+        "certifications": _certifications(session, producer.id),  # type: ignore[arg-type]
+        "events": _event_ids(session, lot, product, producer),
+        "inputs": _inputs(session, lot_id),
+        "stamp_root": f"0x{lot.stamp_root}" if lot.stamp_root else None,
+        "stamp_count": lot.stamp_count,
+    }
+
+
+def _producer(producer: Producer) -> dict[str, Any]:
+    return {
+        "id": producer.id,
+        "name": producer.name,
+        "registration_number": producer.registration_number,
+        "commune": producer.commune,
+        "district": producer.district,
+        "province": producer.province,
+        "gln": producer.gln,
+    }
+
+
+def _lot(session: Session, lot: Lot) -> dict[str, Any]:
+    plot = session.get(Plot, lot.plot_id) if lot.plot_id else None
+    return {
+        "id": lot.id,
+        "code": lot.code,
+        "harvest_date": lot.harvest_date.isoformat(),
+        "quantity": f"{lot.quantity.normalize():f}",
+        "unit": lot.unit,
+        "plot": None
+        if plot is None
+        else {"name": plot.name, "latitude": plot.latitude, "longitude": plot.longitude},
+        "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
+    }
+
+
+def _certifications(session: Session, producer_id: int) -> list[dict[str, Any]]:
+    statement = (
+        select(Certification)
+        .where(Certification.producer_id == producer_id)
+        .order_by(col(Certification.id))
+    )
+    return [
+        {
+            "scheme": c.scheme,
+            "number": c.number,
+            "issuer": c.issuer,
+            "valid_from": c.valid_from.isoformat(),
+            "valid_to": c.valid_to.isoformat(),
+            "pdf_sha256": c.pdf_sha256,
+        }
+        for c in session.exec(statement)
+    ]
+
+
+def _event_ids(session: Session, lot: Lot, product: Product, producer: Producer) -> list[str]:
+    statement = select(Event).where(Event.lot_id == lot.id).order_by(col(Event.id))
+    return [hash_id_of(event, lot, product, producer) for event in session.exec(statement)]
+
+
+def _inputs(session: Session, lot_id: int) -> list[dict[str, Any]]:
+    statement = (
+        select(Lot, Product)
+        .join(LotInput, col(LotInput.input_lot_id) == Lot.id)
+        .join(Product, col(Product.id) == Lot.product_id)
+        .where(LotInput.output_lot_id == lot_id)
+        .order_by(col(Lot.id))
+    )
+    return [{"gtin": p.gtin, "code": lot.code} for lot, p in session.exec(statement)]
+
+
+def latest_version(session: Session, lot_id: int) -> LotDocument | None:
+    """The newest stored document version of a lot."""
+    statement = (
+        select(LotDocument)
+        .where(LotDocument.lot_id == lot_id)
+        .order_by(col(LotDocument.version).desc())
+    )
+    return session.exec(statement).first()
+
+
+def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
+    """Store a new document version when the lot changed the way the service changes lots.
+
+    A change that rewrites history (a lot field, an earlier event, a certificate) cannot
+    come from the service: the lot is marked tampered and no version launders it.
+
+    :returns: the new version, or None (unchanged, or tampered).
+    """
+    document = build_document(session, lot_id)
+    digest = document_hash(document).hex()
+    latest = latest_version(session, lot_id)
+    if latest is not None and latest.doc_hash == digest:
+        return None
+    if latest is not None and not is_successor(json.loads(latest.canonical_json), document):
+        mark_tampered(session, lot_id)
+        return None
+    version = LotDocument(
+        lot_id=lot_id,
+        version=latest.version + 1 if latest else 1,
+        canonical_json=canonical_json(document).decode(),
+        doc_hash=digest,
+        stamp_root=document["stamp_root"][2:] if document["stamp_root"] else None,
+    )
+    session.add(version)
+    session.commit()
+    return version
+
+
+def is_successor(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether ``new`` only adds to ``old``: events, certificates, stamps, a recall."""
+    return (
+        _lot_facts(old) == _lot_facts(new)
+        and old["product"] == new["product"]
+        and new["events"][: len(old["events"])] == old["events"]
+        and all(cert in new["certifications"] for cert in old["certifications"])
+        and new["stamp_count"] >= old["stamp_count"]
+        and (old["lot"]["recalled_at"] in (None, new["lot"]["recalled_at"]))
+    )
+
+
+def _lot_facts(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document["lot"].items() if k != "recalled_at"}
+
+
+def mark_tampered(session: Session, lot_id: int) -> None:
+    """Record that the lot's data no longer matches what was anchored."""
+    lot = session.get(Lot, lot_id)
+    if lot is not None and lot.tampered_at is None:
+        lot.tampered_at = utcnow()
+        session.add(lot)
+    session.commit()

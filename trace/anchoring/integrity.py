@@ -1,0 +1,95 @@
+"""Integrity: recompute a lot's document from the database and compare it with its anchor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from chain.canonical import document_hash
+from chain.merkle import leaf_hash, process_proof
+from trace.anchoring.documents import build_document, latest_version, mark_tampered
+from trace.anchoring.rounds import anchored_version
+from trace.models import Job, Lot
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """What an integrity check found for one lot.
+
+    ``status``: ``intact`` (the data gives the latest recorded hash), ``tampered``,
+    ``changing`` (a legitimate change is waiting for its new version) or ``unrecorded``.
+    """
+
+    lot_id: int
+    status: str
+    current_hash: str
+    recorded_hash: str | None
+    anchored_hash: str | None
+    anchored_version: int | None
+    reason: str | None = None
+
+
+def check_integrity(session: Session, lot_id: int) -> IntegrityReport:
+    """Recompute the lot's document and compare; a mismatch marks the lot tampered.
+
+    :raises LookupError: unknown lot.
+    """
+    current = document_hash(build_document(session, lot_id)).hex()
+    recorded = latest_version(session, lot_id)
+    anchored = anchored_version(session, lot_id)
+    report = _report(session, lot_id, current, recorded, anchored)
+    if report.status == "tampered":
+        mark_tampered(session, lot_id)
+    lot = session.get(Lot, lot_id)
+    if report.status != "tampered" and lot is not None and lot.tampered_at is not None:
+        return IntegrityReport(
+            **{
+                **report.__dict__,
+                "status": "tampered",
+                "reason": "the lot was found tampered earlier",
+            }
+        )
+    return report
+
+
+def _report(session, lot_id, current, recorded, anchored) -> IntegrityReport:  # type: ignore[no-untyped-def]
+    base = {
+        "lot_id": lot_id,
+        "current_hash": current,
+        "recorded_hash": recorded.doc_hash if recorded else None,
+        "anchored_hash": anchored[0].doc_hash if anchored else None,
+        "anchored_version": anchored[0].version if anchored else None,
+    }
+    if recorded is None:
+        return IntegrityReport(status="unrecorded", **base)
+    problem = _stored_problem(recorded, anchored)
+    if problem:
+        return IntegrityReport(status="tampered", reason=problem, **base)
+    if current == recorded.doc_hash:
+        return IntegrityReport(status="intact", **base)
+    if _change_queued(session, lot_id):
+        return IntegrityReport(status="changing", **base)
+    return IntegrityReport(
+        status="tampered", reason="the database no longer gives the recorded document", **base
+    )
+
+
+def _stored_problem(recorded, anchored) -> str | None:  # type: ignore[no-untyped-def]
+    if document_hash(json.loads(recorded.canonical_json)).hex() != recorded.doc_hash:
+        return "a stored document version was edited"
+    if anchored is not None:
+        document, anchor = anchored
+        leaf = leaf_hash(bytes.fromhex(document.doc_hash))
+        proof = [bytes.fromhex(step) for step in document.lot_proof or []]
+        if process_proof(leaf, proof).hex() != anchor.root:
+            return "the anchored version no longer leads to its round's root"
+    return None
+
+
+def _change_queued(session: Session, lot_id: int) -> bool:
+    statement = select(func.count()).where(
+        Job.dedupe_key == f"lotdoc:{lot_id}", col(Job.status).in_(["queued", "running"])
+    )
+    return bool(session.exec(statement).one())

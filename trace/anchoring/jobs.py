@@ -1,0 +1,86 @@
+"""Anchoring in the background: document versions, rounds on a schedule, retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, current_app
+from sqlmodel import Session, col, func, select
+
+from chain.errors import ChainError
+from trace import jobs
+from trace.anchoring.documents import refresh_document
+from trace.anchoring.rounds import prepare_round, send_round
+from trace.models import AnchorRound, LotDocument, RoundStatus
+from trace.services.changes import JOB_DOCUMENT
+
+log = logging.getLogger(__name__)
+JOB_ROUND = "anchoring.round"
+
+
+def init_app(app: Flask) -> None:
+    """Register the job handlers and the idle-time scheduler; read the round settings."""
+    app.config.setdefault("ANCHOR_INTERVAL_SECONDS", 30.0)
+    app.config.setdefault("ANCHOR_MAX_LEAVES", 10_000)
+    app.config.setdefault("ANCHOR_CONFIRMATIONS", 1)
+    registry = jobs.handlers(app)
+    registry[JOB_DOCUMENT] = _refresh_document
+    registry[JOB_ROUND] = run_round
+    app.extensions["worker_on_idle"] = _Scheduler(app)
+
+
+def _refresh_document(session: Session, payload: dict[str, Any]) -> None:
+    refresh_document(session, int(payload["lot_id"]))
+
+
+def run_round(session: Session, _payload: dict[str, Any]) -> None:
+    """Send the next round; a chain failure leaves it prepared and retries later."""
+    config = current_app.config
+    anchor = prepare_round(session, int(config["ANCHOR_MAX_LEAVES"]))
+    if anchor is None:
+        return
+    try:
+        send_round(
+            session, current_app.extensions["chain"], anchor, int(config["ANCHOR_CONFIRMATIONS"])
+        )
+    except ChainError as error:
+        raise jobs.RetryLater(f"round {anchor.id}: {error}") from error
+    log.info(
+        "anchored round %s: %s leaves in block %s",
+        anchor.id,
+        anchor.leaf_count,
+        anchor.block_number,
+    )
+
+
+def pending_leaves(session: Session) -> int:
+    """Document versions waiting for a round, plus leaves of rounds not yet confirmed."""
+    waiting = session.exec(
+        select(func.count()).select_from(LotDocument).where(col(LotDocument.round_id).is_(None))
+    ).one()
+    unfinished = session.exec(
+        select(func.count())
+        .select_from(AnchorRound)
+        .where(AnchorRound.status == RoundStatus.PREPARED)
+    ).one()
+    return int(waiting) + int(unfinished)
+
+
+class _Scheduler:
+    """Queues a round every ``ANCHOR_INTERVAL_SECONDS``, or at once past ``ANCHOR_MAX_LEAVES``."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        config = self.app.config
+        with Session(self.app.extensions["db_engine"]) as session:
+            pending = pending_leaves(session)
+            due = time.monotonic() - self.last >= float(config["ANCHOR_INTERVAL_SECONDS"])
+            if pending and (due or pending >= int(config["ANCHOR_MAX_LEAVES"])):
+                jobs.enqueue(session, JOB_ROUND, {}, dedupe_key=JOB_ROUND)
+                session.commit()
+                self.last = time.monotonic()

@@ -1,0 +1,124 @@
+"""Anchoring rounds: pending document hashes under one Merkle root, one transaction each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from chain.client import AnchorReceipt, ChainClient
+from chain.rounds import RoundPlan, anchor_round, plan_round
+from trace.models import AnchorRound, LotDocument, RoundStatus
+from trace.models.base import utcnow
+
+
+def prepare_round(session: Session, max_leaves: int) -> AnchorRound | None:
+    """The round to send next: an unfinished one first, else a new one over pending documents.
+
+    The root and each document's place in the tree are committed *before* anything is
+    sent, so a crash after sending is recovered by looking the root up on chain.
+    """
+    unfinished = session.exec(
+        select(AnchorRound)
+        .where(AnchorRound.status == RoundStatus.PREPARED)
+        .order_by(col(AnchorRound.id))
+    ).first()
+    if unfinished is not None:
+        return unfinished
+    documents = list(
+        session.exec(
+            select(LotDocument)
+            .where(col(LotDocument.round_id).is_(None))
+            .order_by(col(LotDocument.id))
+            .limit(max_leaves)
+        )
+    )
+    if not documents:
+        return None
+    plan = _plan(documents)
+    anchor = AnchorRound(root=plan.root.hex(), leaf_count=plan.leaf_count)
+    session.add(anchor)
+    session.flush()
+    for document, proof in zip(documents, plan.tree.proofs(), strict=True):
+        document.round_id = anchor.id
+        document.lot_proof = [step.hex() for step in proof]
+        session.add(document)
+    session.commit()
+    return anchor
+
+
+def _plan(documents: list[LotDocument]) -> RoundPlan:
+    return plan_round([bytes.fromhex(d.doc_hash) for d in documents])
+
+
+def send_round(
+    session: Session, client: ChainClient, anchor: AnchorRound, confirmations: int = 1
+) -> AnchorRound:
+    """Anchor a prepared round (at most one transaction) and record where it landed.
+
+    :raises ChainError: the node is down or the transaction failed; the round stays
+        prepared and is sent again later.
+    """
+    documents = list(
+        session.exec(
+            select(LotDocument)
+            .where(LotDocument.round_id == anchor.id)
+            .order_by(col(LotDocument.id))
+        )
+    )
+    plan = _plan(documents)
+    if plan.root.hex() != anchor.root:
+        raise RuntimeError(f"round {anchor.id}: documents no longer give root {anchor.root}")
+    anchor.attempts += 1
+    session.add(anchor)
+    session.commit()
+    try:
+        result = anchor_round(client, plan, confirmations)
+    except Exception as error:
+        anchor.last_error = repr(error)[:500]
+        session.add(anchor)
+        session.commit()
+        raise
+    _record(anchor, result.receipt)
+    session.add(anchor)
+    session.commit()
+    return anchor
+
+
+def _record(anchor: AnchorRound, receipt: AnchorReceipt) -> None:
+    anchor.status = RoundStatus.CONFIRMED
+    anchor.tx_hash = receipt.tx_hash
+    anchor.block_number = receipt.block_number
+    anchor.block_time = datetime.fromtimestamp(receipt.block_timestamp, UTC)
+    anchor.gas_used = receipt.gas_used
+    anchor.chain_id = receipt.chain_id
+    anchor.contract_address = receipt.contract_address
+    anchor.confirmed_at = utcnow()
+    anchor.last_error = None
+
+
+def receipt_of(anchor: AnchorRound) -> AnchorReceipt:
+    """The chain receipt a confirmed round recorded."""
+    assert anchor.status == RoundStatus.CONFIRMED and anchor.tx_hash and anchor.block_time
+    return AnchorReceipt(
+        root=bytes.fromhex(anchor.root),
+        leaf_count=anchor.leaf_count,
+        tx_hash=anchor.tx_hash,
+        block_number=anchor.block_number or 0,
+        block_timestamp=int(anchor.block_time.timestamp()),
+        gas_used=anchor.gas_used or 0,
+        chain_id=anchor.chain_id or 0,
+        contract_address=anchor.contract_address or "",
+    )
+
+
+def anchored_version(session: Session, lot_id: int) -> tuple[LotDocument, AnchorRound] | None:
+    """The newest document version of a lot whose round is confirmed."""
+    statement = (
+        select(LotDocument, AnchorRound)
+        .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
+        .where(LotDocument.lot_id == lot_id, AnchorRound.status == RoundStatus.CONFIRMED)
+        .order_by(col(LotDocument.version).desc())
+    )
+    row = session.exec(statement).first()
+    return (row[0], row[1]) if row else None

@@ -1,0 +1,50 @@
+"""The inspector API under /api/v1: OpenAPI 3 at /api/openapi.json, docs at /api/docs.
+
+``init_app`` builds the flask-smorest Api (``app.extensions["api"]``) and registers the
+registry's resources. Other packages register their own :class:`ApiBlueprint` on it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from trace.api.core import BEARER, ApiBlueprint, ProblemApi
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+__all__ = ["ApiBlueprint", "ProblemApi", "init_app"]
+
+DEFAULTS = {
+    "API_TITLE": "AgriTrace inspector API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+}
+DESCRIPTION = """Verify stamps and lots without trusting the registry's database, capture and
+query EPCIS 2.0 events, export FSMA 204 records, recall lots.
+
+Send a token as `Authorization: Bearer <token>`. Tokens have scopes (`read`, `recall`,
+`capture`, `mint`); a farmer's token only ever sees that farmer's producer. Errors are
+RFC 9457 `application/problem+json`; lists return `items` with pagination fields."""
+
+
+def init_app(app: Flask) -> None:
+    """Register the API, its docs (served locally, no CDN), token pages and CLI."""
+    from trace.api import batches, cli, docs, epcis, exports, inspections, products, tokens_web
+
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    api = ProblemApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
+    api.spec.components.security_scheme(
+        BEARER, {"type": "http", "scheme": "bearer", "description": "An AgriTrace API token."}
+    )
+    app.extensions["api"] = api
+    for module in (batches, inspections, products, epcis, exports):
+        module.register(api)
+    docs.init_app(app)
+    tokens_web.init_app(app)
+    cli.init_app(app)

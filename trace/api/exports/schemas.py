@@ -1,0 +1,14 @@
+"""Schemas of the exports."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class Fsma204QueryArgsSchema(Schema):
+    """Which lots to export: a lot (id or code) and/or a harvest date range."""
+
+    lot_id = fields.Integer()
+    lot_code = fields.String(validate=validate.Length(min=1, max=20))
+    harvested_from = fields.Date()
+    harvested_to = fields.Date()

@@ -1,0 +1,68 @@
+"""Schemas of the product and producer searches."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from trace.api.pagination import PageQueryArgsSchema, page_schema
+from trace.models import CertificationScheme
+
+
+class CatalogueQueryArgsSchema(PageQueryArgsSchema):
+    """Search terms shared by products and producers."""
+
+    q = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Part of the name (products: Vietnamese or English)."},
+    )
+    gtin = fields.String(validate=validate.Regexp(r"^\d{8,14}$"))
+    district = fields.String(validate=validate.Length(min=1, max=100))
+    certification = fields.String(
+        validate=validate.OneOf([str(s) for s in CertificationScheme]),
+        metadata={"description": "Producers holding a currently valid certificate of this scheme."},
+    )
+
+
+class ProductQueryArgsSchema(CatalogueQueryArgsSchema):
+    """Product search."""
+
+    producer_id = fields.Integer()
+
+
+class ProducerQueryArgsSchema(CatalogueQueryArgsSchema):
+    """Producer search."""
+
+
+class ProducerSchema(Schema):
+    """A registered producer (farm household, cooperative or company)."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    registration_number = fields.String(required=True)
+    commune = fields.String(required=True)
+    district = fields.String(required=True)
+    province = fields.String(required=True)
+    gln = fields.String(allow_none=True)
+    certifications = fields.List(
+        fields.String(), required=True, metadata={"description": "Valid schemes."}
+    )
+
+
+class ProductSchema(Schema):
+    """A product with its GTIN and producer."""
+
+    id = fields.Integer(required=True)
+    gtin = fields.String(required=True)
+    name_vi = fields.String(required=True)
+    name_en = fields.String(required=True)
+    category = fields.String(required=True)
+    unit = fields.String(required=True)
+    producer_id = fields.Integer(required=True)
+    producer_name = fields.String(required=True)
+    district = fields.String(required=True)
+
+
+ProductPageSchema = page_schema(ProductSchema, "ProductPageSchema")
+ProducerPageSchema = page_schema(ProducerSchema, "ProducerPageSchema")

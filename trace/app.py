@@ -1,0 +1,45 @@
+"""The composition root: ``create_app`` builds the app and registers every package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+import chain
+from trace import cli, db, i18n
+from trace.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the AgriTrace app.
+
+    :param config: settings that override the environment (tests, scripts).
+    :raises ConfigError: when the configuration is unsafe or incomplete.
+    """
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("AGRITRACE_INSTANCE")
+    if instance:
+        app.instance_path = str(instance)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path, config))
+    db.init_app(app)
+    i18n.init_app(app)
+    chain.init_app(app)
+    from trace import anchoring, api, web
+
+    web.init_app(app)
+    anchoring.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    # The composition root is the one place that wires the other packages in.
+    import marketplace
+    import stamps
+
+    stamps.init_app(app)
+    marketplace.init_app(app)
+    return app

@@ -1,0 +1,113 @@
+"""Operator commands: ``flask --app wsgi migrate | seed-demo | create-user``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from trace.db import get_session
+from trace.errors import ValidationError
+from trace.migrate import upgrade
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI."""
+    app.cli.add_command(migrate_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(worker_command)
+
+
+@click.command("migrate")
+@with_appcontext
+def migrate_command() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--force", is_flag=True, help="Seed even in production.")
+def seed_demo_command(force: bool) -> None:
+    """Seed Long An demo producers once (skipped when accounts exist)."""
+    from trace.seed import DEMO_PASSWORD, seed_demo
+
+    if current_app.config["AGRITRACE_ENV"] == "production" and not force:
+        raise click.ClickException("Refusing to seed demo accounts in production (use --force).")
+    logins = seed_demo(get_session(), current_app.config["PASSWORD_HASH_METHOD"])
+    if not logins:
+        click.echo(f"Demo data already present; demo logins use the password {DEMO_PASSWORD}.")
+        return
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for email, role in logins:
+        click.echo(f"  {role:<10} {email}")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", type=click.Choice(["farmer", "inspector", "admin"]), required=True)
+@click.option("--producer", "producer_id", type=int, default=None, help="Producer id (farmers).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "full_name", default="", help="Full name.")
+def create_user_command(
+    email: str, role: str, producer_id: int | None, password: str, full_name: str
+) -> None:
+    """Create an account for an operator, inspector or farmer."""
+    from trace.services.accounts import create_user
+
+    try:
+        user = create_user(
+            get_session(),
+            email,
+            password,
+            role,
+            current_app.config["PASSWORD_HASH_METHOD"],
+            producer_id=producer_id,
+            full_name=full_name,
+        )
+    except ValidationError as error:
+        raise click.ClickException(
+            "; ".join(f"{field}: {message}" for field, message in error.errors.items())
+        ) from None
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Serve the whole system for a local demo (the development server)."""
+    from trace.jobs import start_worker_thread
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Packages add what the local demo needs beside the web server (e.g. sandboxes).
+    for start in app.extensions.get("serve_hooks", []):
+        start(app)
+    start_worker_thread(app, on_idle=app.extensions.get("worker_on_idle"))
+    click.echo(f"AgriTrace on http://{host}:{port}/  (Ctrl+C to stop)")
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("worker")
+@click.option("--idle-seconds", default=1.0, show_default=True, help="Sleep when idle.")
+@with_appcontext
+def worker_command(idle_seconds: float) -> None:
+    """Run background jobs until interrupted (several may run in parallel)."""
+    import signal
+    import threading
+
+    from trace.jobs import run_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo("Worker started; Ctrl+C to stop.")
+    run_worker(app, stop, idle_seconds, on_idle=app.extensions.get("worker_on_idle"))

@@ -1,0 +1,81 @@
+"""Configuration, read once from the environment in the app factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The service cannot start with the configuration it was given."""
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the application config from the environment and explicit overrides.
+
+    :param instance_path: the app's instance folder (SQLite file, chain store, uploads).
+    :param overrides: values that win over the environment (tests, scripts).
+    :returns: a plain dict for ``app.config.update``.
+    :raises ConfigError: when a production setting has no safe value.
+    """
+    overrides = dict(overrides or {})
+    env = overrides.get("AGRITRACE_ENV") or os.environ.get("AGRITRACE_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"AGRITRACE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    config: dict[str, Any] = {
+        "AGRITRACE_ENV": env,
+        "DATABASE_URL": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{Path(instance_path) / 'agritrace.db'}",
+        "CHAIN_URL": os.environ.get("CHAIN_URL", "embedded"),
+        "CHAIN_PRIVATE_KEY": os.environ.get("CHAIN_PRIVATE_KEY"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "UPLOAD_FOLDER": str(Path(instance_path) / "uploads"),
+        "CERTIFICATE_MAX_BYTES": 5 * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "LANGUAGES": ("vi", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    config.update(overrides)
+    config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _secret_key_for(env, instance_path)
+    return config
+
+
+def normalize_database_url(url: str) -> str:
+    """Point bare ``postgres://`` / ``postgresql://`` URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key_for(env: str, instance_path: str) -> str:
+    if env == "production":
+        raise ConfigError(
+            "SECRET_KEY is not set. Set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or set AGRITRACE_ENV=development for a local demo."
+        )
+    if env == "testing":
+        return secrets.token_hex(32)
+    # Development keeps one random key in the instance folder so logins survive restarts.
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,35 @@
+"""Database tables of the registry (SQLModel); the schema itself is owned by Alembic."""
+
+from trace.models.accounts import Role, User
+from trace.models.anchoring import AnchorRound, Job, LotDocument, RoundStatus, WorkerHeartbeat
+from trace.models.lots import Event, EventKind, Lot, LotInput
+from trace.models.registry import (
+    Certification,
+    CertificationScheme,
+    Plot,
+    Producer,
+    ProducerKind,
+    ProducerStatus,
+    Product,
+)
+
+__all__ = [
+    "AnchorRound",
+    "Job",
+    "LotDocument",
+    "RoundStatus",
+    "Certification",
+    "CertificationScheme",
+    "Event",
+    "EventKind",
+    "Lot",
+    "LotInput",
+    "Plot",
+    "Producer",
+    "ProducerKind",
+    "ProducerStatus",
+    "Product",
+    "Role",
+    "User",
+    "WorkerHeartbeat",
+]

@@ -1,0 +1,94 @@
+"""Producers and what they own: plots, certifications and products."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlmodel import Field, SQLModel
+
+from trace.models.base import utcnow
+
+
+class ProducerKind(enum.StrEnum):
+    HOUSEHOLD = "household"
+    COOPERATIVE = "cooperative"
+    COMPANY = "company"
+
+
+class ProducerStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+
+
+class CertificationScheme(enum.StrEnum):
+    VIETGAP = "vietgap"
+    GLOBALGAP = "globalgap"
+    ORGANIC = "organic"
+    OCOP = "ocop"
+
+
+class Producer(SQLModel, table=True):
+    __tablename__ = "producers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    kind: str = Field(max_length=16)
+    registration_number: str = Field(max_length=20, unique=True)
+    address_line: str = Field(default="", max_length=200)
+    commune: str = Field(max_length=100)
+    district: str = Field(max_length=100, index=True)
+    province: str = Field(default="Long An", max_length=100)
+    phone: str = Field(max_length=20)
+    gln: str | None = Field(default=None, max_length=13)
+    company_prefix: str | None = Field(default=None, max_length=12)
+    status: str = Field(default=ProducerStatus.PENDING, max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    status_changed_at: datetime | None = None
+
+
+class Plot(SQLModel, table=True):
+    __tablename__ = "plots"
+
+    id: int | None = Field(default=None, primary_key=True)
+    producer_id: int = Field(foreign_key="producers.id", index=True)
+    name: str = Field(max_length=120)
+    area_ha: float
+    latitude: float
+    longitude: float
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Certification(SQLModel, table=True):
+    __tablename__ = "certifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    producer_id: int = Field(foreign_key="producers.id", index=True)
+    scheme: str = Field(max_length=16)
+    ocop_stars: int | None = None
+    number: str = Field(max_length=60)
+    issuer: str = Field(max_length=200)
+    valid_from: date
+    valid_to: date = Field(index=True)
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+    pdf_filename: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def is_expired(self, today: date) -> bool:
+        return self.valid_to < today
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+
+    id: int | None = Field(default=None, primary_key=True)
+    producer_id: int = Field(foreign_key="producers.id", index=True)
+    name_vi: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    category: str = Field(max_length=32)
+    unit: str = Field(max_length=16)
+    gtin: str = Field(max_length=14, unique=True, index=True)
+    scan_threshold: int = Field(default=50, sa_column_kwargs={"server_default": text("50")})
+    created_at: datetime = Field(default_factory=utcnow)

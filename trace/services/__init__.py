@@ -1,0 +1,1 @@
+"""Service layer: each function takes a session and plain values and owns its transaction."""

@@ -1,0 +1,203 @@
+"""Lots (batches): creation, transformation into new lots, and the lot graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from trace import jobs
+from trace.errors import ValidationError
+from trace.i18n import _l
+from trace.models import Event, EventKind, Lot, LotInput, Plot, Product
+from trace.services.access import Actor, owned, producer_for_change
+from trace.services.changes import mark_lot_changed
+from trace.services.checks import Checks
+from trace.services.holdings import PRODUCT_UNITS
+
+MAX_QUANTITY = Decimal("1e10")
+
+
+@dataclass(frozen=True)
+class NewLot:
+    """The fields of a lot as a farmer enters them."""
+
+    product_id: int | None
+    code: str
+    harvest_date: date | None
+    quantity: object
+    unit: str
+    plot_id: int | None = None
+
+
+def create_lot(session: Session, actor: Actor, new: NewLot, today: date) -> Lot:
+    """Record a harvest lot of one of the actor's products.
+
+    :raises ValidationError: unknown product or plot, a lot code outside GS1 AI 10 or
+        already used for the product, a future harvest date, a non-positive quantity.
+    """
+    producer = producer_for_change(session, actor)
+    lot = _checked_lot(session, actor, new, today)
+    lot.producer_id = producer.id  # type: ignore[assignment]
+    session.add(lot)
+    session.flush()
+    mark_lot_changed(session, lot.id)  # type: ignore[arg-type]
+    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
+    _commit_unique(session)
+    return lot
+
+
+def _checked_lot(session: Session, actor: Actor, new: NewLot, today: date) -> Lot:
+    checks = Checks()
+    product = _own_or_none(session, actor, Product, new.product_id)
+    if product is None:
+        checks.fail("product_id", _l("Choose one of your products."))
+    if new.plot_id and _own_or_none(session, actor, Plot, new.plot_id) is None:
+        checks.fail("plot_id", _l("Choose one of your plots."))
+    code = checks.lot_code("code", new.code)
+    checks.not_future("harvest_date", new.harvest_date, today)
+    quantity = checks.positive("quantity", new.quantity, maximum=MAX_QUANTITY)
+    unit = checks.choice("unit", new.unit, PRODUCT_UNITS)
+    checks.done()
+    assert product is not None and new.harvest_date is not None
+    if _code_taken(session, product.id, code):  # type: ignore[arg-type]
+        raise ValidationError({"code": _l("This lot code is already used for this product.")})
+    return Lot(
+        producer_id=product.producer_id,
+        product_id=product.id,  # type: ignore[arg-type]
+        plot_id=new.plot_id or None,
+        code=code,
+        harvest_date=new.harvest_date,
+        quantity=quantity,
+        unit=unit,
+    )
+
+
+def transform_lots(
+    session: Session,
+    actor: Actor,
+    input_lot_ids: list[int],
+    output: NewLot,
+    occurred_at: datetime | None,
+    place: str,
+    today: date,
+) -> Lot:
+    """Make a new lot from input lots, recording a transformation event and the graph edges.
+
+    The output lot's harvest date is the earliest of its inputs'.
+
+    :raises ValidationError: no inputs, an input that is not the actor's, a bad output lot,
+        time or place.
+    """
+    producer = producer_for_change(session, actor)
+    inputs = [_own_or_none(session, actor, Lot, lot_id) for lot_id in dict.fromkeys(input_lot_ids)]
+    if not inputs or any(lot is None for lot in inputs):
+        raise ValidationError({"input_lot_ids": _l("Choose one or more of your lots.")})
+    earliest = min(lot.harvest_date for lot in inputs if lot is not None)
+    lot = _checked_lot(session, actor, _with_harvest(output, earliest), today)
+    checks = Checks()
+    when = checks.aware_time("occurred_at", occurred_at)
+    where = checks.text("place", place, 200)
+    checks.done()
+    assert when is not None
+    session.add(lot)
+    session.flush()
+    refs = [lot_ref(session, source) for source in inputs if source is not None]
+    event = _transformation_event(lot, producer.id, actor.user_id, when, where, refs)  # type: ignore[arg-type]
+    session.add(event)
+    session.flush()
+    for source in inputs:
+        assert source is not None and source.id is not None and lot.id is not None
+        session.add(LotInput(output_lot_id=lot.id, input_lot_id=source.id, event_id=event.id))
+    mark_lot_changed(session, lot.id)
+    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
+    _commit_unique(session)
+    return lot
+
+
+def _with_harvest(new: NewLot, harvest_date: date) -> NewLot:
+    return NewLot(new.product_id, new.code, harvest_date, new.quantity, new.unit, new.plot_id)
+
+
+def _transformation_event(
+    lot: Lot,
+    producer_id: int,
+    user_id: int,
+    when: datetime,
+    where: str,
+    refs: list[dict[str, object]],
+) -> Event:
+    from trace.services.events import to_utc_columns
+
+    occurred_at, offset = to_utc_columns(when)
+    return Event(
+        lot_id=lot.id,  # type: ignore[arg-type]
+        producer_id=producer_id,
+        kind=EventKind.TRANSFORMATION,
+        occurred_at=occurred_at,
+        tz_offset_minutes=offset,
+        place=where,
+        recorded_by_id=user_id,
+        details={"input_lots": refs},
+    )
+
+
+def lot_ref(session: Session, lot: Lot) -> dict[str, object]:
+    """A lot's identity as recorded inside events: id, code and its product's GTIN."""
+    product = session.get(Product, lot.product_id)
+    return {"id": lot.id, "code": lot.code, "gtin": product.gtin if product else None}
+
+
+def get_lot(session: Session, actor: Actor, lot_id: int) -> Lot:
+    """A lot the actor may see. :raises NotFound: unknown or another producer's lot."""
+    return owned(session, actor, Lot, lot_id)
+
+
+def list_lots(session: Session, actor: Actor, producer_id: int) -> list[tuple[Lot, Product]]:
+    """A producer's lots with their products, newest first."""
+    actor.require_see(producer_id)
+    statement = (
+        select(Lot, Product)
+        .join(Product, Product.id == Lot.product_id)  # type: ignore[arg-type]
+        .where(Lot.producer_id == producer_id)
+        .order_by(Lot.id.desc())  # type: ignore[union-attr]
+    )
+    return [(lot, product) for lot, product in session.exec(statement)]
+
+
+def input_lots(session: Session, lot_id: int) -> list[Lot]:
+    """One step back: the lots this lot was made from."""
+    statement = select(Lot).join(LotInput, LotInput.input_lot_id == Lot.id)  # type: ignore[arg-type]
+    return list(session.exec(statement.where(LotInput.output_lot_id == lot_id)))
+
+
+def output_lots(session: Session, lot_id: int) -> list[Lot]:
+    """One step forward: the lots made from this lot."""
+    statement = select(Lot).join(LotInput, LotInput.output_lot_id == Lot.id)  # type: ignore[arg-type]
+    return list(session.exec(statement.where(LotInput.input_lot_id == lot_id)))
+
+
+def _own_or_none(session: Session, actor: Actor, model: type, object_id: int | None):  # type: ignore[no-untyped-def]
+    if not object_id:
+        return None
+    obj = session.get(model, object_id)
+    return obj if obj is not None and obj.producer_id == actor.producer_id else None
+
+
+def _code_taken(session: Session, product_id: int, code: str) -> bool:
+    statement = select(func.count()).where(Lot.product_id == product_id, Lot.code == code)
+    return bool(session.exec(statement).one())
+
+
+def _commit_unique(session: Session) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ValidationError(
+            {"code": _l("This lot code is already used for this product.")}
+        ) from None

@@ -1,0 +1,47 @@
+"""``GET /healthz``: is the database, the chain and a worker usable? 503 names what is not."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+
+from trace import jobs
+from trace.db import get_session
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Each part's status; 200 only when every part is usable."""
+    parts = {"database": _database(), "chain": _chain(), "worker": _worker()}
+    healthy = all(part["ok"] for part in parts.values())
+    failing = [name for name, part in parts.items() if not part["ok"]]
+    body = {"status": "ok" if healthy else "unavailable", "failing": failing, **parts}
+    return jsonify(body), 200 if healthy else 503
+
+
+def _database() -> dict[str, object]:
+    try:
+        get_session().execute(text("SELECT 1"))
+    except Exception as error:  # any driver error means "not usable"
+        return {"ok": False, "error": type(error).__name__}
+    return {"ok": True}
+
+
+def _chain() -> dict[str, object]:
+    client = current_app.extensions["chain"]
+    try:
+        available = client.is_available()
+        return {"ok": available, "chain_id": client.chain_id if available else None}
+    except Exception as error:  # a damaged store or a dead node: report, do not crash
+        return {"ok": False, "error": str(error)[:200]}
+
+
+def _worker() -> dict[str, object]:
+    try:
+        live = jobs.live_workers(get_session())
+    except Exception as error:
+        return {"ok": False, "error": type(error).__name__}
+    return {"ok": live > 0, "live_workers": live}

@@ -1,0 +1,3 @@
+from trace.app import create_app
+
+app = create_app()
