@@ -96,10 +96,13 @@ class MarketplaceAdapter(Protocol):
         """Create a listing; the same key never creates a second one."""
         ...
 
-    def update_listing(
-        self, external_id: str, listing: Listing, idempotency_key: str
-    ) -> RemoteListing:
-        """Replace a listing's content, price and stock, and make it active again."""
+    def update_listing(self, external_id: str, listing: Listing) -> RemoteListing:
+        """Replace a listing's content, price and stock, and make it active again.
+
+        A whole replacement is idempotent by itself, so it carries no idempotency key: a
+        key per content would replay a stale answer when the same content is listed again
+        after a delisting.
+        """
         ...
 
     def update_price_stock(self, items: Sequence[PriceStock]) -> list[ItemResult]:

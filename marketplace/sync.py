@@ -94,10 +94,10 @@ def _push(
 def _ensure_listed(
     session: Session, adapter: MarketplaceAdapter, row: ListingSync, listing: Listing
 ) -> None:
-    key = idempotency_key(row, listing)
     if row.external_id is None:
         existing = find_remote(adapter, listing.sku)
         if existing is None:
+            key = idempotency_key(row, listing)
             _sent(session, row, adapter.create_listing(listing, key), listing)
             return
         row.external_id = existing.external_id
@@ -112,7 +112,7 @@ def _ensure_listed(
             _sent(session, row, None, listing)
             return
     try:  # content changed, relisting, or the price update was refused: send everything
-        remote = adapter.update_listing(row.external_id, listing, key)
+        remote = adapter.update_listing(row.external_id, listing)
     except RemoteNotFound:  # deleted on the marketplace's side: list it again
         row.external_id = None
         session.commit()

@@ -48,16 +48,9 @@ class PostmartAdapter:
         )
         return from_postmart(body)
 
-    def update_listing(
-        self, external_id: str, listing: Listing, idempotency_key: str
-    ) -> RemoteListing:
+    def update_listing(self, external_id: str, listing: Listing) -> RemoteListing:
         """PUT the whole listing, which also puts a delisted listing back on sale."""
-        body = self._call(
-            "PUT",
-            f"/api/v1/listings/{external_id}",
-            json=to_postmart(listing),
-            headers={"Idempotency-Key": idempotency_key},
-        )
+        body = self._call("PUT", f"/api/v1/listings/{external_id}", json=to_postmart(listing))
         return from_postmart(body)
 
     def update_price_stock(self, items: Sequence[PriceStock]) -> list[ItemResult]:

@@ -119,16 +119,9 @@ class VosoAdapter:
         )
         return from_voso(reply["item"])
 
-    def update_listing(
-        self, external_id: str, listing: Listing, idempotency_key: str
-    ) -> RemoteListing:
+    def update_listing(self, external_id: str, listing: Listing) -> RemoteListing:
         """Replace an item's content, price and stock; an unlisted item is listed again."""
-        reply = self._call(
-            "POST",
-            f"/api/v2/items/{external_id}/update",
-            to_voso(listing),
-            headers={"X-Idempotency-Key": idempotency_key},
-        )
+        reply = self._call("POST", f"/api/v2/items/{external_id}/update", to_voso(listing))
         return from_voso(reply["item"])
 
     def update_price_stock(self, items: Sequence[PriceStock]) -> list[ItemResult]:

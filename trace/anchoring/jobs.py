@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -18,13 +19,18 @@ from trace.services.changes import JOB_DOCUMENT
 
 log = logging.getLogger(__name__)
 JOB_ROUND = "anchoring.round"
+#: Round settings: the app config wins, then the environment, then these defaults.
+ROUND_SETTINGS = (
+    ("ANCHOR_INTERVAL_SECONDS", 30.0, float),
+    ("ANCHOR_MAX_LEAVES", 10_000, int),
+    ("ANCHOR_CONFIRMATIONS", 1, int),
+)
 
 
 def init_app(app: Flask) -> None:
     """Register the job handlers and the idle-time scheduler; read the round settings."""
-    app.config.setdefault("ANCHOR_INTERVAL_SECONDS", 30.0)
-    app.config.setdefault("ANCHOR_MAX_LEAVES", 10_000)
-    app.config.setdefault("ANCHOR_CONFIRMATIONS", 1)
+    for name, default, kind in ROUND_SETTINGS:
+        app.config.setdefault(name, kind(os.environ.get(name, default)))
     registry = jobs.handlers(app)
     registry[JOB_DOCUMENT] = _refresh_document
     registry[JOB_ROUND] = run_round

@@ -18,15 +18,27 @@ from trace.models import Event, Job
 from trace.models.exports import ExportManifest
 from trace.services.events import NewEvent, record_event
 
-KDE_CSV = Path(__file__).resolve().parents[4] / "shared" / "standards" / "fsma204" / "kde_columns_by_cte.csv"
+KDE_CSV = (
+    Path(__file__).resolve().parents[4]
+    / "shared"
+    / "standards"
+    / "fsma204"
+    / "kde_columns_by_cte.csv"
+)
 
 
 @pytest.fixture
 def shipped(session: Session, farm_a: Farm) -> Farm:
     """Farm A's lot harvested, cooled and shipped."""
     when = datetime.now().astimezone() - timedelta(hours=5)
-    for kind, details in (("harvest", {}), ("cooling", {"temperature_c": "4"}), ("shipping", {"destination": "Chợ Bình Điền"})):
-        record_event(session, farm_a.actor, farm_a.lot_id, NewEvent(kind, when, "Châu Thành", details))
+    for kind, details in (
+        ("harvest", {}),
+        ("cooling", {"temperature_c": "4"}),
+        ("shipping", {"destination": "Chợ Bình Điền"}),
+    ):
+        record_event(
+            session, farm_a.actor, farm_a.lot_id, NewEvent(kind, when, "Châu Thành", details)
+        )
         when += timedelta(hours=1)
     return farm_a
 
@@ -38,7 +50,9 @@ def export_csv(api: Any, **params: Any) -> tuple[Any, list[dict[str, str]]]:
     return response, list(csv.DictReader(io.StringIO(text)))
 
 
-def test_csv_has_one_row_per_critical_tracking_event_with_the_lot_code(inspector_api: Any, shipped: Farm) -> None:
+def test_csv_has_one_row_per_critical_tracking_event_with_the_lot_code(
+    inspector_api: Any, shipped: Farm
+) -> None:
     _, rows = export_csv(inspector_api, lot_id=shipped.lot_id)
     assert [row["Critical Tracking Event"] for row in rows] == ["harvesting", "cooling", "shipping"]
     assert {row["Traceability Lot Code"] for row in rows} == {rows[0]["Traceability Lot Code"]}
@@ -47,7 +61,9 @@ def test_csv_has_one_row_per_critical_tracking_event_with_the_lot_code(inspector
     assert rows[0]["Reference Document Number"].startswith("ni:///sha-256;")
 
 
-@pytest.mark.skipif(not KDE_CSV.is_file(), reason=f"FSMA 204 columns not found: {KDE_CSV.parent} is absent")
+@pytest.mark.skipif(
+    not KDE_CSV.is_file(), reason=f"FSMA 204 columns not found: {KDE_CSV.parent} is absent"
+)
 def test_csv_columns_are_the_fsma_204_kdes_of_every_cte(inspector_api: Any, shipped: Farm) -> None:
     response, _ = export_csv(inspector_api, lot_id=shipped.lot_id)
     header = next(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
@@ -60,7 +76,9 @@ def test_csv_columns_are_the_fsma_204_kdes_of_every_cte(inspector_api: Any, ship
 def test_xlsx_has_a_sortable_sheet_per_cte(inspector_api: Any, shipped: Farm) -> None:
     from openpyxl import load_workbook
 
-    response = inspector_api.get("/api/v1/exports/fsma204.xlsx", query_string={"lot_id": shipped.lot_id})
+    response = inspector_api.get(
+        "/api/v1/exports/fsma204.xlsx", query_string={"lot_id": shipped.lot_id}
+    )
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames[0] == "All CTEs" and "shipping" in book.sheetnames
     shipping = book["shipping"]
@@ -83,7 +101,9 @@ def test_an_export_must_name_a_lot_or_dates(inspector_api: Any) -> None:
     assert response.status_code == 422 and response.content_type == "application/problem+json"
 
 
-def test_a_farmers_export_never_includes_another_farmers_lot(farmer_b_api: Any, shipped: Farm) -> None:
+def test_a_farmers_export_never_includes_another_farmers_lot(
+    farmer_b_api: Any, shipped: Farm
+) -> None:
     _, rows = export_csv(farmer_b_api, lot_id=shipped.lot_id)
     assert rows == []
 
@@ -91,9 +111,15 @@ def test_a_farmers_export_never_includes_another_farmers_lot(farmer_b_api: Any, 
 def test_an_inspection_becomes_an_event_of_the_lot(
     callers: dict[str, Any], session: Session, farm_a: Farm
 ) -> None:
-    form = {"result": "fail", "notes": "Dư lượng thuốc BVTV vượt ngưỡng", "report": (io.BytesIO(b"%PDF-1.4\n%%EOF"), "r.pdf")}
+    form = {
+        "result": "fail",
+        "notes": "Dư lượng thuốc BVTV vượt ngưỡng",
+        "report": (io.BytesIO(b"%PDF-1.4\n%%EOF"), "r.pdf"),
+    }
     response = callers["inspector_capture"].post(
-        f"/api/v1/batches/{farm_a.lot_id}/inspections", data=form, content_type="multipart/form-data"
+        f"/api/v1/batches/{farm_a.lot_id}/inspections",
+        data=form,
+        content_type="multipart/form-data",
     )
     assert response.status_code == 201, response.json
     event = session.exec(select(Event).where(Event.kind == "inspection")).one()
@@ -104,7 +130,9 @@ def test_an_inspection_becomes_an_event_of_the_lot(
 
 def test_an_inspection_result_must_be_pass_or_fail(callers: dict[str, Any], farm_a: Farm) -> None:
     response = callers["inspector_capture"].post(
-        f"/api/v1/batches/{farm_a.lot_id}/inspections", data={"result": "maybe"}, content_type="multipart/form-data"
+        f"/api/v1/batches/{farm_a.lot_id}/inspections",
+        data={"result": "maybe"},
+        content_type="multipart/form-data",
     )
     assert response.status_code == 422
     assert response.json["errors"][0]["pointer"] == "#/result"

@@ -1,7 +1,7 @@
 """marketplace listings and their sync state
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-23
 """
 
@@ -17,7 +17,7 @@ import marketplace.models  # noqa: F401
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
