@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard trace/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test test-pg lint bench translations-extract clean
+.PHONY: install e2e-deps run test test-pg lint bench translations-extract clean
 
 install: $(INSTALLED) $(NODE_INSTALLED) $(CATALOGS)
 
@@ -33,16 +33,32 @@ $(NODE_INSTALLED): package.json package-lock.json
 %.mo: %.po $(INSTALLED)
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
 
+# The browser tests drive Debian's Chromium (never a Playwright browser download).
+# Without it they skip, naming what is missing; CI must have it.
+CHROMIUM ?= /usr/bin/chromium
+e2e-deps:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the browser tests (apt-get)..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+		|| { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "!!! Chromium could not be installed with apt-get: browser tests in tests/e2e WILL BE SKIPPED."; \
+	else \
+		echo "!!! $(CHROMIUM) is missing and apt-get cannot be used here (needs root on Debian/Ubuntu):"; \
+		echo "!!! browser tests in tests/e2e WILL BE SKIPPED. Install it with: sudo apt-get install chromium"; \
+	fi
+
 run: install
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi serve --port $(PORT)
 
-test: install
+test: install e2e-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 # The same suite against PostgreSQL (127.0.0.1:5432, database `test`).
-test-pg: install
+test-pg: install e2e-deps
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
