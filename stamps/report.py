@@ -39,7 +39,7 @@ def scan_report(session: Session, facts: StampFacts, base_url: str, today: date)
         "plot": _plot(facts),
         "certifications": _certifications(session, producer.id, today),  # type: ignore[arg-type]
         "events": [_event(e) for e in event_service.current_events(entries)],
-        "anchoring": anchoring_status(session, lot),
+        "anchoring": _with_proof_link(anchoring_status(session, lot), base_url, stamp.serial),
         "scans": {
             "count": stamp.scan_count,
             "first_at": stamp.first_scan_at.isoformat() if stamp.first_scan_at else None,
@@ -88,6 +88,18 @@ def _event(event: Any) -> dict[str, Any]:
         "place": event.place,
         "details": {k: v for k, v in event.details.items() if k != "input_lots"},
     }
+
+
+def _with_proof_link(status: dict[str, Any], base_url: str, serial: str) -> dict[str, Any]:
+    """Add where an anchored stamp's proof bundle can be downloaded by anyone."""
+    if status["status"] == "anchored":
+        return {**status, "proof": proof_url(base_url, serial)}
+    return status
+
+
+def proof_url(base_url: str, serial: str) -> str:
+    """The public download address of a stamp's proof bundle."""
+    return f"{base_url}/proofs/{serial}.json"
 
 
 def anchoring_status(session: Session, lot: Lot) -> dict[str, Any]:

@@ -24,8 +24,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, SelectField, StringField
 
 from stamps import minting
-from stamps.identity import MalformedStampPath, StampKey, parse_stamp_path, stamp_uri
+from stamps.identity import (
+    MalformedStampPath,
+    StampKey,
+    is_well_formed_serial,
+    parse_stamp_path,
+    stamp_uri,
+)
 from stamps.places import PROVINCES, Place, place_from_coordinates
+from stamps.proofs import ProofPending, proof_bundle, rpc_hint_for
 from stamps.render.labels import Label, render_label_sheet
 from stamps.render.layout import GRIDS
 from stamps.render.qr import stamp_png, stamp_svg
@@ -120,6 +127,24 @@ def share_location(_rest: str) -> ResponseReturnValue:
     return redirect(request.path)
 
 
+@scan_bp.get("/proofs/<serial>.json")
+def public_proof(serial: str) -> ResponseReturnValue:
+    """A stamp's proof bundle for anyone holding the stamp (the serial is unguessable)."""
+    if not is_well_formed_serial(serial):
+        return jsonify({"detail": str(_l("This is not a stamp serial."))}), 400
+    session = get_session()
+    hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
+    try:
+        bundle = proof_bundle(session, serial, hint)
+    except NotFound:
+        return jsonify(not_found_report()), 404
+    except ProofPending as pending:
+        return jsonify({"status": "pending", "detail": str(pending)}), 409
+    response = Response(_json(bundle), content_type="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="proof-{serial}.json"'
+    return response
+
+
 def _raw_path() -> str:
     """The path as sent, so percent-encoded lot characters (e.g. %2F) survive routing."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
@@ -198,6 +223,14 @@ def linkset(report: dict[str, Any], base_url: str) -> dict[str, Any]:
         links["https://gs1.org/voc/certificationInfo"] = [
             {**page, "title": f"{c['scheme']} {c['number']} ({c['status']})"}
             for c in report["certifications"]
+        ]
+    if proof := report["anchoring"].get("proof"):
+        links["https://gs1.org/voc/verificationService"] = [
+            {
+                "href": proof,
+                "title": "Proof bundle / Bằng chứng blockchain",
+                "type": "application/json",
+            }
         ]
     return {"linkset": [links]}
 

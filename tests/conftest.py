@@ -96,6 +96,9 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_config)
     yield application
     application.extensions["db_engine"].dispose()
+    close_chain = getattr(application.extensions.get("chain"), "close", None)
+    if close_chain is not None:  # the embedded chain holds a lock file in the instance folder
+        close_chain()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Operator commands: ``flask --app wsgi migrate | seed-demo | create-user``."""
+"""Operator commands: ``flask --app wsgi migrate | seed-demo | create-user | integrity | ...``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(integrity_command)
 
 
 @click.command("migrate")
@@ -111,3 +112,34 @@ def worker_command(idle_seconds: float) -> None:
         signal.signal(signum, lambda *_: stop.set())
     click.echo("Worker started; Ctrl+C to stop.")
     run_worker(app, stop, idle_seconds, on_idle=app.extensions.get("worker_on_idle"))
+
+
+@click.command("integrity")
+@click.option("--lot", "lot_id", type=int, help="Check one lot (default: every anchored lot).")
+@with_appcontext
+def integrity_command(lot_id: int | None) -> None:
+    """Recompute lot documents and compare them with their anchors; exit 1 on tampering."""
+    from trace.anchoring import check_integrity
+    from trace.anchoring.integrity import sweep_integrity
+
+    session = get_session()
+    if lot_id is not None:
+        try:
+            report = check_integrity(session, lot_id)
+        except LookupError:
+            raise click.ClickException(f"No lot {lot_id}.") from None
+        click.echo(
+            f"lot {lot_id}: {report.status}" + (f" ({report.reason})" if report.reason else "")
+        )
+        tampered = [lot_id] if report.status == "tampered" else []
+    else:
+        checked, tampered, after = 0, [], 0
+        while after is not None:
+            part = sweep_integrity(session, after)
+            checked, after = checked + part.checked, part.next_after
+            tampered += part.tampered
+        click.echo(f"{checked} lots checked, {len(tampered)} tampered.")
+    for found in tampered:
+        click.echo(f"TAMPERED: lot {found}")
+    if tampered:
+        raise SystemExit(1)

@@ -11,7 +11,7 @@ from chain.canonical import document_hash
 from chain.merkle import leaf_hash, process_proof
 from trace.anchoring.documents import build_document, latest_version, mark_tampered
 from trace.anchoring.rounds import anchored_version
-from trace.models import Job, Lot
+from trace.models import Job, Lot, LotDocument
 
 
 @dataclass(frozen=True)
@@ -93,3 +93,34 @@ def _change_queued(session: Session, lot_id: int) -> bool:
         Job.dedupe_key == f"lotdoc:{lot_id}", col(Job.status).in_(["queued", "running"])
     )
     return bool(session.exec(statement).one())
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """One slice of an integrity sweep: lots checked, lots found tampered, where to go on."""
+
+    checked: int
+    tampered: list[int]
+    next_after: int | None
+
+
+def sweep_integrity(session: Session, after_id: int = 0, limit: int = 500) -> SweepReport:
+    """Check every lot that has a recorded document, ``limit`` lots at a time by id.
+
+    :param after_id: start with the lots whose id is greater (0: from the start).
+    :returns: the slice's findings; ``next_after`` is None when the sweep is complete.
+    """
+    lot_ids = list(
+        session.exec(
+            select(LotDocument.lot_id)
+            .where(col(LotDocument.lot_id) > after_id)
+            .group_by(col(LotDocument.lot_id))
+            .order_by(col(LotDocument.lot_id))
+            .limit(limit)
+        )
+    )
+    tampered = [
+        lot_id for lot_id in lot_ids if check_integrity(session, lot_id).status == "tampered"
+    ]
+    next_after = lot_ids[-1] if len(lot_ids) == limit else None
+    return SweepReport(len(lot_ids), tampered, next_after)

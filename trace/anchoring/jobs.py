@@ -13,17 +13,21 @@ from sqlmodel import Session, col, func, select
 from chain.errors import ChainError
 from trace import jobs
 from trace.anchoring.documents import refresh_document
+from trace.anchoring.integrity import sweep_integrity
 from trace.anchoring.rounds import prepare_round, send_round
 from trace.models import AnchorRound, LotDocument, RoundStatus
 from trace.services.changes import JOB_DOCUMENT
 
 log = logging.getLogger(__name__)
 JOB_ROUND = "anchoring.round"
+JOB_SWEEP = "anchoring.integrity_sweep"
+SWEEP_SLICE = 500
 #: Round settings: the app config wins, then the environment, then these defaults.
 ROUND_SETTINGS = (
     ("ANCHOR_INTERVAL_SECONDS", 30.0, float),
     ("ANCHOR_MAX_LEAVES", 10_000, int),
     ("ANCHOR_CONFIRMATIONS", 1, int),
+    ("INTEGRITY_INTERVAL_SECONDS", 300.0, float),
 )
 
 
@@ -34,6 +38,7 @@ def init_app(app: Flask) -> None:
     registry = jobs.handlers(app)
     registry[JOB_DOCUMENT] = _refresh_document
     registry[JOB_ROUND] = run_round
+    registry[JOB_SWEEP] = run_sweep
     app.extensions["worker_on_idle"] = _Scheduler(app)
 
 
@@ -61,6 +66,16 @@ def run_round(session: Session, _payload: dict[str, Any]) -> None:
     )
 
 
+def run_sweep(session: Session, payload: dict[str, Any]) -> None:
+    """Check one slice of lots against their anchors; queue the next slice if any."""
+    report = sweep_integrity(session, int(payload.get("after", 0)), SWEEP_SLICE)
+    if report.tampered:
+        log.warning("integrity sweep: lots %s no longer match their anchors", report.tampered)
+    if report.next_after is not None:
+        jobs.enqueue(session, JOB_SWEEP, {"after": report.next_after})
+        session.commit()
+
+
 def pending_leaves(session: Session) -> int:
     """Document versions waiting for a round, plus leaves of rounds not yet confirmed."""
     waiting = session.exec(
@@ -75,11 +90,13 @@ def pending_leaves(session: Session) -> int:
 
 
 class _Scheduler:
-    """Queues a round every ``ANCHOR_INTERVAL_SECONDS``, or at once past ``ANCHOR_MAX_LEAVES``."""
+    """Queues a round every ``ANCHOR_INTERVAL_SECONDS``, or at once past ``ANCHOR_MAX_LEAVES``,
+    and an integrity sweep every ``INTEGRITY_INTERVAL_SECONDS``."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.last = time.monotonic()
+        self.last_sweep = time.monotonic()
 
     def __call__(self) -> None:
         config = self.app.config
@@ -90,3 +107,7 @@ class _Scheduler:
                 jobs.enqueue(session, JOB_ROUND, {}, dedupe_key=JOB_ROUND)
                 session.commit()
                 self.last = time.monotonic()
+            if time.monotonic() - self.last_sweep >= float(config["INTEGRITY_INTERVAL_SECONDS"]):
+                jobs.enqueue(session, JOB_SWEEP, {"after": 0}, dedupe_key=JOB_SWEEP)
+                session.commit()
+                self.last_sweep = time.monotonic()
