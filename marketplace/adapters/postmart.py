@@ -35,7 +35,7 @@ class PostmartAdapter:
         headers = {**self._headers, **kwargs.pop("headers", {})}
         response = self.http.send(method, path, headers=headers, **kwargs)
         body = json_body(response)
-        raise_for_status(response, f"{body.get('ma_loi', '')} {body.get('chi_tiet', '')}")
+        raise_for_status(response, _detail(body))
         return body
 
     def create_listing(self, listing: Listing, idempotency_key: str) -> RemoteListing:
@@ -87,6 +87,13 @@ class PostmartAdapter:
             if len(rows) < PAGE_SIZE or page * PAGE_SIZE >= int(body.get("tong_so", 0)):
                 return
             page += 1
+
+
+def _detail(body: dict[str, Any]) -> str:
+    """An error answer as one line: code (``ma_loi``), message and the fields it names."""
+    fields = body.get("chi_tiet") if isinstance(body.get("chi_tiet"), dict) else {}
+    named = "; ".join(f"{name}: {why}" for name, why in fields.items())
+    return f"{body.get('ma_loi', '')}: {body.get('thong_bao', '')} {named}".strip()
 
 
 def to_postmart(listing: Listing) -> dict[str, Any]:

@@ -103,7 +103,7 @@ class VosoAdapter:
             if response.status_code == 401 and attempt == 1:
                 self._forget_token(token)
                 continue
-            raise_for_status(response, f"{reply.get('error', '')}: {reply.get('message', '')}")
+            raise_for_status(response, _detail(reply))
             return dict(reply.get("response") or {})
         raise AuthError(f"{method} {path}: the marketplace refused a fresh token")
 
@@ -161,6 +161,13 @@ class VosoAdapter:
             cursor = str(reply.get("next_cursor") or "")
             if not reply.get("has_next_page") or not cursor:
                 return
+
+
+def _detail(reply: dict[str, Any]) -> str:
+    """An error answer as one line: code, message and the fields it names."""
+    fields = reply.get("fields") if isinstance(reply.get("fields"), dict) else {}
+    named = "; ".join(f"{name}: {why}" for name, why in fields.items())
+    return f"{reply.get('error', '')}: {reply.get('message', '')} {named}".strip()
 
 
 def to_voso(listing: Listing) -> dict[str, Any]:

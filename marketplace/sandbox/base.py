@@ -20,6 +20,7 @@ from marketplace.sandbox import store
 from marketplace.sandbox.faults import (
     DROP,
     DROP_AFTER_COMMIT,
+    LATENCY,
     SERVER_ERROR,
     TIMEOUT_AFTER_COMMIT,
     WRITES,
@@ -135,8 +136,9 @@ class SandboxApp:
             return self.admin(request)
         self.requests += 1
         fault = self.faults.draw(request.method, request.path)
-        if self.faults.latency_ms:
-            time.sleep(self.faults.latency_ms / 1000)
+        delay_ms = self.faults.latency_ms + (self.faults.spike_ms if fault == LATENCY else 0)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
         if fault == DROP:
             drop_connection(request)
         if fault == SERVER_ERROR:
@@ -207,8 +209,13 @@ class SandboxApp:
         elif request.path == "/_admin/listings" and request.method == "GET":
             return json_response({"listings": self.all_listings()})
         elif request.path != "/_admin/stats":
-            return json_response({"error": "unknown admin endpoint"}, 404)
+            answer = self.admin_extra(request)
+            return answer or json_response({"error": "unknown admin endpoint"}, 404)
         return json_response(self.stats())
+
+    def admin_extra(self, request: Request) -> Response | None:
+        """A style's own admin endpoints (already authorized); None when unknown."""
+        return None
 
     def configure(self, settings: dict[str, Any]) -> None:
         """Apply fault settings and ``rate_limit`` ({capacity, per_second})."""

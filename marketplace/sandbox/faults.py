@@ -10,11 +10,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-# Before the request is handled: nothing is written.
+# Before the request is handled: nothing is written (a latency spike then answers normally).
 LATENCY, SERVER_ERROR, DROP = "latency", "5xx", "drop"
 # After the write committed: the caller cannot tell that it succeeded.
 TIMEOUT_AFTER_COMMIT, DROP_AFTER_COMMIT = "timeout_after_commit", "drop_after_commit"
-BEFORE = (SERVER_ERROR, DROP)
+BEFORE = (LATENCY, SERVER_ERROR, DROP)
 AFTER = (TIMEOUT_AFTER_COMMIT, DROP_AFTER_COMMIT)
 KINDS = (*BEFORE, *AFTER)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -28,7 +28,8 @@ class Faults:
     method and path prefix are optional filters. ``rates`` maps a kind to a probability.
     """
 
-    latency_ms: int = 0
+    latency_ms: int = 0  # added to every request
+    spike_ms: int = 200  # added to a request drawn for a ``latency`` fault
     hang_seconds: float = 3.0
     rates: dict[str, float] = field(default_factory=dict)
     queue: deque[dict[str, str]] = field(default_factory=deque)
@@ -37,14 +38,23 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def configure(self, settings: dict[str, Any]) -> None:
-        """Apply admin settings: ``latency_ms``, ``hang_seconds``, ``rates``, ``next``, ``seed``."""
+        """Apply admin settings: ``latency_ms``, ``spike_ms``, ``hang_seconds``, ``rates``,
+        ``next`` and ``seed``.
+
+        :raises ValueError: an unknown fault kind (a typo must not silently inject nothing).
+        """
+        unknown = set(settings.get("rates", {})) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kind(s) {sorted(unknown)}; known: {list(KINDS)}")
         with self._lock:
             if "latency_ms" in settings:
                 self.latency_ms = int(settings["latency_ms"])
+            if "spike_ms" in settings:
+                self.spike_ms = int(settings["spike_ms"])
             if "hang_seconds" in settings:
                 self.hang_seconds = float(settings["hang_seconds"])
             if "rates" in settings:
-                self.rates = {k: float(v) for k, v in settings["rates"].items() if k in KINDS}
+                self.rates = {k: float(v) for k, v in settings["rates"].items()}
             if "seed" in settings:
                 self._random.seed(settings["seed"])
             for entry in settings.get("next", []):

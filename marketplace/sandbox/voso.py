@@ -75,6 +75,17 @@ class VosoSandbox(SandboxApp):
         super().reset()
         self.token_ttl = 3600
 
+    def admin_extra(self, request: Request) -> Response | None:
+        """``POST /_admin/expire_tokens``: every access token expires now (as after a clock
+        jump or a key rotation), so partners must fetch new ones."""
+        if request.path != "/_admin/expire_tokens" or request.method != "POST":
+            return None
+        with self.store.write() as conn:
+            expired = conn.execute(
+                "UPDATE tokens SET expires_at = ? WHERE expires_at > ?", (time.time() - 1,) * 2
+            ).rowcount
+        return json_response({"expired": expired})
+
     def error_body(self, error: ApiError) -> dict[str, Any]:
         body = {"request_id": uuid.uuid4().hex, "error": error.code, "message": str(error)}
         return {**body, "fields": error.fields}

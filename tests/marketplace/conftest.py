@@ -47,6 +47,19 @@ class SandboxAdmin:
             entry |= {"path": path} if path else {}
         self.configure(next=entries, hang_seconds=READ_TIMEOUT * 2)
 
+    def unlimited(self) -> None:
+        """Lift the rate limit (tests that send many requests on purpose)."""
+        self.configure(rate_limit={"capacity": 100_000, "per_second": 100_000})
+
+    def expire_tokens(self) -> int:
+        """Expire every access token the sandbox gave out (voso only)."""
+        response = requests.post(
+            f"{self.url}/_admin/expire_tokens", headers=self.headers, timeout=5
+        )
+        assert response.status_code == 200, response.text
+        expired: int = response.json()["expired"]
+        return expired
+
     def listings(self) -> list[dict[str, Any]]:
         response = requests.get(f"{self.url}/_admin/listings", headers=self.headers, timeout=5)
         listings: list[dict[str, Any]] = response.json()["listings"]
