@@ -14,12 +14,16 @@ from sqlmodel import Session, col
 
 from marketplace.adapters import PostmartAdapter, VosoAdapter
 from marketplace.http import HttpClient
+from marketplace.models import ListingSync
 from marketplace.sandbox.base import ADMIN_HEADER
 from marketplace.sandbox.postmart import PostmartSandbox
 from marketplace.sandbox.servers import RunningSandbox, start
 from marketplace.sandbox.voso import VosoSandbox
+from marketplace.services import ListingChoice, save_listings
+from stamps.minting import activate_run, mint_stamps
+from tests.registry_fixtures import Farm
 from trace import jobs
-from trace.models import Job
+from trace.models import Job, Product
 from trace.models.base import utcnow
 
 READ_TIMEOUT = 0.5  # the adapters give up after this; "timeout after commit" hangs longer
@@ -162,3 +166,30 @@ def work(app: Flask, session: Session) -> Callable[..., int]:
         raise AssertionError(f"jobs still running after {limit}")
 
     return run
+
+
+# --- helpers shared by the marketplace tests ------------------------------------------
+
+BOTH = ["postmart", "voso"]
+
+
+def offer(
+    session: Session, farm: Farm, price: str = "35000", stock: str = "40", on: list[str] = BOTH
+) -> list[ListingSync]:
+    choices = [ListingChoice(name, name in on, price, stock) for name in BOTH]
+    return save_listings(session, farm.actor, farm.product_id, choices, BOTH)
+
+
+def stamp(session: Session, farm: Farm, count: int, lot_id: int | None = None) -> None:
+    run = mint_stamps(session, farm.actor, lot_id or farm.lot_id, count, "1")
+    activate_run(session, farm.actor, run.id)  # type: ignore[arg-type]
+
+
+def remote(admin: SandboxAdmin, sku: str) -> list[dict]:  # type: ignore[type-arg]
+    return [listing for listing in admin.listings() if listing["sku"] == sku]
+
+
+def gtin(session: Session, farm: Farm) -> str:
+    product = session.get(Product, farm.product_id)
+    assert product is not None
+    return product.gtin

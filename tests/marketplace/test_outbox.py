@@ -11,38 +11,13 @@ from sqlmodel import Session, select
 
 from marketplace.models import ListingState, ListingSync
 from marketplace.services import ListingChoice, save_listings
-from stamps.minting import activate_run, mint_stamps
-from tests.marketplace.conftest import SandboxAdmin
+from tests.marketplace.conftest import BOTH, SandboxAdmin, gtin, offer, remote, stamp
 from tests.registry_fixtures import Farm
 from trace.errors import NotFound, ValidationError
-from trace.models import Job, Lot, Product, User
+from trace.models import Job, Lot, User
 from trace.services import lots
 from trace.services.accounts import actor_for
 from trace.services.recall import recall_lot
-
-BOTH = ["postmart", "voso"]
-
-
-def offer(
-    session: Session, farm: Farm, price: str = "35000", stock: str = "40", on: list[str] = BOTH
-) -> list[ListingSync]:
-    choices = [ListingChoice(name, name in on, price, stock) for name in BOTH]
-    return save_listings(session, farm.actor, farm.product_id, choices, BOTH)
-
-
-def stamp(session: Session, farm: Farm, count: int, lot_id: int | None = None) -> None:
-    run = mint_stamps(session, farm.actor, lot_id or farm.lot_id, count, "1")
-    activate_run(session, farm.actor, run.id)  # type: ignore[arg-type]
-
-
-def remote(admin: SandboxAdmin, sku: str) -> list[dict]:  # type: ignore[type-arg]
-    return [listing for listing in admin.listings() if listing["sku"] == sku]
-
-
-def gtin(session: Session, farm: Farm) -> str:
-    product = session.get(Product, farm.product_id)
-    assert product is not None
-    return product.gtin
 
 
 def test_saving_a_listing_writes_its_sync_job_in_the_same_transaction(
