@@ -150,7 +150,8 @@ def run_flow(
             swept = runner.invoke(args=["integrity"])
             assert swept.exit_code == 1 and f"TAMPERED: lot {farm.lot_id}" in swept.output
             status, page = fetch(base + path + "?lang=en")
-            assert status == 200 and "TAMPERED" in page.decode()
+            assert status == 200
+            assert '<p class="verdict-word">TAMPERED</p>' in page.decode(), "leads with TAMPERED"
             status, report = fetch(base + path, "application/json")
             assert json.loads(report)["anchoring"]["status"] == "tampered"
             # The bundle still proves what was anchored: the chain keeps the old truth.

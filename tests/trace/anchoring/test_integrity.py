@@ -92,3 +92,39 @@ def test_an_edited_stored_document_is_tampering(
     session.commit()
     report = check_integrity(session, farm_a.lot_id)
     assert report.status == "tampered" and "stored document" in (report.reason or "")
+
+
+def test_the_sweep_goes_through_every_anchored_lot_in_slices(
+    app,  # type: ignore[no-untyped-def]
+    session: Session,
+    farm_a: Farm,
+    farm_b: Farm,
+    fake_chain: FakeChainClient,
+    anchor_round: Callable[[], None],
+) -> None:
+    from trace import jobs
+    from trace.anchoring.integrity import sweep_integrity
+    from trace.anchoring.jobs import JOB_SWEEP
+
+    anchor_round()
+    session.execute(
+        text("UPDATE lots SET harvest_date = :d WHERE id = :id"),
+        {"d": "2020-01-01", "id": farm_b.lot_id},
+    )
+    session.commit()
+    first = sweep_integrity(session, 0, limit=1)
+    assert (first.checked, first.tampered) == (1, []) and first.next_after == farm_a.lot_id
+    second = sweep_integrity(session, first.next_after, limit=1)
+    assert second.tampered == [farm_b.lot_id]
+    assert sweep_integrity(session, second.next_after or 0, limit=1).checked == 0
+    # The background job walks the same slices and marks the lot on its own.
+    session.execute(text("UPDATE lots SET tampered_at = NULL"))
+    session.commit()
+    jobs.enqueue(session, JOB_SWEEP, {"after": 0}, dedupe_key=JOB_SWEEP)
+    session.commit()
+    with app.app_context():
+        while jobs.run_one(app, session, "sweeper"):
+            pass
+    session.expire_all()
+    assert session.get(Lot, farm_b.lot_id).tampered_at is not None
+    assert session.get(Lot, farm_a.lot_id).tampered_at is None
