@@ -21,6 +21,9 @@ def init_app(app: Flask) -> None:
     )
     limiter.limit(lambda: current_app.config["SCAN_RATE_LIMIT"])(scan_bp)
     app.extensions["stamps_limiter"] = limiter
+    from stamps.demo import seed_demo_stamps
+
+    app.extensions.setdefault("demo_seed_hooks", []).append(seed_demo_stamps)
     app.register_blueprint(scan_bp)
     app.register_blueprint(manage_bp)
     app.register_error_handler(RateLimitExceeded, _too_many)

@@ -45,6 +45,10 @@ def seed_demo_command(force: bool) -> None:
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role in logins:
         click.echo(f"  {role:<10} {email}")
+    # Packages add their own demo data (e.g. stamps) through hooks: trace imports none of them.
+    for hook in current_app.extensions.get("demo_seed_hooks", []):
+        for line in hook(get_session(), current_app.config["PUBLIC_BASE_URL"]):
+            click.echo(line)
 
 
 @click.command("create-user")

@@ -45,3 +45,16 @@ def test_create_user_command(runner, session: Session) -> None:  # type: ignore[
 def test_migrate_command_is_idempotent(runner) -> None:  # type: ignore[no-untyped-def]
     assert runner.invoke(args=["migrate"]).exit_code == 0
     assert runner.invoke(args=["migrate"]).exit_code == 0
+
+
+def test_the_demo_has_a_label_sheet_to_scan(runner, client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from stamps.models import Stamp
+
+    result = runner.invoke(args=["seed-demo"])
+    links = [line.strip() for line in result.output.splitlines() if "/01/" in line]
+    assert len(links) == 3, result.output
+    active = session.exec(select(func.count()).select_from(Stamp).where(Stamp.status == "active"))
+    assert active.one() == 3 * 24
+    path = links[0].split("trace.example.vn", 1)[1]
+    page = client.get(path + "?lang=en", headers={"User-Agent": "Mozilla/5.0"})
+    assert page.status_code == 200 and "Genuine" in page.get_data(as_text=True)
