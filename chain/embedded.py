@@ -137,6 +137,24 @@ class EmbeddedChainClient(Web3ChainClient):
     def _db(self) -> SqliteAtomicDB | None:
         return self._shared.db
 
+    def check_store(self, *, expect_existing: bool = False) -> None:
+        """Open the store now and check that it is whole (a service's start-up check).
+
+        Args:
+            expect_existing: anchors were recorded on this chain, so a missing store is
+                damage to report, not a first start.
+
+        Raises:
+            ChainStoreCorrupted: the store is missing, truncated or inconsistent; the
+                message says how to recover.
+            ChainUnavailable: another process holds the store, or it cannot be read.
+        """
+        if expect_existing and not (self.data_dir / DB_FILE).exists():
+            raise self._corrupted(
+                f"{self.data_dir / DB_FILE} is missing but anchors were recorded on it"
+            )
+        self.w3  # noqa: B018 - opening the store runs every integrity check
+
     def _load_account_key(self) -> str:
         self.w3  # noqa: B018 - opening the store creates or reads the key
         return _read_key(self.data_dir / KEY_FILE)

@@ -16,8 +16,8 @@ login_manager = LoginManager()
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprints, CSRF protection, login and error handling."""
-    from trace.web import admin, auth, errors, farm, health, lots
+    """Register the blueprints, CSRF protection, login, error handling and security headers."""
+    from trace.web import admin, auth, errors, farm, health, lots, security
 
     csrf.init_app(app)
     if "chain_rpc" in app.blueprints:  # JSON-RPC for verifiers: no cookies, no forms
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, farm, lots, admin, health):
         app.register_blueprint(module.bp)
     errors.init_app(app)
+    security.init_app(app)
     app.context_processor(_template_globals)
 
 
