@@ -117,7 +117,7 @@ class LotStamps(MethodView):
         return page_body(page, [lot_stamp_item(base, product, lot, s) for s in page.items])
 
     @auth.requires(blp, Scope.MINT)
-    @auth.errors(blp, 404, 409, 422)
+    @auth.errors(blp, 400, 404, 409, 422)
     @blp.arguments(schemas.StampRunCreateSchema)
     @blp.response(201, schemas.StampRunSchema)
     def post(self, body: dict[str, Any], lot_id: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from stamps.models import FlagRule
 from stamps.render.layout import GRIDS
 from stamps.scanning import Verdict
+from trace.api.fields import decimal_string, record_id
 from trace.api.pagination import PageQueryArgsSchema, page_schema
 
 
@@ -80,7 +81,7 @@ class AnomalyQueryArgsSchema(PageQueryArgsSchema):
         validate=validate.Length(min=1, max=100),
         metadata={"description": "Stamps scanned at least once in this province."},
     )
-    product_id = fields.Integer()
+    product_id = record_id()
     gtin = fields.String(validate=validate.Regexp(r"^\d{14}$"))
     rule = fields.String(validate=validate.OneOf([str(r) for r in FlagRule]))
 
@@ -104,9 +105,7 @@ class StampRunCreateSchema(Schema):
     """How many stamps to mint, and how much product each pack holds."""
 
     count = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
-    pack_size = fields.Decimal(
-        load_default="1", as_string=True, metadata={"description": "Units per pack (default 1)."}
-    )
+    pack_size = decimal_string("Units per pack (default 1).", load_default="1")
 
 
 class StampRunSchema(Schema):
@@ -115,7 +114,7 @@ class StampRunSchema(Schema):
     run_id = fields.Integer(required=True)
     lot_id = fields.Integer(required=True)
     count = fields.Integer(required=True)
-    pack_size = fields.Decimal(required=True, as_string=True)
+    pack_size = decimal_string(required=True)
     stamps = fields.String(required=True, metadata={"description": "URL of the lot's stamp list."})
     labels_pdf = fields.String(required=True)
 

@@ -5,22 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 import flask_smorest
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from trace.api.fields import MAX_ID
 from trace.api.problems import ProblemSchema, from_http_exception, from_trace_error, unexpected
-from trace.errors import TraceError
+from trace.errors import NotFound, TraceError
 
 BEARER = "bearerAuth"
 
 
+class StrictParser(FlaskParser):
+    """Query parameters a resource does not know are refused (422), as the OpenAPI
+    document says: a mistyped or unsupported filter must not silently widen a result."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION | {
+        "query": None,
+        "querystring": None,
+    }
+
+
 class ApiBlueprint(flask_smorest.Blueprint):
     """A resource's blueprint: any error raised in its views becomes a problem+json."""
+
+    ARGUMENTS_PARSER = StrictParser()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.register_error_handler(TraceError, from_trace_error)
         self.register_error_handler(HTTPException, from_http_exception)
         self.register_error_handler(Exception, unexpected)
+        self.url_value_preprocessor(_ids_in_range)
+
+
+def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in the path beyond what the database stores names no object."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            raise NotFound()
 
 
 class ProblemApi(flask_smorest.Api):

@@ -83,3 +83,19 @@ def test_lists_are_paginated(inspector_api: Any, farm_a: Any, farm_b: Any) -> No
     assert {k: page[k] for k in ("page", "per_page", "total", "pages")} == {
         "page": 2, "per_page": 1, "total": 2, "pages": 2,
     }  # fmt: skip
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(inspector_api: Any) -> None:
+    response = inspector_api.get("/api/v1/epcis/events", query_string={"EQ_readPoint": "x"})
+    assert response.status_code == 422
+    assert response.json["errors"][0]["pointer"] == "#/EQ_readPoint"
+
+
+def test_ids_beyond_the_database_range_are_not_found_and_not_a_crash(
+    inspector_api: Any, farm_a: Any
+) -> None:
+    for path in ("/api/v1/batches/99999999999999999999", "/api/v1/batches/3000000000/stamps"):
+        response = inspector_api.get(path)
+        assert response.status_code == 404 and response.content_type == "application/problem+json"
+    listed = inspector_api.get("/api/v1/batches", query_string={"producer_id": 2**63})
+    assert listed.status_code == 422 and listed.json["errors"][0]["pointer"] == "#/producer_id"

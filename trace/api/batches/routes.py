@@ -94,7 +94,7 @@ class BatchIntegrity(MethodView):
 @blp.route("/<int:lot_id>/recall")
 class BatchRecall(MethodView):
     @auth.requires(blp, Scope.RECALL)
-    @auth.errors(blp, 404, 422)
+    @auth.errors(blp, 400, 404, 422)
     @blp.arguments(schemas.RecallCreateSchema)
     @blp.response(200, schemas.RecallSchema)
     def post(self, body: dict[str, Any], lot_id: int) -> dict[str, Any]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from trace.api.fields import decimal_string, record_id
 from trace.api.pagination import PageQueryArgsSchema, page_schema
 
 
 class LotQueryArgsSchema(PageQueryArgsSchema):
     """Filters of the lot list (a farmer's token only ever lists that farmer's lots)."""
 
-    producer_id = fields.Integer()
-    product_id = fields.Integer()
+    producer_id = record_id()
+    product_id = record_id()
     gtin = fields.String(validate=validate.Regexp(r"^\d{14}$"))
     code = fields.String(validate=validate.Length(max=20))
     district = fields.String(validate=validate.Length(max=100))
@@ -33,7 +34,7 @@ class LotSchema(Schema):
     producer_id = fields.Integer(required=True)
     producer_name = fields.String(required=True)
     harvest_date = fields.Date(required=True)
-    quantity = fields.Decimal(required=True, as_string=True)
+    quantity = decimal_string(required=True)
     unit = fields.String(required=True)
     stamp_count = fields.Integer(required=True)
     recalled_at = fields.DateTime(allow_none=True)

@@ -26,15 +26,18 @@ LD_JSON = "application/ld+json"
 QUERY_DOCUMENT_DOC = {
     "responses": {
         "200": {
+            "description": "A page of events: JSON by default, or an EPCIS 2.0 query document "
+            "with `Accept: application/ld+json` (the next page is then in the `Link` header).",
             "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/EventPage"}},
                 LD_JSON: {
                     "schema": {
                         "type": "object",
-                        "description": "An EPCIS 2.0 EPCISQueryDocument (send Accept: "
-                        "application/ld+json); the next page is in the Link header.",
+                        "required": ["@context", "type", "schemaVersion", "epcisBody"],
+                        "description": "An EPCIS 2.0 EPCISQueryDocument.",
                     }
-                }
-            }
+                },
+            },
         }
     }
 }

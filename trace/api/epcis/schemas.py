@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
+from trace.api.fields import record_id
+
 EVENT_TYPES = [
     "ObjectEvent",
     "AggregationEvent",
@@ -63,9 +65,7 @@ class EventQueryArgsSchema(Schema):
     MATCH_epc = _list("MATCH_epc", "Instance identifiers in epcList, childEPCs, inputs, outputs.")
     MATCH_anyEPC = _list("MATCH_anyEPC", "As MATCH_epc, and parentID.")
     MATCH_epcClass = _list("MATCH_epcClass", "Class identifiers (lot URIs) in quantity lists.")
-    lot_id = fields.Integer(
-        metadata={"description": "Events of one of our lots (ours and captured)."}
-    )
+    lot_id = record_id("Events of one of our lots (ours and captured).")
     perPage = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     nextPageToken = fields.String(validate=validate.Length(max=200))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 
 from trace.anchoring import check_integrity
@@ -13,7 +13,7 @@ from trace.api.batches.routes import local_now
 from trace.api.batches.schemas import EventSchema
 from trace.api.batches.views import event_item
 from trace.api.core import ApiBlueprint
-from trace.api.inspections.schemas import InspectionCreateSchema, InspectionFilesSchema
+from trace.api.inspections.schemas import InspectionCreateSchema
 from trace.db import get_session
 from trace.models.tokens import Scope
 from trace.reports.inspection_pdf import render_lot_report
@@ -28,13 +28,14 @@ blp = ApiBlueprint(
 @blp.route("/<int:lot_id>/inspections")
 class Inspections(MethodView):
     @auth.requires(blp, Scope.CAPTURE)
-    @auth.errors(blp, 404, 422)
-    @blp.arguments(InspectionCreateSchema, location="form")
-    @blp.arguments(InspectionFilesSchema, location="files")
+    @auth.errors(blp, 400, 404, 422)
+    @blp.arguments(InspectionCreateSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, EventSchema)
-    def post(self, form: dict[str, Any], files: dict[str, Any], lot_id: int) -> dict[str, Any]:
+    def post(self, form: dict[str, Any], lot_id: int) -> dict[str, Any]:
         """Record an inspection (pass or fail, notes, optional PDF) as an event of the lot."""
-        upload = files.get("report")
+        # The form's text fields come through webargs; the file part is read here, so one
+        # schema documents the whole multipart body.
+        upload = request.files.get("report")
         inspection = Inspection(
             form["result"], form["notes"], form["place"], upload.read() if upload else None
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from trace.api.fields import record_id
 from trace.api.pagination import PageQueryArgsSchema, page_schema
 from trace.models import CertificationScheme
 
@@ -26,7 +27,7 @@ class CatalogueQueryArgsSchema(PageQueryArgsSchema):
 class ProductQueryArgsSchema(CatalogueQueryArgsSchema):
     """Product search."""
 
-    producer_id = fields.Integer()
+    producer_id = record_id()
 
 
 class ProducerQueryArgsSchema(CatalogueQueryArgsSchema):
