@@ -7,8 +7,10 @@ import logging
 from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from trace.db import get_session
 from trace.errors import Conflict, NotFound, TraceError
 from trace.i18n import _l
 
@@ -33,6 +35,14 @@ HINTS = {
     413: _l("Upload a file of at most 5 MB."),
     500: _l("The error has been logged. Please try again in a moment."),
 }
+DISK_FULL_TITLE = _l("Your change could not be saved")
+DISK_FULL_HINT = _l(
+    "The server has run out of storage space. Nothing was saved and your earlier data is "
+    "safe. Please try again later; if it keeps happening, tell the administrator."
+)
+#: How SQLite and PostgreSQL report a full disk (PostgreSQL's SQLSTATE is 53100).
+DISK_FULL_MESSAGES = ("database or disk is full", "No space left on device")
+DISK_FULL_SQLSTATE = "53100"
 
 
 def init_app(app: Flask) -> None:
@@ -42,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Conflict, lambda e: error_page(409, str(e)))
     app.register_error_handler(TraceError, lambda e: error_page(e.status, str(e)))
     app.register_error_handler(HTTPException, lambda e: error_page(e.code or 500))
+    app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -67,3 +78,22 @@ def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
 def _unexpected(error: Exception) -> ResponseReturnValue:
     log.exception("unhandled error", exc_info=error)
     return error_page(500)
+
+
+def _database_error(error: OperationalError) -> ResponseReturnValue:
+    """A full disk is the operator's problem, said plainly; other database errors are 500s."""
+    if not is_disk_full(error):
+        return _unexpected(error)
+    log.error("database write refused, disk full: %s", error.orig)
+    get_session().rollback()  # the page itself reads (the logged-in user, say)
+    page = render_template(
+        "errors/error.html", status=503, title=DISK_FULL_TITLE, hint=DISK_FULL_HINT
+    )
+    return page, 503, {"Retry-After": "300"}
+
+
+def is_disk_full(error: OperationalError) -> bool:
+    """Whether the database refused a write because its disk is full."""
+    if getattr(error.orig, "sqlstate", None) == DISK_FULL_SQLSTATE:
+        return True
+    return any(message in str(error.orig) for message in DISK_FULL_MESSAGES)
