@@ -17,6 +17,7 @@ from trace.anchoring.integrity import sweep_integrity
 from trace.anchoring.rounds import prepare_round, send_round
 from trace.models import AnchorRound, LotDocument, RoundStatus
 from trace.services.changes import JOB_DOCUMENT
+from trace.services.exports import count_pending_manifests
 
 log = logging.getLogger(__name__)
 JOB_ROUND = "anchoring.round"
@@ -77,7 +78,7 @@ def run_sweep(session: Session, payload: dict[str, Any]) -> None:
 
 
 def pending_leaves(session: Session) -> int:
-    """Document versions waiting for a round, plus leaves of rounds not yet confirmed."""
+    """Document versions and export manifests waiting for a round, plus unconfirmed rounds."""
     waiting = session.exec(
         select(func.count()).select_from(LotDocument).where(col(LotDocument.round_id).is_(None))
     ).one()
@@ -86,7 +87,7 @@ def pending_leaves(session: Session) -> int:
         .select_from(AnchorRound)
         .where(AnchorRound.status == RoundStatus.PREPARED)
     ).one()
-    return int(waiting) + int(unfinished)
+    return int(waiting) + int(unfinished) + count_pending_manifests(session)
 
 
 class _Scheduler:

@@ -1,4 +1,5 @@
-"""Anchoring rounds: pending document hashes under one Merkle root, one transaction each."""
+"""Anchoring rounds: pending lot document and export manifest hashes under one Merkle root,
+one transaction each."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from chain.client import AnchorReceipt, ChainClient
 from chain.rounds import RoundPlan, anchor_round, plan_round
 from trace.models import AnchorRound, LotDocument, RoundStatus
 from trace.models.base import utcnow
+from trace.models.exports import ExportManifest
+from trace.services.exports import manifests_in_round, pending_manifests
 
 
 def prepare_round(session: Session, max_leaves: int) -> AnchorRound | None:
@@ -33,22 +36,28 @@ def prepare_round(session: Session, max_leaves: int) -> AnchorRound | None:
             .limit(max_leaves)
         )
     )
-    if not documents:
+    manifests = pending_manifests(session, max_leaves - len(documents))
+    if not documents and not manifests:
         return None
-    plan = _plan(documents)
+    plan = _plan(documents, manifests)
     anchor = AnchorRound(root=plan.root.hex(), leaf_count=plan.leaf_count)
     session.add(anchor)
     session.flush()
-    for document, proof in zip(documents, plan.tree.proofs(), strict=True):
-        document.round_id = anchor.id
-        document.lot_proof = [step.hex() for step in proof]
-        session.add(document)
+    # Leaves: the lot documents, then the export manifests, each in id order.
+    for record, proof in zip([*documents, *manifests], plan.tree.proofs(), strict=True):
+        record.round_id = anchor.id
+        if isinstance(record, LotDocument):
+            record.lot_proof = [step.hex() for step in proof]
+        else:
+            record.round_proof = [step.hex() for step in proof]
+        session.add(record)
     session.commit()
     return anchor
 
 
-def _plan(documents: list[LotDocument]) -> RoundPlan:
-    return plan_round([bytes.fromhex(d.doc_hash) for d in documents])
+def _plan(documents: list[LotDocument], manifests: list[ExportManifest]) -> RoundPlan:
+    leaves = [d.doc_hash for d in documents] + [m.manifest_hash or "" for m in manifests]
+    return plan_round([bytes.fromhex(leaf) for leaf in leaves])
 
 
 def send_round(
@@ -66,7 +75,7 @@ def send_round(
             .order_by(col(LotDocument.id))
         )
     )
-    plan = _plan(documents)
+    plan = _plan(documents, manifests_in_round(session, anchor.id))  # type: ignore[arg-type]
     if plan.root.hex() != anchor.root:
         raise RuntimeError(f"round {anchor.id}: documents no longer give root {anchor.root}")
     anchor.attempts += 1

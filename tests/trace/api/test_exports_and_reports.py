@@ -96,6 +96,67 @@ def test_every_export_records_a_manifest_with_the_files_sha256(
     assert response.headers["Repr-Digest"] == f"sha-256=:{digest}:"
 
 
+def check_manifest_proof(app: Any, data: bytes, manifest: dict[str, Any]) -> None:
+    """Check a file against its manifest the way an inspector would, without our database."""
+    from chain.canonical import document_hash
+    from chain.merkle import leaf_hash, process_proof
+
+    document = manifest["document"]
+    assert hashlib.sha256(data).hexdigest() == document["sha256"] == manifest["sha256"]
+    leaf = document_hash(document)
+    assert "0x" + leaf.hex() == manifest["manifest_hash"]
+    path = [bytes.fromhex(step[2:]) for step in manifest["path"]]
+    root = bytes.fromhex(manifest["anchor"]["root"][2:])
+    assert process_proof(leaf_hash(leaf), path) == root
+    chain = app.extensions["chain"]
+    assert chain.find_anchor(root).tx_hash == manifest["anchor"]["tx_hash"]
+    assert chain.verify_on_chain(root, leaf_hash(leaf), path)
+
+
+def test_an_export_manifest_is_anchored_in_the_next_round_with_a_checkable_proof(
+    app: Any, inspector_api: Any, shipped: Farm, anchor: Any
+) -> None:
+    anchor()  # the lot's documents are on chain: the export's manifest waits alone
+    response, _ = export_csv(inspector_api, lot_id=shipped.lot_id)
+    url = f"/api/v1/exports/manifests/{response.headers['Export-Manifest']}"
+    waiting = inspector_api.get(url).json
+    assert waiting["status"] == "waiting" and waiting["path"] is None
+    assert waiting["document"]["kind"] == "fsma204.csv"
+    assert waiting["document"]["parameters"] == {"lot_id": shipped.lot_id}
+    anchor()
+    anchored = inspector_api.get(url).json
+    assert anchored["status"] == "confirmed" and anchored["anchor"]["tx_hash"]
+    check_manifest_proof(app, response.data, anchored)
+    with pytest.raises(AssertionError):
+        check_manifest_proof(app, response.data + b"\n", anchored)
+
+
+def test_an_epcis_query_document_is_an_export_with_an_anchored_manifest(
+    app: Any, inspector_api: Any, shipped: Farm, anchor: Any
+) -> None:
+    response = inspector_api.get(
+        "/api/v1/epcis/events",
+        query_string={"lot_id": shipped.lot_id},
+        headers={"Accept": "application/ld+json"},
+    )
+    assert response.content_type == "application/ld+json"
+    url = f"/api/v1/exports/manifests/{response.headers['Export-Manifest']}"
+    anchor()
+    manifest = inspector_api.get(url).json
+    assert manifest["kind"] == "epcis.query" and manifest["rows"] == 3
+    check_manifest_proof(app, response.data, manifest)
+
+
+def test_a_farmer_cannot_read_someone_elses_manifest(
+    inspector_api: Any, farmer_a_api: Any, shipped: Farm
+) -> None:
+    theirs, _ = export_csv(inspector_api, lot_id=shipped.lot_id)
+    mine, _ = export_csv(farmer_a_api, lot_id=shipped.lot_id)
+    base = "/api/v1/exports/manifests/"
+    assert farmer_a_api.get(base + theirs.headers["Export-Manifest"]).status_code == 404
+    assert farmer_a_api.get(base + mine.headers["Export-Manifest"]).status_code == 200
+
+
 def test_an_export_must_name_a_lot_or_dates(inspector_api: Any) -> None:
     response = inspector_api.get("/api/v1/exports/fsma204.csv")
     assert response.status_code == 422 and response.content_type == "application/problem+json"

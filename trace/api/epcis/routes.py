@@ -13,11 +13,14 @@ from flask.views import MethodView
 from trace.api import auth
 from trace.api.core import ApiBlueprint
 from trace.api.epcis import schemas
+from trace.api.exports.routes import HEADERS as MANIFEST_HEADERS
+from trace.api.exports.routes import manifest_headers
 from trace.db import get_session
 from trace.epcis import DEFAULT_CONTEXT
 from trace.models.tokens import Scope
 from trace.services.epcis_query import EventPage, EventQuery, query_events
 from trace.services.epcis_store import capture
+from trace.services.exports import record_manifest
 
 blp = ApiBlueprint(
     "epcis", __name__, url_prefix="/api/v1/epcis", description="EPCIS 2.0 capture and query."
@@ -34,10 +37,12 @@ QUERY_DOCUMENT_DOC = {
                     "schema": {
                         "type": "object",
                         "required": ["@context", "type", "schemaVersion", "epcisBody"],
-                        "description": "An EPCIS 2.0 EPCISQueryDocument.",
+                        "description": "An EPCIS 2.0 EPCISQueryDocument; as an export it has "
+                        "a manifest (headers), anchored in the next round.",
                     }
                 },
             },
+            "headers": MANIFEST_HEADERS,
         }
     }
 }
@@ -111,7 +116,8 @@ def next_url(page: EventPage, args: dict[str, Any]) -> str | None:
 
 
 def query_document(page: EventPage, following: str | None) -> Response:
-    """The page as an EPCIS 2.0 query document (events keep their own ``@context``)."""
+    """The page as an EPCIS 2.0 query document (events keep their own ``@context``), an
+    export whose manifest is recorded and anchored like the FSMA sheets'."""
     document = {
         "@context": DEFAULT_CONTEXT,
         "type": "EPCISQueryDocument",
@@ -124,7 +130,13 @@ def query_document(page: EventPage, following: str | None) -> Response:
             }
         },
     }
-    response = Response(json.dumps(document), content_type=LD_JSON)
+    data = json.dumps(document).encode()
+    parameters = request.args.to_dict(flat=False)
+    manifest = record_manifest(
+        get_session(), auth.actor(), "epcis.query", parameters, data, len(page.events)
+    )
+    response = Response(data, content_type=LD_JSON)
+    response.headers.update(manifest_headers(manifest.id, manifest.sha256))  # type: ignore[arg-type]
     if following:
         response.headers["Link"] = f'<{following}>; rel="next"'
     return response
