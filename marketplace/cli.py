@@ -7,7 +7,6 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from marketplace.errors import MarketplaceError
-from marketplace.models import ListingSync
 from marketplace.reconcile import find_drift, repair
 from trace.db import get_session
 
@@ -35,14 +34,13 @@ def reconcile_command(fix: bool, only: str | None) -> None:
             continue
         try:
             drifts = find_drift(session, name, adapter)
+            for drift in drifts:
+                ids = ",".join(drift.external_ids) or "-"
+                click.echo(f"{name}\t{drift.sku}\t{drift.kind}\t{ids}\t{drift.detail}")
+            drifted += len(drifts)
+            if fix and drifts:
+                acted = repair(session, adapter, drifts)
+                click.echo(f"{name}: queued {acted} listing(s) for repair")
         except MarketplaceError as error:
             raise click.ClickException(f"{name}: {error}") from None
-        for drift in drifts:
-            ids = ",".join(drift.external_ids) or "-"
-            click.echo(f"{name}\t{drift.sku}\t{drift.kind}\t{ids}\t{drift.detail}")
-        drifted += len(drifts)
-        if fix and drifts:
-            keep = {row.id: row.external_id for row in session.query(ListingSync).all()}
-            acted = repair(session, adapter, drifts, keep)  # type: ignore[arg-type]
-            click.echo(f"{name}: queued {acted} listing(s) for repair")
     click.echo(f"{drifted} drift(s) found.")

@@ -72,25 +72,26 @@ def _compare(name: str, row: ListingSync, sku: str, items: list[RemoteListing]) 
     return []
 
 
-def repair(
-    session: Session, adapter: MarketplaceAdapter, drifts: list[Drift], keep: dict[int, str]
-) -> int:
-    """Delist duplicates (keeping our recorded one) and queue a sync for every drifted listing.
+def repair(session: Session, adapter: MarketplaceAdapter, drifts: list[Drift]) -> int:
+    """Delist duplicates (keeping the one we recorded) and queue a sync of every drifted listing.
 
-    :param keep: the external id we recorded, by listing id.
     :returns: how many drifts were acted on (unknown listings are only reported).
+    :raises MarketplaceError: the marketplace refused or failed a delisting.
     """
     acted = 0
     for drift in drifts:
-        if drift.listing_id is None:
+        row = session.get(ListingSync, drift.listing_id) if drift.listing_id else None
+        if row is None:
             continue
         if drift.kind == DUPLICATE:
-            extra = [i for i in drift.external_ids if i != keep.get(drift.listing_id)]
+            extra = [i for i in drift.external_ids if i != row.external_id]
             for external_id in extra[: len(drift.external_ids) - 1]:
                 adapter.delist(external_id)
-        row = session.get(ListingSync, drift.listing_id)
-        if row is not None:
-            queue_listing(session, row)
-            acted += 1
+        # What we recorded as sent is what drifted: forget it, so the sync sends it all again
+        # (a full update that also relists) or delists again, rather than trusting it.
+        row.sent_content_hash, row.sent_price_vnd, row.sent_stock = None, None, None
+        row.state = ListingState.SYNCING
+        queue_listing(session, row)
+        acted += 1
     session.commit()
     return acted

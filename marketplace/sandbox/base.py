@@ -129,6 +129,15 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
         request.max_content_length = MAX_BODY
+        try:
+            # Read the body before any answer: an early one (a fault, 401, 429) that left it
+            # unread would have the server parse it as the next request on a kept-alive
+            # connection, and every answer after that would go to the wrong request.
+            request.get_data()
+        except HTTPException as error:
+            response = self.fail(ApiError(error.code or 400, "http_error", error.name))
+            response.headers["Connection"] = "close"
+            return response(environ, start_response)
         return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
