@@ -10,6 +10,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
     from stamps import api
+    from stamps.scale import seed_scale_command
     from stamps.web import manage_bp, scan_bp
 
     app.config.setdefault("SCAN_RATE_LIMIT", "60 per minute")
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(manage_bp)
     app.register_error_handler(RateLimitExceeded, _too_many)
     api.init_app(app)
+    app.cli.add_command(seed_scale_command)
 
 
 def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:

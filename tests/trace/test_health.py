@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlmodel import Session
 
@@ -37,3 +38,12 @@ def test_embedded_chain_is_healthy_in_a_fresh_instance(app: Flask, session: Sess
     response = app.test_client().get("/healthz")
     assert response.status_code == 200, response.json
     assert response.json["chain"]["chain_id"]
+
+
+def test_livez_answers_without_touching_the_database(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.extensions, "db_engine", None)  # any database use now fails
+    assert app.test_client().get("/healthz").json["database"]["ok"] is False
+    response = app.test_client().get("/livez")
+    assert response.status_code == 200 and response.json == {"status": "ok"}

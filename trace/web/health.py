@@ -1,4 +1,4 @@
-"""``GET /healthz``: is the database, the chain and a worker usable? 503 names what is not."""
+"""``GET /healthz``: is the database, the chain and a worker usable? ``GET /livez``: alive."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ from trace import jobs
 from trace.db import get_session
 
 bp = Blueprint("health", __name__)
+
+
+@bp.get("/livez")
+def livez() -> ResponseReturnValue:
+    """Liveness: the process answers requests; touches no database (probes, benchmarks)."""
+    return jsonify({"status": "ok"})
 
 
 @bp.get("/healthz")
