@@ -42,4 +42,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     stamps.init_app(app)
     marketplace.init_app(app)
+    from marketplace import dashboard as listing_charts
+    from stamps import dashboard as stamp_charts
+    from trace import dashboard, opendata
+
+    dashboard.init_app(app, (*stamp_charts.CHARTS, *listing_charts.CHARTS))
+    opendata.init_app(app, stamp_charts.scan_statistics)
     return app

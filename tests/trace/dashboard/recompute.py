@@ -1,0 +1,130 @@
+"""The dashboard's numbers recomputed the slow, obvious way: every row loaded into Python."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from marketplace.models import ListingSync
+from stamps.models import Scan, Stamp, StampFlag, StampRun
+from trace.dashboard.districts import district_key
+from trace.models import AnchorRound, Certification, Lot, LotDocument, Producer, Product
+
+
+def local_month(moment: datetime) -> str:
+    return (moment + timedelta(hours=7)).strftime("%Y-%m")
+
+
+def lot_places(session: Session) -> dict[int, tuple[str, str]]:
+    """Lot id -> (district key, product category)."""
+    rows = session.exec(
+        select(Lot.id, Producer.district, Product.category)
+        .join(Product, Product.id == Lot.product_id)
+        .join(Producer, Producer.id == Lot.producer_id)
+    ).all()
+    return {lot_id: (district_key(district), category) for lot_id, district, category in rows}
+
+
+def scans(session: Session) -> list[tuple[str, str, str]]:
+    """(local month, district key, category) of every scan."""
+    places = lot_places(session)
+    stamp_lot = dict(session.exec(select(Stamp.id, Stamp.lot_id)).all())
+    return [
+        (local_month(scan.scanned_at), *places[stamp_lot[scan.stamp_id]])
+        for scan in session.exec(select(Scan)).all()
+    ]
+
+
+def stamps_per_month(session: Session, keep, months: set[str]) -> Counter:  # type: ignore[no-untyped-def]
+    places = lot_places(session)
+    counts: Counter = Counter()
+    for run in session.exec(select(StampRun)).all():
+        if keep(*places[run.lot_id]) and local_month(run.created_at) in months:
+            counts[(local_month(run.created_at), "stamps_issued")] += run.count
+    for month, district, category in scans(session):
+        if keep(district, category) and month in months:
+            counts[(month, "scans")] += 1
+    return counts
+
+
+def scans_by_district(session: Session, keep, months: set[str]) -> Counter:  # type: ignore[no-untyped-def]
+    counts: Counter = Counter()
+    for month, district, category in scans(session):
+        if keep(district, category) and month in months:
+            counts[(district, "scans")] += 1
+    return counts
+
+
+def suspicious_scans(session: Session, keep, months: set[str]) -> Counter:  # type: ignore[no-untyped-def]
+    places = lot_places(session)
+    stamp_lot = dict(session.exec(select(Stamp.id, Stamp.lot_id)).all())
+    counts: Counter = Counter()
+    for flag in session.exec(select(StampFlag)).all():
+        month = local_month(flag.created_at)
+        if keep(*places[stamp_lot[flag.stamp_id]]) and month in months:
+            counts[(month, flag.rule)] += 1
+    return counts
+
+
+def certifications_expiring(session: Session, keep, today: date) -> Counter:  # type: ignore[no-untyped-def]
+    producers = {p.id: p for p in session.exec(select(Producer)).all()}
+    categories: dict[int, set[str]] = {}
+    for product in session.exec(select(Product)).all():
+        categories.setdefault(product.producer_id, set()).add(product.category)
+    counts: Counter = Counter()
+    for cert in session.exec(select(Certification)).all():
+        days = (cert.valid_to - today).days
+        district = district_key(producers[cert.producer_id].district)
+        sells = categories.get(cert.producer_id, set()) or {None}
+        if 0 <= days <= 90 and any(keep(district, category) for category in sells):
+            window = "30" if days <= 30 else "60" if days <= 60 else "90"
+            counts[(window, cert.scheme)] += 1
+    return counts
+
+
+def listings_by_state(session: Session, keep) -> Counter:  # type: ignore[no-untyped-def]
+    places = {
+        product_id: (district_key(district), category)
+        for product_id, district, category in session.exec(
+            select(Product.id, Producer.district, Product.category).join(
+                Producer, Producer.id == Product.producer_id
+            )
+        ).all()
+    }
+    counts: Counter = Counter()
+    for listing in session.exec(select(ListingSync)).all():
+        if keep(*places[listing.product_id]):
+            counts[(listing.state, listing.marketplace)] += 1
+    return counts
+
+
+def anchoring_rounds(session: Session, months: set[str]) -> Counter:
+    counts: Counter = Counter()
+    for anchor in session.exec(select(AnchorRound)).all():
+        if local_month(anchor.created_at) in months:
+            counts[(local_month(anchor.created_at), anchor.status)] += 1
+    return counts
+
+
+def pending_lots(session: Session, keep, now: datetime) -> Counter:  # type: ignore[no-untyped-def]
+    places = lot_places(session)
+    rounds = {r.id: r.status for r in session.exec(select(AnchorRound)).all()}
+    oldest: dict[int, datetime] = {}
+    for doc in session.exec(select(LotDocument)).all():
+        if doc.round_id is None or rounds[doc.round_id] != "confirmed":
+            oldest[doc.lot_id] = min(oldest.get(doc.lot_id, doc.created_at), doc.created_at)
+    counts: Counter = Counter()
+    for lot_id, since in oldest.items():
+        if keep(*places[lot_id]):
+            waited = now - since
+            bucket = (
+                "under_1h"
+                if waited <= timedelta(hours=1)
+                else "1h_to_24h"
+                if waited <= timedelta(hours=24)
+                else "over_24h"
+            )
+            counts[(bucket, "lots")] += 1
+    return counts
