@@ -76,8 +76,9 @@ def query_events(session: Session, actor: Actor, query: EventQuery) -> EventPage
 def _render(kind: str, row: Any) -> dict[str, Any]:
     if kind == "own":
         return to_epcis(*row)
-    document: dict[str, Any] = row.document
-    return document
+    # A captured event keeps the eventID its sender gave it; one sent without gets its
+    # CBV 2.0 event hash ID (eventID is not hashed, so the hash is unchanged).
+    return {"eventID": row.hash_id, **row.document}
 
 
 def _own_statement(

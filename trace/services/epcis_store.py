@@ -53,6 +53,7 @@ class CaptureResult:
     new: int
     schema_validated: bool
     lots: dict[str, list[int]] = field(default_factory=dict)
+    errors_declared: int = 0
 
 
 def capture(
@@ -71,10 +72,12 @@ def capture(
     except IntegrityError:  # a concurrent capture stored some of the same events
         session.rollback()
         new = _store(session, actor, rows)
+    declared = _declare_errors(session, rows)
     lots = _linked_lots(session, list(rows))
     session.commit()
     validated = schema_path is not None and schema_path.is_file()
-    return CaptureResult([row["hash_id"] for row in rows.values()], new, validated, lots)
+    hash_ids = [row["hash_id"] for row in rows.values()]
+    return CaptureResult(hash_ids, new, validated, lots, declared)
 
 
 def _checked_events(document: Mapping[str, Any], schema_path: Path | None) -> list[dict[str, Any]]:
@@ -173,6 +176,28 @@ def _store(session: Session, actor: Actor, rows: dict[str, dict[str, Any]]) -> i
         session.execute(insert(CapturedIdentifier), links)
     _link_lots(session, ids, fresh)
     return len(fresh)
+
+
+def _declare_errors(session: Session, rows: dict[str, dict[str, Any]]) -> int:
+    """Add the ``errorDeclaration`` of re-captured events to the stored ones.
+
+    An error declaration repeats the erroneous event with ``errorDeclaration`` added; the
+    declaration is not part of the event hash, so it names the stored event exactly.
+    """
+    declared = {h: r["document"] for h, r in rows.items() if "errorDeclaration" in r["document"]}
+    if not declared:
+        return 0
+    stored = session.exec(
+        select(CapturedEvent).where(col(CapturedEvent.hash_id).in_(list(declared)))
+    ).all()
+    changed = 0
+    for event in stored:
+        declaration = declared[event.hash_id]["errorDeclaration"]
+        if event.document.get("errorDeclaration") != declaration:
+            event.document = {**event.document, "errorDeclaration": declaration}
+            session.add(event)
+            changed += 1
+    return changed
 
 
 def _existing(session: Session, hash_ids: list[str]) -> Iterable[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from tests.registry_fixtures import Farm
-from trace.epcis import event_hash_id, lot_uri, validate_document
+from trace.epcis import event_hash_id, lot_uri, parse_capture, validate_document
 from trace.models import Lot, Product
 from trace.models.epcis import CapturedEvent
 from trace.services.events import NewEvent, record_event
@@ -149,3 +149,65 @@ def receiving_event(lot_class: str) -> dict[str, Any]:
         "bizStep": "receiving",
         "quantityList": [{"epcClass": lot_class, "quantity": 20, "uom": "KGM"}],
     }
+
+
+def hash_ids(events: list[dict[str, Any]]) -> set[str]:
+    return {event_hash_id(event) for event in events}
+
+
+@needs_shared
+def test_the_query_parameters_select_what_the_epcis_standard_says(inspector_api: Any) -> None:
+    names = ("ObjectEvent_Example_9.6.1.jsonld", "AggregationEvent_Example_9.6.3.jsonld",
+             "TransactionEvent_Example-2020_07_03y.jsonld")  # fmt: skip
+    captured = [e for name in names for e in parse_capture(example(name))]
+    for name in names:
+        capture(inspector_api, example(name))
+
+    def expected(keep: Any) -> set[str]:
+        return hash_ids([e for e in captured if keep(e)])
+
+    assert hash_ids(all_events(inspector_api, EQ_disposition="in_transit")) == expected(
+        lambda e: e.get("disposition") == "in_transit"
+    )
+    assert hash_ids(all_events(inspector_api, EQ_bizStep="receiving,shipping")) == expected(
+        lambda e: e.get("bizStep") in ("receiving", "shipping")
+    )
+    assert hash_ids(all_events(inspector_api, eventType="AggregationEvent")) == expected(
+        lambda e: e["type"] == "AggregationEvent"
+    )
+    location = "urn:epc:id:sgln:0012345.11111.0"
+    assert hash_ids(all_events(inspector_api, EQ_bizLocation=location)) == expected(
+        lambda e: (e.get("bizLocation") or {}).get("id") == location
+    )
+    pallet, case = "urn:epc:id:sscc:0614141.1234567890", "urn:epc:id:sgtin:0614141.107346.2017"
+    assert hash_ids(all_events(inspector_api, MATCH_epc=case)) == expected(
+        lambda e: case in e.get("epcList", []) + e.get("childEPCs", [])
+    )
+    assert all_events(inspector_api, MATCH_epc=pallet) == []  # a parent is not an epc
+    assert hash_ids(all_events(inspector_api, MATCH_anyEPC=pallet)) == expected(
+        lambda e: e.get("parentID") == pallet
+    )
+    since, until = datetime(2005, 4, 4, tzinfo=UTC), datetime(2005, 4, 5, tzinfo=UTC)
+    window = {"GE_eventTime": since.isoformat(), "LT_eventTime": until.isoformat()}
+    in_window = expected(lambda e: since <= datetime.fromisoformat(e["eventTime"]) < until)
+    assert hash_ids(all_events(inspector_api, **window)) == in_window
+    assert 0 < len(in_window) < len(captured)
+
+
+@needs_shared
+def test_an_error_declaration_marks_the_event_already_stored(inspector_api: Any) -> None:
+    capture(inspector_api, example("ObjectEvent_Example_9.6.1.jsonld"))
+    declared = capture(inspector_api, example("ObjectEvent_with_errorDeclaration.jsonld"))
+    assert declared["new"] == 0 and declared["errors_declared"] == 1
+    [shipped] = all_events(inspector_api, EQ_bizStep="shipping")
+    assert shipped["errorDeclaration"]["reason"] == "incorrect_data"
+    assert event_hash_id(shipped) == declared["event_ids"][0]  # the hash does not change
+
+
+def test_a_captured_event_sent_without_an_id_comes_back_with_its_hash_id(
+    inspector_api: Any,
+) -> None:
+    event = receiving_event("https://id.gs1.org/01/08936000010010/10/NOT-OURS")
+    stored = capture(inspector_api, event)
+    [returned] = all_events(inspector_api)
+    assert returned["eventID"] == stored["event_ids"][0] == event_hash_id(event)

@@ -62,6 +62,7 @@ class Capture(MethodView):
         return {
             "captured": len(result.hash_ids),
             "new": result.new,
+            "errors_declared": result.errors_declared,
             "schema_validated": result.schema_validated,
             "event_ids": result.hash_ids,
             "lots": result.lots,

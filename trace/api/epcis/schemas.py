@@ -45,6 +45,10 @@ class CaptureSchema(Schema):
     event_ids = fields.List(
         fields.String(), required=True, metadata={"description": "CBV 2.0 event hash IDs."}
     )
+    errors_declared = fields.Integer(
+        required=True,
+        metadata={"description": "Stored events this document declared erroneous."},
+    )
     lots = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.Integer()),
