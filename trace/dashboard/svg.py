@@ -15,8 +15,8 @@ from trace.dashboard.districts import DISTRICTS
 
 PALETTE = ("#1f7a3a", "#d97706", "#1a73e8", "#b3261e", "#7b1fa2", "#5f6368")
 SCALE = ("#f1f3f4", "#d4ecd9", "#a3d4ae", "#5fae72", "#2b8a48", "#145c2b")
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 40
+WIDTH, HEIGHT = 480, 240  # small enough that labels stay legible on a phone
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
 TILE, GAP = 84, 4
 
 
@@ -57,20 +57,20 @@ def _axes(top_value: int, step: int) -> list[str]:
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="#dadce0" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="13" '
             f'fill="#5f6368">{tick:,}</text>'
         )
     return parts
 
 
 def _x_labels(data: ChartData, centres: list[float]) -> list[str]:
-    every = max(1, math.ceil(len(centres) / 12))
+    every = max(1, math.ceil(len(centres) / 6))
     parts = []
     for index, (x, centre) in enumerate(zip(data.x_keys, centres, strict=True)):
         if index % every == 0:
             parts.append(
-                f'<text x="{centre:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-                f'font-size="11" fill="#1c1c1c">{escape(_short(data.label(x)))}</text>'
+                f'<text x="{centre:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" '
+                f'font-size="13" fill="#1c1c1c">{escape(_short(data.label(x)))}</text>'
             )
     return parts
 
@@ -163,9 +163,9 @@ def tile_map(data: ChartData, title: str) -> Markup:
             f'<g class="tile"><rect x="{x}" y="{y}" width="{TILE}" height="{TILE}" rx="6" '
             f'fill="{SCALE[level]}" stroke="#ffffff" stroke-width="1">'
             f"<title>{escape(district.name)}: {value:,}</title></rect>"
-            f'<text x="{x + TILE / 2}" y="{y + 34}" text-anchor="middle" font-size="12" '
+            f'<text x="{x + TILE / 2}" y="{y + 34}" text-anchor="middle" font-size="14" '
             f'fill="{ink}">{escape(district.name)}</text>'
-            f'<text x="{x + TILE / 2}" y="{y + 56}" text-anchor="middle" font-size="15" '
+            f'<text x="{x + TILE / 2}" y="{y + 58}" text-anchor="middle" font-size="18" '
             f'font-weight="700" fill="{ink}">{value:,}</text></g>'
         )
     parts.append("</svg>")
