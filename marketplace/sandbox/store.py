@@ -51,6 +51,9 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         conn.row_factory = sqlite3.Row
+        # WAL + NORMAL, as the service's own SQLite: no fsync per write (a sandbox may lose
+        # its last writes on power loss, never its consistency).
+        conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
     @contextmanager

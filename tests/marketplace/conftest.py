@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from sqlalchemy import update
 from sqlmodel import Session, col
@@ -15,7 +14,7 @@ from sqlmodel import Session, col
 from marketplace.adapters import PostmartAdapter, VosoAdapter
 from marketplace.http import HttpClient
 from marketplace.models import ListingSync
-from marketplace.sandbox.base import ADMIN_HEADER
+from marketplace.sandbox.admin import AdminClient
 from marketplace.sandbox.postmart import PostmartSandbox
 from marketplace.sandbox.servers import RunningSandbox, start
 from marketplace.sandbox.voso import VosoSandbox
@@ -29,56 +28,12 @@ from trace.models.base import utcnow
 READ_TIMEOUT = 0.5  # the adapters give up after this; "timeout after commit" hangs longer
 
 
-class SandboxAdmin:
-    """Drives a running sandbox's admin endpoint, as a test or an operator would."""
+class SandboxAdmin(AdminClient):
+    """The admin client of a sandbox running in this test process."""
 
     def __init__(self, running: RunningSandbox) -> None:
+        super().__init__(running.url, running.app.admin_token, hang_seconds=READ_TIMEOUT * 2)
         self.running = running
-        self.url = running.url
-        self.headers = {ADMIN_HEADER: running.app.admin_token}
-
-    def configure(self, **settings: Any) -> None:
-        response = requests.post(
-            f"{self.url}/_admin/config", json=settings, headers=self.headers, timeout=5
-        )
-        assert response.status_code == 200, response.text
-
-    def fail_next(self, *kinds: str, method: str | None = None, path: str | None = None) -> None:
-        """Make the next matching requests fail with ``kinds`` (one each)."""
-        entries = [{"kind": kind} for kind in kinds]
-        for entry in entries:
-            entry |= {"method": method} if method else {}
-            entry |= {"path": path} if path else {}
-        self.configure(next=entries, hang_seconds=READ_TIMEOUT * 2)
-
-    def unlimited(self) -> None:
-        """Lift the rate limit (tests that send many requests on purpose)."""
-        self.configure(rate_limit={"capacity": 100_000, "per_second": 100_000})
-
-    def expire_tokens(self) -> int:
-        """Expire every access token the sandbox gave out (voso only)."""
-        response = requests.post(
-            f"{self.url}/_admin/expire_tokens", headers=self.headers, timeout=5
-        )
-        assert response.status_code == 200, response.text
-        expired: int = response.json()["expired"]
-        return expired
-
-    def listings(self) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.url}/_admin/listings", headers=self.headers, timeout=5)
-        listings: list[dict[str, Any]] = response.json()["listings"]
-        return listings
-
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = requests.get(
-            f"{self.url}/_admin/stats", headers=self.headers, timeout=5
-        ).json()
-        return stats
-
-    def reset(self) -> None:
-        requests.post(
-            f"{self.url}/_admin/reset", headers=self.headers, timeout=5
-        ).raise_for_status()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,362 @@
+"""Marketplace sync at province scale: 8,047 products on both sandboxes, clean and under faults.
+
+Run from the repository root: ``python -m bench.bench_marketplace [--products 8047]
+[--workers 4] [--fault-rate 0.10] [--database-url URL]``.
+
+Both sandboxes run as processes of their own (``python -m marketplace.sandbox``), so every
+call is real HTTP on 127.0.0.1. The registry is seeded with bulk statements: one producer,
+``--products`` products, each with a lot, active stamps (5 to 44) and a listing on both
+marketplaces asking for 30 packs, so mass balance caps most listed stock. The sandboxes'
+rate limits are lifted (429 handling is covered by the tests); everything else is the
+service's own code: the outbox jobs, run by ``--workers`` worker threads
+(``trace.jobs.run_worker``), and the adapters.
+
+Two rounds, each on fresh sandboxes: *clean*, then *faults* with ``--fault-rate`` of all
+requests failing, shared evenly by every kind (latency spikes, 5xx, dropped connections,
+timeouts and dropped connections after the write committed). Each round lists every
+product (``list``), then changes every price and stock (``reprice``), then checks that
+the marketplaces show exactly what we hold: one listing per product and marketplace
+(duplicates), the latest price and capped stock (lost updates), nothing failed or missing.
+Prints a table; writes JSON to ``bench/results-raw/marketplace.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
+
+from bench.bench_mint import fresh_database
+from marketplace.models import ListingState, ListingSync
+from marketplace.sandbox.admin import AdminClient
+from marketplace.sandbox.faults import KINDS
+from marketplace.services import JOB_SYNC_LISTING
+from stamps.models import Stamp, StampRun
+from trace import jobs
+from trace.app import create_app
+from trace.gs1 import gtin_from_company_prefix
+from trace.models import Job, Lot, ProducerStatus, Product, Role
+from trace.models.base import utcnow
+from trace.services import accounts
+from trace.services.producers import ProducerProfile
+
+HASH = "pbkdf2:sha256:1000"
+PREFIX = "8936002"  # a 7-digit company prefix leaves room for 100,000 products
+WANTED_STOCK, BASE_PRICE = 30, 20_000
+READ_TIMEOUT = 1.0  # the adapters give up after this; "timeout after commit" holds 2 s
+RESULTS = Path(__file__).parent / "results-raw" / "marketplace.json"
+
+
+# --- sandboxes as processes ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_sandbox(style: str, folder: Path) -> tuple[subprocess.Popen[bytes], AdminClient]:
+    """``python -m marketplace.sandbox STYLE`` on a free port; returns it and its admin."""
+    port = free_port()
+    command = [sys.executable, "-m", "marketplace.sandbox", style, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--db", str(folder / f"{style}.db")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    admin = AdminClient(f"http://127.0.0.1:{port}", hang_seconds=READ_TIMEOUT * 2)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            admin.stats()
+            return process, admin
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the {style} sandbox did not start") from None
+            time.sleep(0.1)
+
+
+# --- the registry, seeded in bulk ---------------------------------------------------------
+
+
+def seed(session: Session, products: int) -> dict[int, int]:
+    """One producer with ``products`` products, each with a lot of active stamps and a
+    listing on both marketplaces. :returns: active stamps by product id."""
+    admin = accounts.create_user(session, "admin@bench.vn", "bench password", Role.ADMIN, HASH)
+    profile = ProducerProfile(
+        "HTX Bench", "cooperative", "1100000098", "", "Xã A", "Huyện B", "Long An",
+        "0912 345 678", None, PREFIX,
+    )  # fmt: skip
+    user = accounts.register_producer(
+        session, accounts.Registration("f@bench.vn", "bench password", "F", profile), HASH
+    )
+    accounts.set_producer_status(
+        session, accounts.actor_for(admin), user.producer_id, ProducerStatus.APPROVED
+    )
+    producer, now = user.producer_id, utcnow()
+    session.execute(insert(Product), [
+        {"producer_id": producer, "name_vi": f"Thanh long ruột đỏ {n}", "category": "fruit",
+         "name_en": f"Red dragon fruit {n}", "unit": "kg", "created_at": now,
+         "gtin": gtin_from_company_prefix(PREFIX, n + 1)}
+        for n in range(products)
+    ])  # fmt: skip
+    ids = list(session.exec(select(Product.id).order_by(col(Product.id))))
+    session.execute(insert(Lot), [
+        {"producer_id": producer, "product_id": pid, "code": f"B-{pid}", "unit": "kg",
+         "harvest_date": date.today(), "quantity": 1000, "created_at": now}
+        for pid in ids
+    ])  # fmt: skip
+    lot_of = dict(session.exec(select(Lot.product_id, Lot.id)).all())
+    session.execute(insert(StampRun), [
+        {"lot_id": lot_of[pid], "count": 44, "pack_size": 1, "created_by_id": user.id,
+         "created_at": now, "activated_at": now}
+        for pid in ids
+    ])  # fmt: skip
+    run_of = dict(session.exec(select(StampRun.lot_id, StampRun.id)).all())
+    stamps = {pid: 5 + pid % 40 for pid in ids}
+    rows = [
+        {"serial": f"BX{pid:07d}{n:04d}", "lot_id": lot_of[pid], "run_id": run_of[lot_of[pid]],
+         "status": "active"}
+        for pid in ids for n in range(stamps[pid])
+    ]  # fmt: skip
+    for start in range(0, len(rows), 20_000):
+        session.execute(insert(Stamp), rows[start : start + 20_000])
+    session.execute(insert(ListingSync), [
+        {"product_id": pid, "producer_id": producer, "marketplace": name, "enabled": True,
+         "price_vnd": BASE_PRICE, "stock": WANTED_STOCK, "state": ListingState.SYNCING,
+         "attempts": 0, "note": "", "created_at": now, "updated_at": now}
+        for pid in ids for name in ("postmart", "voso")
+    ])  # fmt: skip
+    session.commit()
+    return stamps
+
+
+def queue_every_listing(session: Session) -> None:
+    """A sync job for every listing, as the outbox writes one per change (in bulk)."""
+    listing_ids = session.exec(select(ListingSync.id)).all()
+    now = utcnow()
+    session.execute(insert(Job), [
+        {"kind": JOB_SYNC_LISTING, "payload": {"listing_id": lid}, "status": jobs.QUEUED,
+         "attempts": 0, "run_after": now, "created_at": now}
+        for lid in listing_ids
+    ])  # fmt: skip
+    session.commit()
+
+
+def reprice(session: Session) -> None:
+    """Every listing gets a new price and stock, and its sync job (one transaction)."""
+    session.execute(
+        update(ListingSync).values(
+            price_vnd=ListingSync.price_vnd + 1_000 + ListingSync.product_id % 7,
+            stock=ListingSync.stock - 1 - ListingSync.product_id % 3,
+            state=ListingState.SYNCING,
+        )
+    )
+    queue_every_listing(session)
+
+
+def forget_remote(session: Session) -> None:
+    """Start over on fresh sandboxes: nothing was ever sent."""
+    session.execute(
+        update(ListingSync).values(
+            external_id=None, sent_content_hash=None, sent_price_vnd=None, sent_stock=None,
+            last_error=None, last_synced_at=None, attempts=0, price_vnd=BASE_PRICE,
+            stock=WANTED_STOCK, state=ListingState.SYNCING,
+        )
+    )  # fmt: skip
+    session.commit()
+
+
+# --- running and checking -----------------------------------------------------------------
+
+
+def run_phase(app: Flask, session: Session, workers: int) -> dict[str, Any]:
+    """Run the queued sync jobs with ``workers`` worker threads until none is left."""
+    adapters = app.extensions["marketplace"].adapters.values()
+    sent_before = sum(adapter.http.requests_sent for adapter in adapters)
+    stop, started = threading.Event(), time.perf_counter()
+    threads = [
+        threading.Thread(target=jobs.run_worker, args=(app, stop), kwargs={"idle_seconds": 0.05})
+        for _ in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    waiting = (
+        select(func.count())
+        .select_from(Job)
+        .where(col(Job.status).in_([jobs.QUEUED, jobs.RUNNING]))
+    )
+    while session.exec(waiting).one():
+        session.rollback()
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    stop.set()
+    for thread in threads:
+        thread.join()
+    sent = sum(adapter.http.requests_sent for adapter in adapters) - sent_before
+    listings = session.exec(select(func.count()).select_from(ListingSync)).one()
+    return {
+        "seconds": round(seconds, 2),
+        "requests": sent,
+        "requests_per_listing": round(sent / listings, 2),
+        "listings_per_second": round(listings / seconds, 1),
+    }
+
+
+def check(
+    session: Session, admins: dict[str, AdminClient], stamps: dict[int, int]
+) -> dict[str, Any]:
+    """Compare each marketplace with our records, listing by listing."""
+    rows = session.exec(select(ListingSync)).all()
+    skus = dict(session.exec(select(Product.id, Product.gtin)).all())
+    states = Counter(row.state for row in rows)
+    duplicates = lost = missing = 0
+    for name, admin in admins.items():
+        shown = admin.listings()
+        per_sku = Counter(item["sku"] for item in shown)
+        duplicates += sum(count - 1 for count in per_sku.values())
+        by_sku = {item["sku"]: item for item in shown}
+        for row in (r for r in rows if r.marketplace == name):
+            item = by_sku.get(skus[row.product_id])
+            if item is None or item["status"] not in ("dang_ban", "NORMAL"):
+                missing += 1
+                continue
+            doc = item["doc"]
+            shown_now = (
+                doc.get("gia_ban", doc.get("price")),
+                doc.get("so_luong", doc.get("stock")),
+            )
+            if shown_now != (row.price_vnd, min(row.stock, stamps[row.product_id])):
+                lost += 1
+    return {
+        "listings": len(rows),
+        "listed": states.get(ListingState.LISTED, 0),
+        "failed": states.get(ListingState.FAILED, 0),
+        "duplicates": duplicates,
+        "lost_updates": lost,
+        "missing": missing,
+        "remote_equals_ours": duplicates == lost == missing == 0
+        and states.get(ListingState.LISTED, 0) == len(rows),
+    }
+
+
+def run_round(
+    app: Flask, session: Session, admins: dict[str, AdminClient], stamps: dict[int, int],
+    workers: int, fault_rate: float,
+) -> dict[str, Any]:  # fmt: skip
+    """List everything, reprice everything, then check; on reset sandboxes."""
+    forget_remote(session)
+    for seed, admin in enumerate(admins.values()):
+        admin.reset()
+        admin.unlimited()
+        if fault_rate:
+            share = fault_rate / len(KINDS)
+            admin.configure(seed=seed, spike_ms=100, rates=dict.fromkeys(KINDS, share))
+    queue_every_listing(session)
+    result: dict[str, Any] = {"list": run_phase(app, session, workers)}
+    reprice(session)
+    result["reprice"] = run_phase(app, session, workers)
+    result["check"] = check(session, admins, stamps)
+    result["faults_injected"] = dict(
+        sum((Counter(admin.stats()["faults"]) for admin in admins.values()), Counter())
+    )
+    return result
+
+
+def make_app(database_url: str, folder: Path, admins: dict[str, AdminClient]) -> Flask:
+    app = create_app({
+        "AGRITRACE_ENV": "testing", "TESTING": True, "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(folder / "instance"), "PASSWORD_HASH_METHOD": HASH,
+        "PUBLIC_BASE_URL": "https://trace.example.vn", "POSTMART_URL": admins["postmart"].url,
+        "VOSO_URL": admins["voso"].url, "MARKETPLACE_TIMEOUT": READ_TIMEOUT,
+        "MARKETPLACE_BACKOFF_SECONDS": 0.05, "MARKETPLACE_MAX_ATTEMPTS": 12,
+    })  # fmt: skip
+    registry = jobs.handlers(app)
+    for kind in [kind for kind in registry if not kind.startswith("marketplace.")]:
+        del registry[kind]  # chain anchoring is measured by bench_anchor, not here
+    return app
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['products']:,} products x 2 marketplaces = {result['listings']:,} listings, "
+        f"{result['workers']} workers, faults {result['fault_rate']:.0%} in the faults round",
+        f"{'round':8} {'phase':8} {'seconds':>8} {'requests':>9} "
+        f"{'req/listing':>12} {'listings/s':>11}",
+    ]
+    for name, outcome in result["rounds"].items():
+        for phase in ("list", "reprice"):
+            p = outcome[phase]
+            lines.append(
+                f"{name:8} {phase:8} {p['seconds']:8.1f} {p['requests']:9,} "
+                f"{p['requests_per_listing']:12.2f} {p['listings_per_second']:11.1f}"
+            )
+    for name, outcome in result["rounds"].items():
+        c = outcome["check"]
+        lines.append(
+            f"{name}: remote state equals ours: {'YES' if c['remote_equals_ours'] else 'NO'}; "
+            f"duplicates {c['duplicates']}, lost updates {c['lost_updates']}, "
+            f"missing {c['missing']}, failed {c['failed']}; "
+            f"faults injected {outcome['faults_injected']}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=8047)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--fault-rate", type=float, default=0.10)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sandboxes = {style: start_sandbox(style, folder) for style in ("postmart", "voso")}
+        admins = {style: admin for style, (_, admin) in sandboxes.items()}
+        try:
+            app = make_app(fresh_database(args.database_url, folder), folder, admins)
+            with Session(app.extensions["db_engine"], expire_on_commit=False) as session:
+                stamps = seed(session, args.products)
+                rounds = {
+                    "clean": run_round(app, session, admins, stamps, args.workers, 0.0),
+                    "faults": run_round(
+                        app, session, admins, stamps, args.workers, args.fault_rate
+                    ),
+                }
+            app.extensions["db_engine"].dispose()
+        finally:
+            for process, _ in sandboxes.values():
+                process.terminate()
+                process.wait(timeout=10)
+    result = {
+        "backend": "postgresql" if args.database_url else "sqlite",
+        "products": args.products, "listings": args.products * 2, "workers": args.workers,
+        "fault_rate": args.fault_rate, "rounds": rounds,
+    }  # fmt: skip
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    print(table(result))
+    print(f"JSON: {RESULTS}")
+    if not all(outcome["check"]["remote_equals_ours"] for outcome in rounds.values()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
