@@ -90,6 +90,7 @@ EVENT_LABELS = {
     EventKind.RECEIVING: _l("Receiving"),
     EventKind.TRANSFORMATION: _l("Transformation"),
     EventKind.INSPECTION: _l("Inspection"),
+    "recall": _l("Recall"),  # recorded by an inspector's recall (trace.services.recall) only
 }
 
 

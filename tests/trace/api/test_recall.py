@@ -104,3 +104,49 @@ def test_a_recall_needs_a_reason(inspector_api: Any, farm_a: Farm, session: Sess
     assert response.status_code == 422
     assert response.json["errors"][0]["pointer"] == "#/reason"
     assert session.exec(select(col(Lot.recalled_at))).one() is None
+
+
+def test_the_scan_page_leads_with_a_red_recall_notice_and_what_to_do_in_both_languages(
+    inspector_api: Any, app: Any, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    lot = session.get(Lot, farm_a.lot_id)
+    path = f"/01/{session.get(Product, lot.product_id).gtin}/10/{lot.code}/21/{stamped[0]}"
+    recall(inspector_api, farm_a.lot_id)
+    for language, words in (
+        ("vi", ("Đã thu hồi", "Đừng sử dụng", "Thu hồi ngày")),
+        ("en", ("Recalled", "Do not eat it", "Recalled on")),
+    ):
+        phone = app.test_client()
+        phone.get(f"/lang/{language}").close()
+        page = phone.get(path, headers={"User-Agent": PHONE["User-Agent"]})
+        html = page.get_data(as_text=True)
+        page.close()
+        main = html[html.index("<main>") :]
+        start = main.index('<section class="verdict bad"')  # red: .verdict.bad in app.css
+        assert start < main.index("<h1>")  # the notice comes before anything else
+        notice = main[start : main.index("</section>", start)]
+        assert all(word in notice for word in words), (language, notice)
+        timeline = main[main.index('<ol class="timeline">') :]
+        assert "<b></b>" not in timeline  # the recall event is named in the journey
+    assert "<b>Recall</b>" in timeline
+
+
+def test_the_recall_event_is_anchored_in_the_next_round(
+    inspector_api: Any, session: Session, farm_a: Farm, anchor: Any
+) -> None:
+    import json
+
+    from trace.anchoring import anchored_version
+
+    anchor()
+    before, _ = anchored_version(session, farm_a.lot_id)
+    body = recall(inspector_api, farm_a.lot_id)
+    anchor()
+    session.expire_all()
+    version, round_ = anchored_version(session, farm_a.lot_id)
+    assert version.version > before.version and round_.status == "confirmed"
+    document = json.loads(version.canonical_json)
+    assert document["lot"]["recalled_at"] is not None
+    detail = inspector_api.get(f"/api/v1/batches/{farm_a.lot_id}").json
+    [recall_event] = [e for e in detail["events"] if e["id"] == body["event_id"]]
+    assert recall_event["event_hash_id"] in json.dumps(document["events"])
