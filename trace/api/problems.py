@@ -65,7 +65,7 @@ def problem(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Build a problem+json response; texts in English unless Accept-Language asks for vi."""
-    with force_locale(_api_locale()):
+    with force_locale(api_locale()):
         body: dict[str, Any] = {
             "type": PROBLEM_BASE + (slug or SLUGS.get(status, str(status))),
             "title": str(TITLES.get(status, TITLES[500 if status >= 500 else 400])),
@@ -82,7 +82,7 @@ def problem(
     return response
 
 
-def _api_locale() -> str:
+def api_locale() -> str:
     best = request.accept_languages.best_match(["en", "vi"], default="en")
     return best or "en"
 

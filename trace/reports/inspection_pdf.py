@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+
 from trace.anchoring import IntegrityReport
 from trace.services.events import local_time
 from trace.services.lot_view import LotRecord
@@ -61,20 +63,20 @@ def _story(
     title = ParagraphStyle("title", fontName=bold, fontSize=16, leading=20)
     lot, product, producer = record.lot, record.product, record.producer
     story: list[Any] = [
-        Paragraph(_text(f"Inspection report — lot {lot.code}"), title),
+        Paragraph(_text(_("Inspection report — lot %(code)s", code=lot.code)), title),
         Spacer(1, 6),
     ]
     story.append(_table(_facts(record), font, bold, widths=(140, 330)))
-    story += [Paragraph("Events", heading), _table(_events(record), font, bold, header=True)]
+    story += [Paragraph(_("Events"), heading), _table(_events(record), font, bold, header=True)]
     story += [
-        Paragraph("Certifications", heading),
+        Paragraph(_("Certifications"), heading),
         _table(_certifications(record), font, bold, header=True),
     ]
     story += [
-        Paragraph("Anchoring proof", heading),
+        Paragraph(_("Anchoring proof"), heading),
         _table(_anchoring(record, integrity), font, bold),
     ]
-    story += [Paragraph("Verification", heading), _qr(url), Paragraph(_text(url), body)]
+    story += [Paragraph(_("Verification"), heading), _qr(url), Paragraph(_text(url), body)]
     story.append(Paragraph(_text(f"{producer.name} · {product.name_vi} / {product.name_en}"), body))
     return story
 
@@ -111,31 +113,31 @@ def _table(
 def _facts(record: LotRecord) -> list[list[Any]]:
     lot, product, producer = record.lot, record.product, record.producer
     return [
-        ["Lot", f"{lot.code} (id {lot.id})"],
-        ["Product", f"{product.name_vi} / {product.name_en} — GTIN {product.gtin}"],
-        ["Producer", f"{producer.name} ({producer.registration_number})"],
-        ["Address", f"{producer.commune}, {producer.district}, {producer.province}"],
-        ["Plot", record.plot.name if record.plot else "—"],
-        ["Harvest date", lot.harvest_date.isoformat()],
-        ["Quantity", f"{lot.quantity.normalize():f} {lot.unit}"],
-        ["Stamps", lot.stamp_count],
-        ["Recalled", lot.recalled_at.isoformat() if lot.recalled_at else "no"],
+        [_("Lot"), f"{lot.code} (id {lot.id})"],
+        [_("Product"), f"{product.name_vi} / {product.name_en} — GTIN {product.gtin}"],
+        [_("Producer"), f"{producer.name} ({producer.registration_number})"],
+        [_("Address"), f"{producer.commune}, {producer.district}, {producer.province}"],
+        [_("Plot"), record.plot.name if record.plot else "—"],
+        [_("Harvest date"), lot.harvest_date.isoformat()],
+        [_("Quantity"), f"{lot.quantity.normalize():f} {lot.unit}"],
+        [_("Stamps"), lot.stamp_count],
+        [_("Recalled"), lot.recalled_at.isoformat() if lot.recalled_at else _("no")],
     ]
 
 
 def _events(record: LotRecord) -> list[list[Any]]:
-    rows = [["Kind", "Time", "Place", "Details", "Event hash ID"]]
+    rows = [[_("Kind"), _("Time"), _("Place"), _("Details"), _("Event hash ID")]]
     for item in record.events:
         event = item.event
         details = ", ".join(f"{k}: {v}" for k, v in event.details.items() if k != "input_lots")
-        status = f" (corrected by {item.superseded_by})" if item.superseded_by else ""
+        status = _(" (corrected by %(id)s)", id=item.superseded_by) if item.superseded_by else ""
         rows.append([event.kind + status, local_time(event).strftime("%Y-%m-%d %H:%M %z"),
                      event.place[:40], details[:60], item.hash_id[15:31] + "…"])  # fmt: skip
     return rows
 
 
 def _certifications(record: LotRecord) -> list[list[Any]]:
-    rows = [["Scheme", "Number", "Issuer", "Valid"]]
+    rows = [[_("Scheme"), _("Number"), _("Issuer"), _("Valid")]]
     for cert in record.certifications:
         valid = f"{cert.valid_from.isoformat()} – {cert.valid_to.isoformat()}"
         rows.append([cert.scheme, cert.number, cert.issuer[:50], valid])
@@ -144,19 +146,27 @@ def _certifications(record: LotRecord) -> list[list[Any]]:
 
 def _anchoring(record: LotRecord, integrity: IntegrityReport) -> list[list[Any]]:
     rows = [
-        ["Integrity", integrity.status + (f" ({integrity.reason})" if integrity.reason else "")],
-        ["Current document hash", integrity.current_hash],
+        [_("Integrity"), integrity.status + (f" ({integrity.reason})" if integrity.reason else "")],
+        [_("Current document hash"), integrity.current_hash],
     ]
     anchored = [(d, a) for d, a in record.versions if a is not None and a.status == "confirmed"]
     if not anchored:
-        return rows + [["Anchored", "not yet (pending the next round)"]]
+        return rows + [[_("Anchored"), _("not yet (pending the next round)")]]
     document, anchor = anchored[-1]
     return rows + [
-        ["Anchored version", f"{document.version} — hash {document.doc_hash}"],
-        ["Round root", anchor.root],
-        ["Transaction", f"{anchor.tx_hash} (block {anchor.block_number}, chain {anchor.chain_id})"],
-        ["Contract", anchor.contract_address or ""],
-        ["Proof length", f"{len(document.lot_proof or [])} hashes"],
+        [_("Anchored version"), f"{document.version} — {document.doc_hash}"],
+        [_("Round root"), anchor.root],
+        [
+            _("Transaction"),
+            _(
+                "%(tx)s (block %(block)s, chain %(chain)s)",
+                tx=anchor.tx_hash,
+                block=anchor.block_number,
+                chain=anchor.chain_id,
+            ),
+        ],
+        [_("Contract"), anchor.contract_address or ""],
+        [_("Merkle proof"), " ".join(document.lot_proof or []) or _("(the round has one leaf)")],
     ]
 
 

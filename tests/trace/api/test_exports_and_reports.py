@@ -199,17 +199,51 @@ def test_an_inspection_result_must_be_pass_or_fail(callers: dict[str, Any], farm
     assert response.json["errors"][0]["pointer"] == "#/result"
 
 
-def test_the_inspection_report_shows_the_lot_and_its_anchor(
-    inspector_api: Any, shipped: Farm, anchor: Any
-) -> None:
-    pypdfium2 = pytest.importorskip("pypdfium2")
-    anchor()
-    response = inspector_api.get(f"/api/v1/batches/{shipped.lot_id}/report.pdf")
-    assert response.content_type == "application/pdf"
+def report_pdf(api: Any, lot_id: int, **headers: str) -> tuple[str, list[str]]:
+    """The report's text and the texts of the QR codes on its pages."""
+    import pypdfium2
+    import zxingcpp
+
+    response = api.get(f"/api/v1/batches/{lot_id}/report.pdf", headers=headers)
+    assert response.status_code == 200 and response.content_type == "application/pdf"
     document = pypdfium2.PdfDocument(io.BytesIO(response.data))
     try:
         text = "".join(page.get_textpage().get_text_range() for page in document)
+        images = [page.render(scale=3).to_pil() for page in document]
     finally:
         document.close()
-    assert "TL-1" in text and "Thanh long ruột đỏ" in text and "Round root" in text
-    assert f"/api/v1/batches/{shipped.lot_id}/integrity" in text
+    codes = [code.text for image in images for code in zxingcpp.read_barcodes(image)]
+    return text, codes
+
+
+def test_the_inspection_report_shows_lot_producer_events_certificates_proof_and_a_qr(
+    inspector_api: Any, session: Session, shipped: Farm, anchor: Any
+) -> None:
+    from trace.anchoring import anchored_version
+    from trace.models import Certification, LotDocument, Producer
+
+    anchor()
+    text, codes = report_pdf(inspector_api, shipped.lot_id)
+    flat = " ".join(text.split())
+    producer = session.get(Producer, shipped.user.producer_id)
+    assert "TL-1" in flat and "Thanh long ruột đỏ" in flat and producer.name in flat
+    for kind in ("harvest", "cooling", "shipping"):
+        assert kind in flat
+    for cert in session.exec(select(Certification)).all():
+        assert cert.number in flat
+    version, round_ = anchored_version(session, shipped.lot_id)
+    assert round_.root in flat.replace(" ", "") and round_.tx_hash in flat.replace(" ", "")
+    for step in version.lot_proof or []:
+        assert step in flat.replace(" ", "")
+    assert isinstance(version, LotDocument)
+    url = f"https://trace.example.vn/api/v1/batches/{shipped.lot_id}/integrity"
+    assert codes == [url]
+
+
+def test_the_inspection_report_speaks_vietnamese_on_request(
+    inspector_api: Any, shipped: Farm
+) -> None:
+    english, _ = report_pdf(inspector_api, shipped.lot_id)
+    vietnamese, _ = report_pdf(inspector_api, shipped.lot_id, **{"Accept-Language": "vi"})
+    assert "Harvest date" in english and "Certifications" in english
+    assert "Ngày thu hoạch" in vietnamese and "Chứng nhận" in vietnamese

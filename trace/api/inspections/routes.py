@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
+from flask_babel import force_locale
 
 from trace.anchoring import check_integrity
 from trace.api import auth
@@ -14,6 +15,7 @@ from trace.api.batches.schemas import EventSchema
 from trace.api.batches.views import event_item
 from trace.api.core import ApiBlueprint
 from trace.api.inspections.schemas import InspectionCreateSchema
+from trace.api.problems import api_locale
 from trace.db import get_session
 from trace.models.tokens import Scope
 from trace.reports.inspection_pdf import render_lot_report
@@ -58,12 +60,14 @@ class InspectionReport(MethodView):
     @auth.errors(blp, 404)
     @blp.response(200, content_type="application/pdf", description="The inspection report.")
     def get(self, lot_id: int) -> Response:
-        """The lot's inspection report: facts, events, certificates, anchoring proof, QR."""
+        """The lot's inspection report (English, or Vietnamese by Accept-Language): facts,
+        events, certificates, anchoring proof and a QR code to re-check the lot."""
         session = get_session()
         record = lot_record(session, auth.actor(), lot_id)
         integrity = check_integrity(session, lot_id)
         url = f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/batches/{lot_id}/integrity"
-        pdf = render_lot_report(record, integrity, url, current_app.config.get("REPORT_FONTS"))
+        with force_locale(api_locale()):
+            pdf = render_lot_report(record, integrity, url, current_app.config.get("REPORT_FONTS"))
         return Response(
             pdf,
             mimetype="application/pdf",
