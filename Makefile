@@ -70,5 +70,11 @@ translations-extract: $(INSTALLED)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o trace/translations/messages.pot .
 	$(BIN)/pybabel update -i trace/translations/messages.pot -d trace/translations --no-fuzzy-matching
 
+# Every benchmark on SQLite and PostgreSQL; writes bench/results.json and docs/benchmarks.md.
+# FACTOR=1 is Long An 2023 (within 30 minutes here); FACTOR=10 is province-wide.
+FACTOR ?= 1
+bench: install
+	$(BIN)/python -m bench.run --factor $(FACTOR)
+
 clean:
 	rm -rf $(VENV) node_modules instance .pytest_cache
