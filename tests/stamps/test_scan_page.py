@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -181,3 +182,10 @@ def test_scans_are_rate_limited_per_client_with_retry_after(app: Flask, stamped:
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
     other = client.get(stamped[0], headers=JSON, environ_base={"REMOTE_ADDR": "198.51.100.9"})
     assert other.status_code == 200
+
+
+def test_the_scan_count_reads_right_for_one_and_for_many(client, stamped: list[str]) -> None:  # type: ignore[no-untyped-def]
+    first = client.get(stamped[0] + "?lang=en", headers=PHONE).get_data(as_text=True)
+    assert re.search(r"1 scan\.", first) and "1 scans" not in first
+    second = client.get(stamped[0] + "?lang=en", headers=PHONE).get_data(as_text=True)
+    assert "2 scans." in second
