@@ -54,6 +54,15 @@ class Filters:
         first = date.fromisoformat(self.month_keys[0] + "-01")
         return datetime(first.year, first.month, 1, tzinfo=UTC) - LOCAL
 
+    def month_bounds(self) -> list[tuple[str, datetime, datetime]]:
+        """Each month of the period with its start and end (exclusive) as aware UTC times."""
+        starts = [
+            datetime.fromisoformat(key + "-01").replace(tzinfo=UTC) - LOCAL
+            for key in self.month_keys
+        ]
+        ends = [*starts[1:], self.now + timedelta(days=1)]
+        return list(zip(self.month_keys, starts, ends, strict=True))
+
     @property
     def narrowed(self) -> bool:
         return self.district is not None or self.category is not None
