@@ -85,19 +85,25 @@ def recall_lot(
         checks.fail("reason", _l("Say why the lot is recalled."))
     checks.done()
     when = when or datetime.now(UTC)
-    first = _mark_recalled(session, lot_id, when)
-    event = (
-        _record_event(session, actor, lot, text, when) if first else _recall_event(session, lot_id)
-    )
-    if first:
-        mark_lot_changed(session, lot_id)
-        payload = {"product_id": lot.product_id, "lot_id": lot_id, "reason": text}
-        jobs.enqueue(session, JOB_DELIST, payload, dedupe_key=f"delist:{lot_id}")
-    sections: dict[str, Any] = {}
-    for hook in hooks:
-        sections.update(hook(session, lot_id))
-    affected = downstream_lots(session, lot_id)
-    session.commit()
+    try:
+        first = _mark_recalled(session, lot_id, when)
+        event = (
+            _record_event(session, actor, lot, text, when)
+            if first
+            else _recall_event(session, lot_id)
+        )
+        if first:
+            mark_lot_changed(session, lot_id)
+            payload = {"product_id": lot.product_id, "lot_id": lot_id, "reason": text}
+            jobs.enqueue(session, JOB_DELIST, payload, dedupe_key=f"delist:{lot_id}")
+        sections: dict[str, Any] = {}
+        for hook in hooks:
+            sections.update(hook(session, lot_id))
+        affected = downstream_lots(session, lot_id)
+        session.commit()
+    except Exception:
+        session.rollback()  # all or nothing: no lot, stamp, event or job half-recalled
+        raise
     session.refresh(lot)
     first_reason = text if first or event is None else str(event.details.get("reason", ""))
     return RecallOutcome(lot, first_reason, not first, event, True, sections, affected)

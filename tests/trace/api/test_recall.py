@@ -150,3 +150,28 @@ def test_the_recall_event_is_anchored_in_the_next_round(
     detail = inspector_api.get(f"/api/v1/batches/{farm_a.lot_id}").json
     [recall_event] = [e for e in detail["events"] if e["id"] == body["event_id"]]
     assert recall_event["event_hash_id"] in json.dumps(document["events"])
+
+
+def test_a_recall_that_fails_part_way_changes_nothing(
+    session: Session, farm_a: Farm, stamped: list[str], inspector: Any
+) -> None:
+    from trace.services.accounts import actor_for
+    from trace.services.recall import recall_lot
+
+    def stamps_then_failure(hook_session: Session, lot_id: int) -> dict[str, Any]:
+        from stamps.recall import recall_stamps
+
+        recall_stamps(hook_session, lot_id)
+        raise RuntimeError("a marketplace hook crashed")
+
+    try:
+        recall_lot(
+            session, actor_for(inspector), farm_a.lot_id, "Nhiễm khuẩn", [stamps_then_failure]
+        )
+    except RuntimeError:
+        pass
+    session.expire_all()
+    assert session.get(Lot, farm_a.lot_id).recalled_at is None
+    assert set(session.exec(select(Stamp.status)).all()) == {"issued"}
+    assert session.exec(select(Event).where(Event.kind == "recall")).all() == []
+    assert session.exec(select(Job).where(Job.kind == "marketplace.delist")).all() == []
