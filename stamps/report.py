@@ -45,7 +45,8 @@ def scan_report(session: Session, facts: StampFacts, base_url: str, today: date)
             "first_at": stamp.first_scan_at.isoformat() if stamp.first_scan_at else None,
             "first_province": stamp.first_scan_province,
         },
-        "flags": [flag.rule for flag in flags_of(session, stamp.id)],  # type: ignore[arg-type]
+        # Flags set ``stamp.flagged``: an unflagged stamp needs no query.
+        "flags": [flag.rule for flag in flags_of(session, stamp.id)] if stamp.flagged else [],  # type: ignore[arg-type]
     }
 
 

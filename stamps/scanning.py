@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from stamps.identity import StampKey
@@ -108,11 +109,23 @@ def record_scan(
         geohash=place.geohash if place else None,
     )
     session.add(scan)
-    session.execute(
-        update(Stamp).where(col(Stamp.id) == stamp.id).values(scan_count=Stamp.scan_count + 1)
-    )
+    # One statement bumps the counter and reads back what concurrent scans left behind.
+    counted = session.execute(
+        update(Stamp)
+        .where(col(Stamp.id) == stamp.id)
+        .values(scan_count=Stamp.scan_count + 1)
+        .returning(
+            col(Stamp.scan_count),
+            col(Stamp.status),
+            col(Stamp.flagged),
+            col(Stamp.first_scan_at),
+            col(Stamp.first_scan_province),
+        )
+        .execution_options(synchronize_session=False)
+    ).one()
+    for name, value in counted._mapping.items():
+        set_committed_value(stamp, name, value)
     session.flush()
-    session.refresh(stamp)
     _apply_rules(session, facts, scan)
     session.commit()
     return scan

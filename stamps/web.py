@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
 from wtforms import HiddenField, SelectField, StringField
 
 from stamps import minting
@@ -51,7 +53,7 @@ from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Lot, Product, Role
 from trace.services.access import owned
-from trace.web.forms import Form, choices
+from trace.web.forms import Form
 from trace.web.guards import actor, roles
 
 scan_bp = Blueprint("scan", __name__, template_folder="templates")
@@ -102,7 +104,9 @@ def scan(_rest: str) -> ResponseReturnValue:
     if kind == "linkset":
         return Response(_json(linkset(report, base)), content_type=LINKSET)
     form = _location_form(scan_id)
-    return render_template("stamps/scan.html", r=report, form=form, grids=GRIDS)
+    return render_template(
+        "stamps/scan.html", r=report, form=form, grids=GRIDS, province_options=province_options()
+    )
 
 
 @scan_bp.post("/01/<path:_rest>")
@@ -199,9 +203,16 @@ def _signer() -> URLSafeSerializer:
 def _location_form(scan_id: int | None) -> LocationForm | None:
     if scan_id is None:
         return None
-    form = LocationForm(token=_signer().dumps(scan_id))
-    form.province.choices = choices([("", "—")] + [(name, name) for name in PROVINCES])
-    return form
+    return LocationForm(token=_signer().dumps(scan_id))
+
+
+@cache
+def province_options() -> Markup:
+    """The province ``<option>``s, rendered once: WTForms would rebuild them on every scan."""
+    names = ["", *PROVINCES]
+    return Markup("").join(
+        Markup('<option value="{0}">{1}</option>').format(n, n or "—") for n in names
+    )
 
 
 def linkset(report: dict[str, Any], base_url: str) -> dict[str, Any]:
