@@ -192,3 +192,32 @@ def test_generated_gtins_are_distinct_and_valid(login_as, farm_a: Farm, session:
     ]
     assert len(gtins) == 4 and len(set(gtins)) == 4
     assert all(gs1.is_valid_gtin(g) and len(g) == 14 for g in gtins)
+
+
+def test_a_pdf_whose_streams_inflate_enormously_is_refused(
+    login_as, farm_a: Farm, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    import zlib
+
+    bomb = zlib.compress(b"\0" * (80 * 1024 * 1024), 9)  # ~80 kB that inflates to 80 MB
+    length = str(len(bomb)).encode()
+    body = b"%PDF-1.7\n1 0 obj\n<< /Length " + length + b" /Filter /FlateDecode >>\nstream\n"
+    pdf = body + bomb + b"\nendstream\nendobj\ntrailer\n<< >>\n%%EOF\n"
+    client = login_as(farm_a.email)
+    client.set_cookie("lang", "en")
+    data = cert_form(pdf=(io.BytesIO(pdf), "bomb.pdf"))
+    response = client.post("/farm/certifications", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "expands to far more data" in response.get_data(as_text=True)
+    assert session.exec(select(Certification)).all() == []
+
+
+def test_a_pdf_with_ordinary_compressed_streams_is_accepted() -> None:
+    import zlib
+
+    from trace.services.holdings import inflated_size_exceeds
+
+    stream = zlib.compress(b"BT /F1 12 Tf (VietGAP) Tj ET" * 1000)
+    pdf = b"%PDF-1.7\nstream\n" + stream + b"\nendstream\n%%EOF\n"
+    assert not inflated_size_exceeds(pdf, 1024 * 1024)
+    assert inflated_size_exceeds(pdf, 1000)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -137,6 +139,34 @@ def _check_pdf(checks: Checks, pdf: CertificateFile, max_bytes: int) -> None:
         checks.fail("pdf", _l("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024)))
     elif not pdf.content.startswith(b"%PDF-") or b"%%EOF" not in pdf.content[-2048:]:
         checks.fail("pdf", _l("The file is not a PDF document."))
+    elif inflated_size_exceeds(pdf.content, MAX_INFLATED_BYTES):
+        checks.fail("pdf", _l("The PDF expands to far more data than a certificate holds."))
+
+
+#: What a certificate's compressed streams may inflate to, in all: a compression bomb
+#: would take far more when someone opens or indexes the stored file.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+_STREAM = re.compile(rb"stream\r?\n")
+
+
+def inflated_size_exceeds(content: bytes, limit: int) -> bool:
+    """Whether the PDF's Flate streams inflate to more than ``limit`` bytes in total.
+
+    Inflation is bounded: no more than ``limit`` bytes (plus one chunk) is ever held.
+    """
+    total = 0
+    for match in _STREAM.finditer(content):
+        inflater = zlib.decompressobj()
+        data = content[match.end() :]
+        try:
+            while data and not inflater.eof:
+                total += len(inflater.decompress(data, 1024 * 1024))
+                if total > limit:
+                    return True
+                data = inflater.unconsumed_tail
+        except zlib.error:
+            continue  # not a Flate stream (or not compressed): nothing to inflate
+    return False
 
 
 def add_product(
