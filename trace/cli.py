@@ -109,8 +109,10 @@ def worker_command(idle_seconds: float) -> None:
     import threading
 
     from trace.jobs import run_worker
+    from trace.web.security import refuse_damaged_chain
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    refuse_damaged_chain(app)  # a worker would otherwise anchor on a fresh, empty chain
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

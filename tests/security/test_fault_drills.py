@@ -81,6 +81,14 @@ def test_serve_refuses_a_damaged_chain_store_and_says_how_to_recover(
     assert started == []  # neither the worker nor the web server ran
 
 
+def test_the_worker_refuses_a_damaged_chain_store_too(app: Flask, chain_dir: Path) -> None:
+    truncate(chain_dir)
+    result = app.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code == 1
+    assert "refusing to start: embedded chain store unusable" in result.output
+    assert "Worker started" not in result.output
+
+
 def test_a_deleted_chain_is_not_silently_replaced_when_anchors_were_recorded(
     app: Flask, session: Session, started: list[str]
 ) -> None:
