@@ -13,6 +13,7 @@ from chain.merkle import leaf_value_for, merkle_root
 from stamps.identity import is_well_formed_serial, new_serials, normalize_serial
 from stamps.models import Stamp, StampRun, StampStatus
 from stamps.processes import pool_context
+from trace import jobs
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Lot
@@ -191,6 +192,8 @@ def activate_run(session: Session, actor: Actor, run_id: int) -> StampRun:
     )
     run.activated_at = utcnow()
     session.add(run)
+    # Active stamps bound the stock listed on marketplaces (mass balance): resync it.
+    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
     session.commit()
     return run
 
@@ -206,7 +209,7 @@ def void_range(
     :raises ValidationError: a serial that is malformed or not of this lot.
     """
     producer_for_change(session, actor)
-    owned(session, actor, Lot, lot_id)
+    lot = owned(session, actor, Lot, lot_id)
     first, last = sorted(
         _serial_of_lot(session, lot_id, name, value)
         for name, value in (("first_serial", first_serial), ("last_serial", last_serial))
@@ -220,6 +223,7 @@ def void_range(
         )
         .values(status=StampStatus.VOID)
     )
+    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
     session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
 
