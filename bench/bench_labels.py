@@ -171,7 +171,8 @@ def qr_encoders(samples: int) -> dict[str, float]:
         "zxingcpp_auto_mask": (lambda uri: qr_matrix(uri, mask=None), uris),
         "zxingcpp_fixed_mask_3 (used)": (qr_matrix, uris),
         "zxingcpp_fixed_mask_3 + pdf_path_ops (used)": (
-            lambda uri: pdf_path_ops(qr_matrix(uri)), uris
+            lambda uri: pdf_path_ops(qr_matrix(uri)),
+            uris,
         ),
     }
     return {name: round(_rate(encode, batch), 1) for name, (encode, batch) in options.items()}
