@@ -141,3 +141,16 @@ def test_a_large_run_gives_the_same_root_when_hashed_in_another_process(
     found = serials(session, farm_a.lot_id)
     assert len(found) == count == lot.stamp_count
     assert lot.stamp_root == minting.stamp_root_of(found).hex()
+
+
+def test_the_database_refuses_a_stamp_whose_lot_is_not_its_runs_lot(
+    session: Session, farm_a: Farm, farm_b: Farm
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    run = minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 1, "1")
+    session.add(Stamp(serial="0000000000000X", lot_id=farm_b.lot_id, run_id=run.id))
+    with pytest.raises(IntegrityError):
+        session.commit()
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(Stamp)).one() == 1
