@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -10,7 +9,6 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-INCOMING = ROOT / "trace" / "translations" / "incoming" / "marketplace.json"
 CATALOG = ROOT / "trace" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
@@ -22,9 +20,6 @@ def marketplace_msgids() -> set[str]:
 
 
 def vietnamese(msgid: str) -> str | None:
-    incoming: dict[str, str] = json.loads(INCOMING.read_text(encoding="utf-8"))
-    if incoming.get(msgid):
-        return incoming[msgid]
     with CATALOG.open("rb") as handle:
         message = read_po(handle).get(msgid)
     return message.string if message is not None and message.string else None
