@@ -81,12 +81,16 @@ def test_serve_refuses_a_damaged_chain_store_and_says_how_to_recover(
     assert started == []  # neither the worker nor the web server ran
 
 
-def test_the_worker_refuses_a_damaged_chain_store_too(app: Flask, chain_dir: Path) -> None:
+def test_the_worker_refuses_a_damaged_chain_store_too(
+    app: Flask, chain_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []  # were the check to let it through, the loop is recorded, not run
+    monkeypatch.setattr("trace.jobs.run_worker", lambda *a, **k: ran.append("worker"))
     truncate(chain_dir)
     result = app.test_cli_runner().invoke(args=["worker"])
     assert result.exit_code == 1
     assert "refusing to start: embedded chain store unusable" in result.output
-    assert "Worker started" not in result.output
+    assert ran == [] and "Worker started" not in result.output
 
 
 def test_a_deleted_chain_is_not_silently_replaced_when_anchors_were_recorded(
