@@ -138,6 +138,13 @@ def _flatten(out: list[dict[str, Any]], location: str, pointer: str, value: Any)
 
 
 def unexpected(error: Exception) -> Response:
-    """Log an unhandled error; the client sees a bare 500 problem."""
+    """Log an unhandled error; the client sees a bare 500 problem (503 when the disk is full)."""
+    from sqlalchemy.exc import OperationalError
+
+    from trace.web.errors import DISK_FULL_HINT, is_disk_full
+
+    if isinstance(error, OperationalError) and is_disk_full(error):
+        log.error("database write refused: disk full (%s)", error.orig)
+        return problem(503, DISK_FULL_HINT, slug="disk-full", headers={"Retry-After": "300"})
     log.exception("unhandled API error", exc_info=error)
     return from_http_exception(InternalServerError())

@@ -174,3 +174,40 @@ def test_a_recall_that_fails_part_way_changes_nothing(
     assert set(session.exec(select(Stamp.status)).all()) == {"issued"}
     assert session.exec(select(Event).where(Event.kind == "recall")).all() == []
     assert session.exec(select(Job).where(Job.kind == "marketplace.delist")).all() == []
+
+
+def test_a_full_disk_during_a_recall_is_a_503_problem_and_changes_nothing(
+    app: Any, inspector_api: Any, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine = app.extensions["db_engine"]
+    if engine.dialect.name == "postgresql":
+        from psycopg.errors import DiskFull
+
+        full: Exception = DiskFull("could not extend file: No space left on device")
+    else:
+        full = sqlite3.OperationalError("database or disk is full")
+
+    def refuse_writes(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            raise full
+
+    event.listen(engine, "do_execute", refuse_writes)
+    try:
+        response = inspector_api.post(
+            f"/api/v1/batches/{farm_a.lot_id}/recall", json={"reason": "Nhiễm khuẩn"}
+        )
+    finally:
+        event.remove(engine, "do_execute", refuse_writes)
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"] == "300"
+    assert "Traceback" not in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Lot, farm_a.lot_id).recalled_at is None
+    recall(inspector_api, farm_a.lot_id)  # once space is back, the same recall goes through
+    session.expire_all()
+    assert session.get(Lot, farm_a.lot_id).recalled_at is not None
