@@ -124,18 +124,22 @@ class FullDisk:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
+        self.listener = self._refuse_writes  # one bound method, so it can be removed again
 
     def fill(self) -> None:
-        event.listen(self.engine, "do_execute", self._refuse_writes)
+        event.listen(self.engine, "do_execute", self.listener)
 
-    @staticmethod
-    def _refuse_writes(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+    def _refuse_writes(self, cursor: Any, statement: str, parameters: Any, context: Any) -> None:
         if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            if self.engine.dialect.name == "postgresql":  # as PostgreSQL says it (53100)
+                from psycopg.errors import DiskFull
+
+                raise DiskFull("could not extend file: No space left on device")
             raise sqlite3.OperationalError("database or disk is full")
 
     def free(self) -> None:
-        if event.contains(self.engine, "do_execute", self._refuse_writes):
-            event.remove(self.engine, "do_execute", self._refuse_writes)
+        if event.contains(self.engine, "do_execute", self.listener):
+            event.remove(self.engine, "do_execute", self.listener)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ registry's resources. Other packages register their own :class:`ApiBlueprint` on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trace.api.core import BEARER, ApiBlueprint, ProblemApi
 
@@ -43,8 +43,21 @@ def init_app(app: Flask) -> None:
         BEARER, {"type": "http", "scheme": "bearer", "description": "An AgriTrace API token."}
     )
     app.extensions["api"] = api
+    app.before_request(_refuse_nul_in_query)
     for module in (batches, inspections, products, epcis, exports):
         module.register(api)
     docs.init_app(app)
     tokens_web.init_app(app)
     cli.init_app(app)
+
+
+def _refuse_nul_in_query() -> Any:
+    """No database stores a NUL character in text: refuse it before any query is built."""
+    from flask import request
+
+    from trace.api.problems import problem
+    from trace.i18n import _l
+
+    if request.path.startswith("/api/") and any("\x00" in v for v in request.args.values()):
+        return problem(422, _l("Query parameters cannot contain a NUL character."))
+    return None

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from trace.models.base import utcnow
@@ -44,7 +44,7 @@ class AnchorRound(SQLModel, table=True):
     root: str = Field(max_length=64, unique=True)
     leaf_count: int
     status: str = Field(default=RoundStatus.PREPARED, max_length=12, index=True)
-    chain_id: int | None = None
+    chain_id: int | None = Field(default=None, sa_type=BigInteger)  # chain ids exceed int32
     contract_address: str | None = Field(default=None, max_length=42)
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = None

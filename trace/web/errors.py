@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -77,6 +77,8 @@ def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
 
 def _unexpected(error: Exception) -> ResponseReturnValue:
     log.exception("unhandled error", exc_info=error)
+    if "db_session" in g:  # a failed flush leaves the session unusable for the page itself
+        g.db_session.rollback()
     return error_page(500)
 
 
