@@ -99,3 +99,10 @@ def test_ids_beyond_the_database_range_are_not_found_and_not_a_crash(
         assert response.status_code == 404 and response.content_type == "application/problem+json"
     listed = inspector_api.get("/api/v1/batches", query_string={"producer_id": 2**63})
     assert listed.status_code == 422 and listed.json["errors"][0]["pointer"] == "#/producer_id"
+
+
+def test_a_nul_character_in_a_query_parameter_is_a_422_problem(inspector_api: Any) -> None:
+    response = inspector_api.get("/api/v1/epcis/events?EQ_bizStep=ship%00ping")
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert "NUL" in response.json["detail"]
