@@ -158,6 +158,8 @@ def test_two_workers_under_faults_leave_the_marketplaces_exactly_as_we_hold_them
     for admin in faulty:
         injected.update(admin.stats()["faults"])
     assert set(injected) == set(KINDS), injected
+    for admin in faulty:  # the drift check reads the marketplaces: faults over, as in reality
+        admin.configure(rates={kind: 0.0 for kind in KINDS})
     adapters = app.extensions["marketplace"].adapters
     assert [drift for name in BOTH for drift in find_drift(session, name, adapters[name])] == []
 
