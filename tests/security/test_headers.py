@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,18 @@ def test_production_refuses_to_start_without_a_secret_key(
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
         create_app(production)
+
+
+def test_an_operator_without_a_secret_key_gets_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "AGRITRACE_ENV")}
+    env |= {"AGRITRACE_ENV": "production", "AGRITRACE_INSTANCE": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "migrate"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "AgriTrace cannot start: SECRET_KEY is not set" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_production_session_cookie_is_secure_httponly_samesite(production: dict[str, Any]) -> None:
