@@ -26,7 +26,7 @@ from marketplace.errors import (
 from marketplace.listing import desired_listing
 from marketplace.models import ListingState, ListingSync
 from marketplace.protocol import ACTIVE, Listing, MarketplaceAdapter, PriceStock, RemoteListing
-from trace.jobs import RetryLater
+from trace.jobs import RetryLater, crash_point
 from trace.models.base import utcnow
 
 LEASE = timedelta(seconds=120)
@@ -97,8 +97,9 @@ def _ensure_listed(
     if row.external_id is None:
         existing = find_remote(adapter, listing.sku)
         if existing is None:
-            key = idempotency_key(row, listing)
-            _sent(session, row, adapter.create_listing(listing, key), listing)
+            remote = adapter.create_listing(listing, idempotency_key(row, listing))
+            crash_point("listing-created")  # fault drills: listed, not yet acknowledged
+            _sent(session, row, remote, listing)
             return
         row.external_id = existing.external_id
         row.sent_content_hash = None  # adopted: its content is unknown, send it all

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -29,6 +30,9 @@ Handler = Callable[[Session, dict[str, Any]], None]
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+#: Fault drills only (tests/drills): a crash point's name; the process that reaches that
+#: point kills itself with SIGKILL, as a power cut would. Never set in a deployment.
+CRASH_AT = "AGRITRACE_CRASH_AT"
 
 
 class RetryLater(Exception):
@@ -37,6 +41,12 @@ class RetryLater(Exception):
     def __init__(self, reason: str, delay: float | None = None) -> None:
         super().__init__(reason)
         self.delay = delay
+
+
+def crash_point(name: str) -> None:
+    """Die here with SIGKILL when ``AGRITRACE_CRASH_AT`` is ``name``; otherwise do nothing."""
+    if os.environ.get(CRASH_AT) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def enqueue(

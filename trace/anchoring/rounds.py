@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from chain.client import AnchorReceipt, ChainClient
 from chain.rounds import RoundPlan, anchor_round, plan_round
+from trace.jobs import crash_point
 from trace.models import AnchorRound, LotDocument, RoundStatus
 from trace.models.base import utcnow
 from trace.models.exports import ExportManifest
@@ -88,6 +89,7 @@ def send_round(
         session.add(anchor)
         session.commit()
         raise
+    crash_point("anchor-sent")  # fault drills: on chain, not yet recorded
     _record(anchor, result.receipt)
     session.add(anchor)
     session.commit()
