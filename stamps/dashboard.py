@@ -5,15 +5,17 @@ Registered by the composition root (``trace`` may not import ``stamps``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, func
 from sqlmodel import Session, col, select
 
 from stamps.models import FlagRule, Scan, Stamp, StampFlag, StampRun
-from trace.dashboard.charts import Chart, ChartData, local_month
+from trace.dashboard.charts import Chart, ChartData
 from trace.dashboard.districts import DISTRICTS, UNKNOWN, district_key
 from trace.dashboard.filters import Filters, district_counts
+from trace.dashboard.rollup import RollupSource, tally
 from trace.i18n import _l
 from trace.models import Lot, Producer
 
@@ -24,88 +26,60 @@ RULE_LABELS = {
 }
 
 
+def _stamp_of(log: Any) -> Callable[[Select[Any]], Select[Any]]:
+    def joins(statement: Select[Any]) -> Select[Any]:
+        return statement.join(Stamp, col(Stamp.id) == log.stamp_id)
+
+    return joins
+
+
+#: The logs behind the charts, read through rollups (folded by a job; see trace.dashboard).
+RUNS = RollupSource(
+    "stamp_runs", StampRun, col(StampRun.lot_id), StampRun.created_at, weight=StampRun.count
+)
+SCANS = RollupSource("scans", Scan, col(Stamp.lot_id), Scan.scanned_at, joins=_stamp_of(Scan))
+FLAGS = RollupSource(
+    "stamp_flags",
+    StampFlag,
+    col(Stamp.lot_id),
+    StampFlag.created_at,
+    bucket=StampFlag.rule,
+    joins=_stamp_of(StampFlag),
+)
+
+
+def _per_month(session: Session, source: RollupSource, filters: Filters) -> list[Any]:
+    """(month, n) of a log in the filters' period and scope."""
+    counted = tally(session, source, filters)
+    statement = select(counted.c.month, func.sum(counted.c.n)).group_by(counted.c.month)
+    return list(session.exec(statement).all())  # type: ignore[call-overload]
+
+
+def _with_district(counted: Any, *columns: Any) -> Select[Any]:
+    """(*columns, registered district, n) of tallied rows, through each row's lot."""
+    return (
+        select(*columns, Producer.district, func.sum(counted.c.n))
+        .select_from(counted)
+        .join(Lot, col(Lot.id) == counted.c.lot_id)
+        .join(Producer, col(Producer.id) == Lot.producer_id)
+        .group_by(*columns, Producer.district)
+    )
+
+
 def stamps_per_month(session: Session, filters: Filters) -> ChartData:
     """Stamps minted and consumer scans recorded per month."""
-    minted_month = local_month(StampRun.created_at)
-    minted = (
-        select(minted_month, func.sum(StampRun.count))
-        .where(col(StampRun.created_at) >= filters.since)
-        .group_by(minted_month)
-    )
-    minted = filters.restrict_lots(minted, col(StampRun.lot_id))
     data = ChartData(
         "month",
         filters.month_keys,
         [("stamps_issued", _l("Stamps issued")), ("scans", _l("Consumer scans"))],
     )
-    data.fill(session.exec(minted).all(), "stamps_issued")  # type: ignore[call-overload]
-    return data.fill(_scans_per_month(session, filters), "scans")
-
-
-def _scans_per_month(session: Session, filters: Filters) -> list[tuple[str, int]]:
-    """Scans per month; unfiltered, one index range count per month (no per-row work)."""
-    if filters.narrowed:
-        month = local_month(Scan.scanned_at)
-        statement = _scans_in_scope(select(month, func.count()), filters).group_by(month)
-        return list(session.exec(statement).all())  # type: ignore[call-overload]
-    counts = [
-        select(func.count())
-        .select_from(Scan)
-        .where(col(Scan.scanned_at) >= start, col(Scan.scanned_at) < end)
-        .scalar_subquery()
-        for _key, start, end in filters.month_bounds()
-    ]
-    row = session.exec(select(*counts)).one()  # type: ignore[call-overload]
-    return list(zip(filters.month_keys, row, strict=True))
-
-
-def _scans_in_scope(statement: Select[Any], filters: Filters) -> Select[Any]:
-    """Scans in the period of the filtered lots."""
-    statement = statement.select_from(Scan).where(col(Scan.scanned_at) >= filters.since)
-    statement = statement.join(Stamp, col(Stamp.id) == Scan.stamp_id)
-    return filters.restrict_lots(statement, col(Stamp.lot_id))
-
-
-def _scans_by_lot(filters: Filters, *extra: Any) -> Any:
-    """(lot_id, *extra, scans) for the period.
-
-    Unfiltered, scans are counted per stamp first so each scanned stamp is looked up
-    once, not once per scan; filtered, the lot restriction prunes scans before grouping.
-    """
-    if filters.narrowed:
-        statement = _scans_in_scope(
-            select(col(Stamp.lot_id).label("lot_id"), *extra, func.count().label("scans")),
-            filters,
-        )
-        return statement.group_by(Stamp.lot_id, *extra).subquery()
-    per_stamp = (
-        select(col(Scan.stamp_id).label("stamp_id"), *extra, func.count().label("scans"))
-        .where(col(Scan.scanned_at) >= filters.since)
-        .group_by(Scan.stamp_id, *extra)
-        .subquery()
-    )
-    grouped = [per_stamp.c[e.name] for e in extra]
-    return (
-        select(
-            col(Stamp.lot_id).label("lot_id"), *grouped, func.sum(per_stamp.c.scans).label("scans")
-        )
-        .select_from(per_stamp)
-        .join(Stamp, col(Stamp.id) == per_stamp.c.stamp_id)
-        .group_by(Stamp.lot_id, *grouped)
-        .subquery()
-    )
+    data.fill(_per_month(session, RUNS, filters), "stamps_issued")
+    return data.fill(_per_month(session, SCANS, filters), "scans")
 
 
 def scans_by_district(session: Session, filters: Filters) -> ChartData:
     """Scans of stamps by the district of the producer who made the product."""
-    per_lot = _scans_by_lot(filters)
-    statement = (
-        select(Producer.district, func.sum(per_lot.c.scans))
-        .select_from(per_lot)
-        .join(Lot, col(Lot.id) == per_lot.c.lot_id)
-        .join(Producer, col(Producer.id) == Lot.producer_id)
-        .group_by(Producer.district)
-    )
+    statement = _with_district(tally(session, SCANS, filters))
     keys = [district.key for district in DISTRICTS] + [UNKNOWN]
     data = ChartData(
         "district",
@@ -121,14 +95,10 @@ def scans_by_district(session: Session, filters: Filters) -> ChartData:
 
 def suspicious_scans(session: Session, filters: Filters) -> ChartData:
     """Stamps flagged as suspicious per month, by the rule that fired."""
-    month = local_month(StampFlag.created_at)
-    statement = select(month, StampFlag.rule, func.count()).where(
-        col(StampFlag.created_at) >= filters.since
+    counted = tally(session, FLAGS, filters)
+    statement = select(counted.c.month, counted.c.bucket, func.sum(counted.c.n)).group_by(
+        counted.c.month, counted.c.bucket
     )
-    if filters.narrowed:
-        statement = statement.join(Stamp, col(Stamp.id) == StampFlag.stamp_id)
-        statement = filters.restrict_lots(statement, col(Stamp.lot_id))
-    statement = statement.group_by(month, StampFlag.rule)
     data = ChartData(
         "month", filters.month_keys, [(str(rule), label) for rule, label in RULE_LABELS.items()]
     )
@@ -137,15 +107,8 @@ def suspicious_scans(session: Session, filters: Filters) -> ChartData:
 
 def scan_statistics(session: Session, filters: Filters) -> list[tuple[str, str, int]]:
     """(month, district key, scans) for the period, for open data: aggregates only."""
-    month = local_month(Scan.scanned_at).label("month")
-    per_lot = _scans_by_lot(filters, month)
-    statement = (
-        select(per_lot.c.month, Producer.district, func.sum(per_lot.c.scans))
-        .select_from(per_lot)
-        .join(Lot, col(Lot.id) == per_lot.c.lot_id)
-        .join(Producer, col(Producer.id) == Lot.producer_id)
-        .group_by(per_lot.c.month, Producer.district)
-    )
+    counted = tally(session, SCANS, filters)
+    statement = _with_district(counted, counted.c.month)
     totals: dict[tuple[str, str], int] = {}
     for month_key, name, amount in session.exec(statement).all():  # type: ignore[call-overload]
         cell = (month_key, district_key(name))
@@ -161,6 +124,7 @@ CHARTS = (
         stamps_per_month,
         10,
         _l("Stamps minted for lots, and every consumer scan of a stamp."),
+        rollups=(RUNS, SCANS),
     ),
     Chart(
         "scans-by-district",
@@ -172,6 +136,7 @@ CHARTS = (
             "Scans of stamps, counted in the district where the product was made. Each "
             "tile is a district placed roughly where it lies; no boundary map is shipped."
         ),
+        rollups=(SCANS,),
     ),
     Chart(
         "suspicious-scans",
@@ -180,5 +145,6 @@ CHARTS = (
         suspicious_scans,
         30,
         _l("Stamps the clone rules flagged, by the rule that fired."),
+        rollups=(FLAGS,),
     ),
 )

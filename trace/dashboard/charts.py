@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from trace.dashboard.filters import Filters
+    from trace.dashboard.rollup import RollupSource
 
 #: Months are counted in Vietnam's time (UTC+7 all year, no daylight saving).
 LOCAL_OFFSET_HOURS = 7
@@ -104,6 +105,7 @@ class Chart:
     :param query: aggregate queries only: builds the numbers for the filters.
     :param position: order on the page (smaller first).
     :param note: a sentence under the chart saying what exactly is counted.
+    :param rollups: the logs ``query`` reads through rollups (kept current by a job).
     """
 
     key: str
@@ -113,3 +115,4 @@ class Chart:
     position: int
     note: LazyString | str = ""
     uses_period: bool = True
+    rollups: tuple[RollupSource, ...] = ()

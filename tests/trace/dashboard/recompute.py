@@ -37,6 +37,15 @@ def scans(session: Session) -> list[tuple[str, str, str]]:
     ]
 
 
+def scan_statistics(session: Session, months: set[str]) -> Counter:
+    """Scans per (local month, district key) within ``months``: the open dataset's cells."""
+    counts: Counter = Counter()
+    for month, district, _category in scans(session):
+        if month in months:
+            counts[(month, district)] += 1
+    return counts
+
+
 def stamps_per_month(session: Session, keep, months: set[str]) -> Counter:  # type: ignore[no-untyped-def]
     places = lot_places(session)
     counts: Counter = Counter()

@@ -1,0 +1,198 @@
+"""The rollups never drift from the logs: folded or not, twice or racing, the charts are exact."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from stamps.models import Scan, Stamp, StampFlag, StampRun
+from tests.trace.dashboard import recompute
+from tests.trace.dashboard.conftest import NOW, Province, month_start
+from tests.trace.dashboard.test_charts import FILTERS, keeper, read_csv
+from trace import jobs
+from trace.dashboard import rollup
+from trace.dashboard.filters import Filters, parse_filters
+from trace.dashboard.jobs import JOB_FOLD, fold_registered, registered_sources
+from trace.dashboard.models import RollupCount, RollupWatermark
+
+ROLLED_CHARTS = ("stamps-per-month", "scans-by-district", "suspicious-scans")
+
+
+def assert_charts_match_the_logs(session: Session, client: FlaskClient) -> None:
+    """Every rollup-backed chart, for every filter combination, equals a raw recount."""
+    for args, _has_scans in FILTERS:
+        filters = parse_filters(args, datetime.now(UTC))
+        months, keep = set(filters.month_keys), keeper(args)
+        expected = {
+            "stamps-per-month": recompute.stamps_per_month(session, keep, months),
+            "scans-by-district": recompute.scans_by_district(session, keep, months),
+            "suspicious-scans": recompute.suspicious_scans(session, keep, months),
+        }
+        for key in ROLLED_CHARTS:
+            assert read_csv(client, key, args)[1] == expected[key], (key, args)
+
+
+def fold(app: Flask, session: Session) -> dict[str, int]:
+    with app.app_context():
+        return fold_registered(session, app)
+
+
+def log_more(session: Session, lot_id: int, at: datetime, scans: int = 7) -> None:
+    """A new run with stamps, scans and a flag, as the scan path and minting write them."""
+    run = StampRun(lot_id=lot_id, count=3, pack_size=Decimal(1), created_by_id=1, created_at=at)
+    session.add(run)
+    session.flush()
+    stamps = [
+        Stamp(serial=f"N{at:%m%d%H%M}{n}{lot_id}", lot_id=lot_id, run_id=run.id) for n in range(3)
+    ]
+    session.add_all(stamps)
+    session.flush()
+    session.add_all(
+        Scan(stamp_id=stamps[n % 3].id, scanned_at=at, client_hash="2" * 64) for n in range(scans)
+    )
+    session.add(StampFlag(stamp_id=stamps[0].id, rule="void_scan", created_at=at))
+    session.commit()
+
+
+def rolled_totals(session: Session) -> dict[str, int]:
+    statement = select(RollupCount.source, func.sum(RollupCount.total)).group_by(RollupCount.source)
+    return {source: int(total) for source, total in session.exec(statement).all()}
+
+
+def raw_totals(session: Session) -> dict[str, int]:
+    """Rows of each log (stamps of the runs), leaving out empty logs as the rollup does."""
+    totals = {
+        "scans": session.exec(select(func.count()).select_from(Scan)).one(),
+        "stamp_flags": session.exec(select(func.count()).select_from(StampFlag)).one(),
+        "stamp_runs": session.exec(select(func.sum(StampRun.count))).one() or 0,
+    }
+    return {source: int(total) for source, total in totals.items() if total}
+
+
+def test_charts_are_exact_before_after_and_past_a_fold(
+    app: Flask, province: Province, session: Session, login_as: Callable[[str], FlaskClient]
+) -> None:
+    client = login_as("admin@example.vn")
+    assert_charts_match_the_logs(session, client)  # nothing folded: all of it is the tail
+    assert fold(app, session)["scans"] > 0
+    assert_charts_match_the_logs(session, client)  # all of it folded
+    # Logged after the fold, into lots of every district, this month and across a boundary.
+    for lot_id in province.lot_ids:
+        log_more(session, lot_id, NOW - timedelta(minutes=1))
+        log_more(session, lot_id, month_start(1) - timedelta(minutes=1), scans=2)
+    assert_charts_match_the_logs(session, client)  # folded rows plus the live tail
+    fold(app, session)
+    assert_charts_match_the_logs(session, client)
+
+
+def test_folding_twice_counts_nothing_twice(
+    app: Flask, province: Province, session: Session
+) -> None:
+    first = fold(app, session)
+    assert set(first) == {"stamp_runs", "scans", "stamp_flags"} and all(first.values())
+    assert fold(app, session) == dict.fromkeys(first, 0)
+    assert rolled_totals(session) == raw_totals(session)
+    log_more(session, province.lot_ids[0], NOW)
+    fold(app, session)
+    fold(app, session)
+    assert rolled_totals(session) == raw_totals(session)
+
+
+def test_a_fold_in_small_slices_adds_up_to_the_log(
+    app: Flask, province: Province, session: Session
+) -> None:
+    with app.app_context():
+        for source in registered_sources(app):
+            while rollup.fold(session, source, slice_ids=3):
+                pass
+    assert rolled_totals(session) == raw_totals(session)
+
+
+def test_a_fold_that_loses_the_race_for_a_slice_adds_nothing(
+    app: Flask, province: Province, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settled_high = rollup._settled_high
+
+    def another_worker_folds_first(inner: Session, source: rollup.RollupSource) -> int:
+        high = settled_high(inner, source)
+        monkeypatch.setattr(rollup, "_settled_high", settled_high)
+        with Session(app.extensions["db_engine"]) as other:
+            assert rollup.fold(other, source) > 0
+        monkeypatch.setattr(rollup, "_settled_high", another_worker_folds_first)
+        return high
+
+    monkeypatch.setattr(rollup, "_settled_high", another_worker_folds_first)
+    with app.app_context():
+        assert all(rollup.fold(session, source) == 0 for source in registered_sources(app))
+    assert rolled_totals(session) == raw_totals(session)
+
+
+def test_a_stale_watermark_hint_neither_hides_nor_doubles_a_row(
+    app: Flask,
+    province: Province,
+    session: Session,
+    login_as: Callable[[str], FlaskClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fold may commit between the hint's read and the chart's statement."""
+    client = login_as("admin@example.vn")
+    fold(app, session)
+    log_more(session, province.lot_ids[1], NOW)
+    monkeypatch.setattr(rollup, "watermark_hint", lambda *_args: 0)
+    assert_charts_match_the_logs(session, client)
+
+
+def test_open_data_scan_statistics_match_the_log_past_a_fold(
+    app: Flask, province: Province, session: Session, client: FlaskClient
+) -> None:
+    fold(app, session)
+    log_more(session, province.lot_ids[2], NOW)
+    response = client.get("/open-data/scan-statistics.json")
+    published = Counter({(i["month"], i["district"]): i["scans"] for i in response.json["items"]})
+    months = set(Filters(None, None, 24, datetime.now(UTC)).month_keys)
+    assert published == recompute.scan_statistics(session, months)
+
+
+def test_the_worker_queues_a_fold_and_the_job_catches_the_rollups_up(
+    app: Flask, province: Province, session: Session
+) -> None:
+    app.config["ROLLUP_INTERVAL_SECONDS"] = 0
+    app.extensions["worker_on_idle"]()
+    with app.app_context():
+        kinds = []
+        while job := jobs.claim(session, "w1", [JOB_FOLD]):
+            kinds.append(job.kind)
+            jobs.handlers(app)[job.kind](session, dict(job.payload))
+    assert kinds == [JOB_FOLD]
+    marks = dict(session.exec(select(RollupWatermark.source, RollupWatermark.last_id)).all())
+    assert marks["scans"] == session.exec(select(func.max(Scan.id))).one()
+    assert rolled_totals(session) == raw_totals(session)
+
+
+def test_seeding_a_province_leaves_the_rollups_caught_up(
+    app: Flask, runner: Any, session: Session
+) -> None:
+    done = runner.invoke(args=["seed-scale", "--factor", "0.001"])
+    assert done.exit_code == 0, done.output
+    assert "dashboard rollups folded" in done.output
+    marks = dict(session.exec(select(RollupWatermark.source, RollupWatermark.last_id)).all())
+    assert marks["scans"] == session.exec(select(func.max(Scan.id))).one() > 0
+    assert rolled_totals(session) == raw_totals(session)
+
+
+def test_the_rollup_command_folds_and_says_how_much(
+    province: Province, runner: Any, session: Session
+) -> None:
+    done = runner.invoke(args=["dashboard-rollup"])
+    assert done.exit_code == 0, done.output
+    assert "scans" in done.output and "stamp_flags" in done.output
+    assert rolled_totals(session) == raw_totals(session)
