@@ -10,6 +10,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
     from stamps import api
+    from stamps.report import StoryCache
     from stamps.scale import seed_scale_command
     from stamps.web import manage_bp, scan_bp
 
@@ -22,6 +23,8 @@ def init_app(app: Flask) -> None:
     )
     limiter.limit(lambda: current_app.config["SCAN_RATE_LIMIT"])(scan_bp)
     app.extensions["stamps_limiter"] = limiter
+    # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
+    app.extensions["stamp_stories"] = StoryCache(app.config.get("SCAN_STORY_CACHE_SIZE", 8192))
     from stamps.demo import seed_demo_stamps
 
     app.extensions.setdefault("demo_seed_hooks", []).append(seed_demo_stamps)

@@ -2,22 +2,122 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from markupsafe import Markup
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from stamps.identity import format_serial, stamp_uri
 from stamps.scanning import StampFacts, Verdict, flags_of, verdict_of
 from trace.anchoring import anchored_version
-from trace.models import Certification, Lot
+from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
 from trace.services import events as event_service
 
+#: What a lot's story (events, certifications, anchoring) depends on. Events and
+#: certifications are append-only and anchored versions only grow, so these figures
+#: change whenever the story does: one indexed query instead of three ORM loads.
+_STORY_VERSION = select(
+    select(func.max(Event.id)).where(Event.lot_id == bindparam("lot")).scalar_subquery(),
+    select(func.count())
+    .where(Certification.producer_id == bindparam("producer"))
+    .scalar_subquery(),
+    select(func.max(Certification.id))
+    .where(Certification.producer_id == bindparam("producer"))
+    .scalar_subquery(),
+    select(func.max(LotDocument.version))
+    .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
+    .where(LotDocument.lot_id == bindparam("lot"), AnchorRound.status == RoundStatus.CONFIRMED)
+    .scalar_subquery(),
+)
 
-def scan_report(session: Session, facts: StampFacts, base_url: str, today: date) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class LotStory:
+    """What a scan shows of a lot beyond the stamp itself; shared between requests, read-only.
+
+    ``fragments`` holds the story's rendered HTML, per language, once a page has asked.
+    """
+
+    certifications: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    anchoring: dict[str, Any]
+    fragments: dict[str, Markup] = field(default_factory=dict)
+
+    def fragment(self, lang: str, render: Callable[[], str]) -> Markup:
+        """The story rendered in ``lang``, rendering it the first time only."""
+        html = self.fragments.get(lang)
+        if html is None:
+            html = self.fragments[lang] = Markup(render())
+        return html
+
+
+class StoryCache:
+    """The newest lot stories, keyed by lot, story version and day (certificates expire)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], LotStory] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> LotStory | None:
+        with self._lock:
+            story = self._entries.get(key)
+            if story is not None:
+                self._entries.move_to_end(key)
+            return story
+
+    def put(self, key: tuple[Any, ...], story: LotStory) -> None:
+        with self._lock:
+            self._entries[key] = story
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def lot_story(
+    session: Session, lot: Lot, producer_id: int, today: date, cache: StoryCache | None = None
+) -> LotStory:
+    """A lot's certifications, current events and anchoring, read once per story version.
+
+    :param cache: where stories are kept between requests (one per app: ``stamps.init_app``);
+        without it the story is read afresh.
+    """
+    version = session.execute(_STORY_VERSION, {"lot": lot.id, "producer": producer_id}).one()
+    key = (lot.id, producer_id, tuple(version), today)
+    cache = cache or StoryCache(size=0)
+    story = cache.get(key)
+    if story is None:
+        entries = event_service.timeline(session, lot.id)  # type: ignore[arg-type]
+        story = LotStory(
+            certifications=_certifications(session, producer_id, today),
+            events=[_event(e) for e in event_service.current_events(entries)],
+            anchoring=_anchored(session, lot),
+        )
+        cache.put(key, story)
+    return story
+
+
+def scan_report(
+    session: Session,
+    facts: StampFacts,
+    base_url: str,
+    today: date,
+    story: LotStory | None = None,
+) -> dict[str, Any]:
     """A JSON-ready description of the stamp, its lot and its verdict."""
     stamp, lot, product, producer = facts.stamp, facts.lot, facts.product, facts.producer
-    entries = event_service.timeline(session, lot.id)  # type: ignore[arg-type]
+    story = story or lot_story(session, lot, producer.id, today)  # type: ignore[arg-type]
+    anchoring = _tampered(lot) or story.anchoring
     return {
         "verdict": str(verdict_of(facts)),
         "uri": stamp_uri(base_url, product.gtin, lot.code, stamp.serial),
@@ -37,9 +137,9 @@ def scan_report(session: Session, facts: StampFacts, base_url: str, today: date)
             "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
         },
         "plot": _plot(facts),
-        "certifications": _certifications(session, producer.id, today),  # type: ignore[arg-type]
-        "events": [_event(e) for e in event_service.current_events(entries)],
-        "anchoring": _with_proof_link(anchoring_status(session, lot), base_url, stamp.serial),
+        "certifications": story.certifications,
+        "events": story.events,
+        "anchoring": _with_proof_link(anchoring, base_url, stamp.serial),
         "scans": {
             "count": stamp.scan_count,
             "first_at": stamp.first_scan_at.isoformat() if stamp.first_scan_at else None,
@@ -105,8 +205,16 @@ def proof_url(base_url: str, serial: str) -> str:
 
 def anchoring_status(session: Session, lot: Lot) -> dict[str, Any]:
     """``tampered``, else the newest anchored document version of a lot, else ``pending``."""
-    if lot.tampered_at is not None:
-        return {"status": "tampered", "since": lot.tampered_at.isoformat()}
+    return _tampered(lot) or _anchored(session, lot)
+
+
+def _tampered(lot: Lot) -> dict[str, Any] | None:
+    if lot.tampered_at is None:
+        return None
+    return {"status": "tampered", "since": lot.tampered_at.isoformat()}
+
+
+def _anchored(session: Session, lot: Lot) -> dict[str, Any]:
     row = anchored_version(session, lot.id)  # type: ignore[arg-type]
     if row is None:
         return {"status": "pending"}

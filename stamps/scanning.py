@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -47,17 +47,41 @@ class StampFacts:
     plot: Plot | None
 
 
+# Built once: the scan path runs these on every scan, so only the parameters change.
+_FIND_STAMP = (
+    select(Stamp, Lot, Product, Producer, Plot)
+    .join(Lot, col(Lot.id) == Stamp.lot_id)
+    .join(Product, col(Product.id) == Lot.product_id)
+    .join(Producer, col(Producer.id) == Lot.producer_id)
+    .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
+    .where(Stamp.serial == bindparam("serial"))
+)
+_SCANS = Scan.__table__  # type: ignore[attr-defined]
+_STAMPS = Stamp.__table__  # type: ignore[attr-defined]
+_INSERT_SCAN = insert(_SCANS).returning(_SCANS.c.id)
+# One statement bumps the counter, keeps the first scan's time and province, and reads
+# back what concurrent scans left behind.
+_COUNT_SCAN = (
+    update(_STAMPS)
+    .where(_STAMPS.c.id == bindparam("stamp"))
+    .values(
+        scan_count=_STAMPS.c.scan_count + 1,
+        first_scan_at=func.coalesce(_STAMPS.c.first_scan_at, bindparam("now")),
+        first_scan_province=func.coalesce(_STAMPS.c.first_scan_province, bindparam("province")),
+    )
+    .returning(
+        _STAMPS.c.scan_count,
+        _STAMPS.c.status,
+        _STAMPS.c.flagged,
+        _STAMPS.c.first_scan_at,
+        _STAMPS.c.first_scan_province,
+    )
+)
+
+
 def find_stamp(session: Session, key: StampKey) -> StampFacts | None:
     """The stamp named by a scanned key, if its serial, GTIN and lot all match."""
-    statement = (
-        select(Stamp, Lot, Product, Producer, Plot)
-        .join(Lot, col(Lot.id) == Stamp.lot_id)
-        .join(Product, col(Product.id) == Lot.product_id)
-        .join(Producer, col(Producer.id) == Lot.producer_id)
-        .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
-        .where(Stamp.serial == key.serial)
-    )
-    row = session.exec(statement).first()
+    row = session.exec(_FIND_STAMP, params={"serial": key.serial}).first()
     if row is None:
         return None
     facts = StampFacts(*row)
@@ -96,39 +120,35 @@ def record_scan(
     user_agent: str,
     place: Place | None,
     now: datetime | None = None,
-) -> Scan:
-    """Log one scan, update the stamp's counters and apply the clone rules, atomically."""
+) -> int:
+    """Log one scan, update the stamp's counters and apply the clone rules, atomically.
+
+    Two Core statements and a commit: the ORM's unit of work is only used when a rule
+    fires, which is rare.
+
+    :returns: the new scan's id.
+    """
     now = now or utcnow()
     stamp = facts.stamp
+    province = place.province if place else None
     scan = Scan(
         stamp_id=stamp.id,  # type: ignore[arg-type]
         scanned_at=now,
         client_hash=client_hash,
         user_agent=user_agent[:200],
-        province=place.province if place else None,
+        province=province,
         geohash=place.geohash if place else None,
     )
-    session.add(scan)
-    # One statement bumps the counter and reads back what concurrent scans left behind.
+    row = scan.model_dump(exclude={"id"})
+    scan.id = session.execute(_INSERT_SCAN, row).scalar_one()
     counted = session.execute(
-        update(Stamp)
-        .where(col(Stamp.id) == stamp.id)
-        .values(scan_count=Stamp.scan_count + 1)
-        .returning(
-            col(Stamp.scan_count),
-            col(Stamp.status),
-            col(Stamp.flagged),
-            col(Stamp.first_scan_at),
-            col(Stamp.first_scan_province),
-        )
-        .execution_options(synchronize_session=False)
+        _COUNT_SCAN, {"stamp": stamp.id, "now": now, "province": province}
     ).one()
     for name, value in counted._mapping.items():
         set_committed_value(stamp, name, value)
-    session.flush()
     _apply_rules(session, facts, scan)
     session.commit()
-    return scan
+    return scan.id
 
 
 def locate_scan(session: Session, facts: StampFacts, scan_id: int, place: Place) -> None:

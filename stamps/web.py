@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
@@ -38,7 +39,7 @@ from stamps.proofs import ProofPending, proof_bundle, rpc_hint_for
 from stamps.render.labels import Label, render_label_sheet
 from stamps.render.layout import GRIDS
 from stamps.render.qr import stamp_png, stamp_svg
-from stamps.report import not_found_report, scan_report
+from stamps.report import lot_story, not_found_report, scan_report
 from stamps.scanning import (
     Verdict,
     client_fingerprint,
@@ -92,20 +93,28 @@ def scan(_rest: str) -> ResponseReturnValue:
         return _not_found(key)
     scan_id = None
     if not is_preview(request.method, request.user_agent.string):
-        scanned = record_scan(
+        scan_id = record_scan(
             session, facts, _client_hash(), request.user_agent.string, _consented_place()
         )
-        scan_id = scanned.id
     base = current_app.config["PUBLIC_BASE_URL"]
-    report = scan_report(session, facts, base, date.today())
+    today = date.today()
+    stories = current_app.extensions["stamp_stories"]
+    story = lot_story(session, facts.lot, facts.producer.id, today, stories)  # type: ignore[arg-type]
+    report = scan_report(session, facts, base, today, story)
     kind = _representation()
     if kind == "json":
         return jsonify(report)
     if kind == "linkset":
         return Response(_json(linkset(report, base)), content_type=LINKSET)
-    form = _location_form(scan_id)
+    story_html = story.fragment(
+        str(get_locale()), lambda: render_template("stamps/_story.html", r=report)
+    )
     return render_template(
-        "stamps/scan.html", r=report, form=form, grids=GRIDS, province_options=province_options()
+        "stamps/scan.html",
+        r=report,
+        form=_location_form(scan_id),
+        province_options=province_options(),
+        story_html=story_html,
     )
 
 
