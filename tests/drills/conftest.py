@@ -25,6 +25,9 @@ from tests.chain.anvil import _wait_ready, find_anvil, free_port
 from trace.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Upper bound for a process to start and do its work: a worker imports the whole app
+#: (py-evm, web3, reportlab), which takes many seconds on a busy two-core CI machine.
+PATIENCE = 120.0
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -73,7 +76,7 @@ class WorkerProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -82,7 +85,7 @@ class WorkerProcess:
 
 def assert_killed_at_crash_point(worker: WorkerProcess) -> None:
     """The worker reached its crash point and died of SIGKILL (not of an error of its own)."""
-    code = worker.wait(within=40)
+    code = worker.wait(within=PATIENCE)
     assert code == -signal.SIGKILL, f"exit status {code}, not SIGKILL:\n{worker.output()}"
 
 

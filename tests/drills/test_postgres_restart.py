@@ -33,7 +33,7 @@ from stamps.minting import activate_run, mint_stamps
 from stamps.models import Scan, Stamp, StampRun
 from tests.chain.anvil import free_port
 from tests.conftest import _truncate_all
-from tests.drills.conftest import ROOT, PrivatePostgres, wait_until
+from tests.drills.conftest import PATIENCE, ROOT, PrivatePostgres, wait_until
 from tests.registry_fixtures import Farm
 from trace.models import Lot, Product
 from trace.services import lots
@@ -95,9 +95,9 @@ def test_restart_during_minting_leaves_the_run_whole_or_absent(
 
     minting = threading.Thread(target=mint)
     minting.start()
-    wait_until(lambda: copying_stamps(private_postgres.url), 30, "the COPY of stamps to start")
+    wait_until(lambda: copying_stamps(private_postgres.url), PATIENCE, "the COPY of stamps")
     private_postgres.restart()
-    minting.join(timeout=60)
+    minting.join(timeout=PATIENCE)
     assert not minting.is_alive()
 
     runs, rows, counted = minted(session, lot_id)
@@ -139,7 +139,7 @@ def server(private_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[str]:
             return False
 
     try:
-        wait_until(up, 30, "gunicorn to serve")
+        wait_until(up, PATIENCE, "gunicorn to serve")
         yield url
     finally:
         proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
@@ -236,7 +236,7 @@ def test_scans_ride_through_a_restart_without_an_error_storm_or_lost_scans(
     # Failures only while the database was away; 100 % success once it is back.
     assert all(r.started < back + GRACE and r.ended > down for r in failed), failed
     after = [r for r in done if r.started >= back + GRACE]
-    assert len(after) >= 30 and all(r.status == 200 for r in after)
+    assert len(after) >= 10 and all(r.status == 200 for r in after)
     outage = back - down + GRACE
     assert len(failed) <= CLIENTS * (outage / PACE + 1)
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from tests.chain.anvil import ANVIL_KEY
 from tests.drills.conftest import (
+    PATIENCE,
     StatefulAnvil,
     WorkerProcess,
     anchored_events,
@@ -70,7 +71,9 @@ def test_worker_killed_after_the_anchor_was_sent_anchors_exactly_once(
     expire_leases(session)
     again = start_worker(env)
     wait_until(
-        lambda: rounds(session)[0].status == RoundStatus.CONFIRMED, 40, "the round to confirm"
+        lambda: rounds(session)[0].status == RoundStatus.CONFIRMED,
+        PATIENCE,
+        "the round to confirm",
     )
     again.stop()
     assert again.proc.returncode == 0, again.output()

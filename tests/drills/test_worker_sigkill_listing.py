@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from marketplace.models import ListingState, ListingSync
 from marketplace.reconcile import find_drift
 from tests.drills.conftest import (
+    PATIENCE,
     WorkerProcess,
     assert_killed_at_crash_point,
     expire_leases,
@@ -80,7 +81,7 @@ def test_worker_killed_after_the_marketplace_accepted_a_listing_leaves_one_listi
     again = start_worker(marketplace_env)
     wait_until(
         lambda: all(row.state == ListingState.LISTED for row in listings(session)),
-        40,
+        PATIENCE,
         "both listings to be listed",
     )
     again.stop()
