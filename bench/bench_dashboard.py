@@ -21,6 +21,7 @@ import json
 import os
 import statistics
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.bench_scan import RAW, WORK, database_for, environment, flask, seed
@@ -111,6 +112,7 @@ def main() -> None:
     client, charts = client_for(env)
     figures = measure(client, charts, args.repeat)
     result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "backend": backend,
         "factor": args.factor,
         "target_s": TARGET_SECONDS,

@@ -20,6 +20,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         *_machine(results),
         *_scan(results),
+        *_dashboard(results),
         *_mint(results),
         *_others(results),
     ]
@@ -130,6 +131,47 @@ def _scan_backend(backend: str, r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _dashboard(results: dict[str, Any]) -> list[str]:
+    lines = ["## Province dashboard (issue 9)", ""]
+    for backend in ("sqlite", "postgresql"):
+        run = results["runs"].get(f"dashboard-{backend}")
+        if not run:
+            continue
+        if not run.get("ok"):
+            lines += [f"### {backend}: FAILED", "", "```", run.get("error", ""), "```", ""]
+            continue
+        lines += _dashboard_backend(backend, run)
+    return lines
+
+
+def _dashboard_backend(backend: str, run: dict[str, Any]) -> list[str]:
+    r = run["result"]
+    when = f", measured {r['date']}" if r.get("date") else ""
+    lines = [
+        f"### {backend}, factor {r['factor']:g}: in-process loads as admin, "
+        f"{next(iter(r['figures'].values()))['repeats']} each, interleaved{when}",
+        "",
+        f"`{run['command']}`",
+        "",
+        "| load | seconds | target | |",
+        "|---|---|---|---|",
+    ]
+    target = f"< {r['target_s']:g} s"
+    for name, f in r["figures"].items():
+        shown = name.replace("csv:", "CSV ").replace("page_narrowed", "page, narrowed")
+        spread = f"{f['median_s']:g} ({f['min_s']:g}–{f['max_s']:g})"
+        lines.append(f"| {shown} | {spread} | {target} | {_met(f['target_met'])} |")
+    narrowed = ", ".join(f"{k}={v}" for k, v in r["narrowed_filters"].items())
+    lines += [
+        "",
+        f"- Narrowed page: {narrowed}; the other loads use the default filters (12 months).",
+        f"- Rollups folded first (`flask dashboard-rollup`): {r['rollup']['wall_seconds']} s "
+        "wall, including the command's start-up.",
+        "",
+    ]
+    return lines
+
+
 def _mint(results: dict[str, Any]) -> list[str]:
     lines = ["## Minting (issue 3)", "", "| backend | stamps | seconds | stamps/s | target | |",
              "|---|---|---|---|---|---|"]  # fmt: skip
@@ -153,7 +195,7 @@ def _mint(results: dict[str, Any]) -> list[str]:
 def _others(results: dict[str, Any]) -> list[str]:
     lines = ["## Other benchmarks (figures as their scripts report them)", ""]
     for name, run in results["runs"].items():
-        if name.startswith(("scan-", "mint-")):
+        if name.startswith(("scan-", "mint-", "dashboard-")):
             continue
         lines += [f"### {name}", "", f"`{run['command']}`", ""]
         if not run.get("ok"):

@@ -34,12 +34,16 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
     scan = ["bench.bench_scan", "--factor", f"{factor:g}"]
     scan += ["--duration", "3", "--repeat", "2"] if quick else ["--duration", "6", "--repeat", "3"]
     sizes = "100000" if quick else "100000,1000000"
+    dashboard = ["bench.bench_dashboard", "--factor", f"{factor:g}"]
+    dashboard += ["--repeat", "3" if quick else "7"]
     runs = [
         ("mint-sqlite", [*PY, "bench.bench_mint", "--sizes", sizes], 900),
         ("merkle", [*PY, "bench.bench_merkle", "--py-size", "100000" if quick else "1000000"], 900),
         ("anchor", [*PY, "bench.bench_anchor"] + (["--lots", "200"] if quick else []), 900),
         ("labels", [*PY, "bench.bench_labels"] + (["--quick"] if quick else []), 900),
         ("scan-sqlite", [*PY, *scan], 1800),
+        # After scan-sqlite: it reuses the province that run seeds (and its scans).
+        ("dashboard-sqlite", [*PY, *dashboard], 1200),
     ]
     if pg:
         runs.append(
@@ -50,6 +54,7 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
             )
         )
         runs.append(("scan-postgresql", [*PY, *scan, "--database-url", pg], 1800))
+        runs.append(("dashboard-postgresql", [*PY, *dashboard, "--database-url", pg], 1200))
     return runs
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, func
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, func, select
+from sqlmodel import Session, col
 
 from stamps.models import FlagRule, Scan, Stamp, StampFlag, StampRun
 from trace.dashboard.charts import Chart, ChartData
@@ -58,7 +58,7 @@ def _per_month(session: Session, source: RollupSource, filters: Filters) -> list
 def _with_district(counted: Any, *columns: Any) -> Select[Any]:
     """(*columns, registered district, n) of tallied rows, through each row's lot."""
     return (
-        select(*columns, Producer.district, func.sum(counted.c.n))
+        select(*columns, col(Producer.district), func.sum(counted.c.n))
         .select_from(counted)
         .join(Lot, col(Lot.id) == counted.c.lot_id)
         .join(Producer, col(Producer.id) == Lot.producer_id)

@@ -17,9 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, String, Subquery, func, literal, literal_column, union_all, update
+from sqlalchemy import (
+    Select,
+    String,
+    Subquery,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from trace.dashboard.charts import local_month
 from trace.dashboard.filters import Filters
@@ -90,26 +100,28 @@ def tally(session: Session, source: RollupSource, filters: Filters) -> Subquery:
     """
     first = filters.month_keys[0]
     hint = watermark_hint(session, source)
-    rolled = select(
+    rows: Select[Any] = select(  # type: ignore[assignment]
         col(RollupCount.lot_id).label("lot_id"),
         col(RollupCount.month).label("month"),
         col(RollupCount.bucket).label("bucket"),
         col(RollupCount.total).label("n"),
-    ).where(col(RollupCount.source) == source.name, col(RollupCount.month) >= first)
+    )
+    rolled = filters.restrict_lots(
+        rows.where(col(RollupCount.source) == source.name, col(RollupCount.month) >= first),
+        col(RollupCount.lot_id),
+    )
     watermark = func.coalesce(_watermark_of(source).scalar_subquery(), 0)
     tail = source.counts(source.id > hint, source.id > watermark, local_month(source.at) >= first)
-    rolled = filters.restrict_lots(rolled, col(RollupCount.lot_id))
-    tail = filters.restrict_lots(tail, source.lot_id)
-    return union_all(rolled, tail).subquery(source.name)
+    return union_all(rolled, filters.restrict_lots(tail, source.lot_id)).subquery(source.name)
 
 
 def watermark_hint(session: Session, source: RollupSource) -> int:
     """The source's watermark as of now (0 before its first fold); it only ever grows."""
-    return int(session.exec(_watermark_of(source)).first() or 0)
+    return int(session.execute(_watermark_of(source)).scalar() or 0)
 
 
 def _watermark_of(source: RollupSource) -> Select[Any]:
-    return select(RollupWatermark.last_id).where(RollupWatermark.source == source.name)
+    return select(col(RollupWatermark.last_id)).where(col(RollupWatermark.source) == source.name)
 
 
 # --- folding ----------------------------------------------------------------------------
@@ -124,7 +136,7 @@ def fold(session: Session, source: RollupSource, slice_ids: int = FOLD_SLICE) ->
     :returns: how many ids the watermark moved (0 when there was nothing to fold).
     """
     _ensure_watermark(session, source)
-    last = int(session.exec(_watermark_of(source)).one())
+    last = int(session.execute(_watermark_of(source)).scalar_one())
     high = _settled_high(session, source)  # commits
     if high <= last:
         return 0
@@ -173,7 +185,7 @@ def _settled_high(session: Session, source: RollupSource) -> int:
         table = source.log.__tablename__
         session.execute(select(func.set_config("lock_timeout", LOCK_TIMEOUT, True)))
         session.connection().exec_driver_sql(f'LOCK TABLE "{table}" IN SHARE MODE')
-    high = session.exec(select(func.max(source.id))).one()
+    high = session.execute(select(func.max(source.id))).scalar()
     session.commit()
     return int(high or 0)
 
@@ -181,7 +193,7 @@ def _settled_high(session: Session, source: RollupSource) -> int:
 def _add_counts(session: Session, source: RollupSource, *where: Any) -> Any:
     """INSERT ... SELECT the counts of the rows matching ``where``, adding to existing ones."""
     counts = source.counts(*where).subquery()
-    rows = select(
+    rows: Select[Any] = select(  # type: ignore[assignment]
         literal(source.name, String),
         counts.c.lot_id,
         counts.c.month,
