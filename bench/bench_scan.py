@@ -65,7 +65,21 @@ def environment(database_url: str) -> dict[str, str]:
         "AGRITRACE_ENV": "development",
         "AGRITRACE_INSTANCE": str(WORK / "instance"),
         "PUBLIC_BASE_URL": "http://127.0.0.1",
+        # As deployed with several workers: limits counted in Redis when it runs here.
+        "RATELIMIT_STORAGE_URI": rate_limit_storage(),
     }
+
+
+def rate_limit_storage() -> str:
+    """Redis on 127.0.0.1:6379 when it answers, else per-process memory."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return "redis://127.0.0.1:6379/0"
+    except OSError:
+        pass
+    return "memory://"
 
 
 def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -333,6 +347,7 @@ def main() -> None:
         "workers": args.workers,
         "worker_class": args.worker_class,
         "duration_s": args.duration,
+        "rate_limit_storage": env["RATELIMIT_STORAGE_URI"],
         "seed": seeding,
         "database_bytes": size,
         **measure(args, env, token),

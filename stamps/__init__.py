@@ -20,6 +20,9 @@ def init_app(app: Flask) -> None:
         app=app,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
         headers_enabled=True,
+        # If Redis goes away, count in this process rather than fail consumers' scans.
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
     )
     limiter.limit(lambda: current_app.config["SCAN_RATE_LIMIT"])(scan_bp)
     app.extensions["stamps_limiter"] = limiter

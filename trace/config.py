@@ -47,6 +47,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Where scan rate limits are counted: memory:// is per process, so with several
+        # gunicorn workers point it at Redis (redis://127.0.0.1:6379/0) to share them.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
     }
     config.update(overrides)
     config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])

@@ -1,0 +1,97 @@
+"""Scan rate limits hold across gunicorn workers (Redis), and a Redis outage never fails a scan."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlmodel import Session, col, select
+
+from stamps import minting
+from stamps.models import Stamp
+from tests.registry_fixtures import Farm
+from trace.app import create_app
+from trace.models import Lot, Product
+
+REDIS = ("127.0.0.1", 6379)
+JSON = {
+    "User-Agent": "Mozilla/5.0 (Linux; Android 13) Chrome/120 Mobile",
+    "Accept": "application/json",
+}
+
+
+def redis_is_up() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def path(session: Session, farm_a: Farm) -> str:
+    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 1, "1")
+    lot = session.get(Lot, farm_a.lot_id)
+    assert lot is not None
+    gtin = session.get(Product, lot.product_id).gtin  # type: ignore[union-attr]
+    serial = session.exec(select(Stamp.serial).order_by(col(Stamp.id))).first()
+    return f"/01/{gtin}/10/{lot.code}/21/{serial}"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # A fresh key prefix: test runs and parallel workers never share counters.
+    return {
+        **app_config,
+        "SCAN_RATE_LIMIT": "4 per minute",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": f"agritrace-test-{uuid.uuid4().hex}",
+    }
+
+
+@pytest.fixture
+def second_worker(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """Another app process's view of the same database and limits (a second gunicorn worker)."""
+    other = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "worker-2")})
+    yield other
+    other.extensions["db_engine"].dispose()
+    close_chain = getattr(other.extensions.get("chain"), "close", None)
+    if close_chain is not None:
+        close_chain()
+
+
+def test_two_workers_share_one_clients_scan_limit(
+    app: Flask, second_worker: Flask, path: str
+) -> None:
+    if not redis_is_up():
+        pytest.skip("REDIS NOT RUNNING on 127.0.0.1:6379: shared rate limits are untested.")
+    one, two = app.test_client(), second_worker.test_client()
+    codes = [(one if i % 2 else two).get(path, headers=JSON).status_code for i in range(5)]
+    assert codes == [200, 200, 200, 200, 429]  # four in all, not four per worker
+    assert one.get(path, headers=JSON).status_code == 429
+
+
+def test_scans_go_on_when_the_limit_store_is_unreachable(
+    app_config: dict[str, Any], path: str, tmp_path: Path
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    config = {**app_config, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{dead}/0"}
+    offline = create_app({**config, "INSTANCE_PATH": str(tmp_path / "offline")})
+    try:
+        client = offline.test_client()
+        codes = [client.get(path, headers=JSON).status_code for _ in range(6)]
+        # Counted in this process instead: the scans answer, and the limit still holds.
+        assert codes == [200, 200, 200, 200, 429, 429]
+    finally:
+        offline.extensions["db_engine"].dispose()
+        close_chain = getattr(offline.extensions.get("chain"), "close", None)
+        if close_chain is not None:
+            close_chain()
