@@ -13,6 +13,7 @@ lock, held only while it reads ``max(id)``): every id up to that maximum is then
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from trace.dashboard.charts import local_month
@@ -36,9 +38,12 @@ from trace.dashboard.filters import Filters
 from trace.dashboard.models import RollupCount, RollupWatermark
 from trace.models.base import utcnow
 
+log = logging.getLogger(__name__)
 #: Log ids folded per transaction: bounds how long a fold holds its write lock.
 FOLD_SLICE = 500_000
-LOCK_TIMEOUT = "5s"
+#: How long a fold waits for a log's writers on PostgreSQL (new writers queue behind it).
+LOCK_TIMEOUT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _no_joins(statement: Select[Any]) -> Select[Any]:
@@ -138,7 +143,7 @@ def fold(session: Session, source: RollupSource, slice_ids: int = FOLD_SLICE) ->
     _ensure_watermark(session, source)
     last = int(session.execute(_watermark_of(source)).scalar_one())
     high = _settled_high(session, source)  # commits
-    if high <= last:
+    if high is None or high <= last:
         return 0
     upto = min(high, last + slice_ids)
     claimed = session.execute(
@@ -155,14 +160,18 @@ def fold(session: Session, source: RollupSource, slice_ids: int = FOLD_SLICE) ->
 
 
 def fold_all(session: Session, sources: list[RollupSource]) -> dict[str, int]:
-    """Fold every source until it is caught up; commits each slice.
+    """Fold every source up to where it stood when its fold began; commits each slice.
+
+    A slice short of ``FOLD_SLICE`` reached the log's end: rows written meanwhile wait
+    for the next run, so steady traffic cannot keep a fold going.
 
     :returns: how many ids each source's watermark moved.
     """
     moved = {}
     for source in sources:
-        moved[source.name] = 0
-        while step := fold(session, source):
+        moved[source.name] = step = fold(session, source)
+        while step == FOLD_SLICE:
+            step = fold(session, source)
             moved[source.name] += step
     return moved
 
@@ -179,12 +188,23 @@ def _ensure_watermark(session: Session, source: RollupSource) -> None:
     session.commit()
 
 
-def _settled_high(session: Session, source: RollupSource) -> int:
-    """The highest id of the log below which no row can still be committed."""
+def _settled_high(session: Session, source: RollupSource) -> int | None:
+    """The highest id of the log below which no row can still be committed; commits.
+
+    :returns: None when PostgreSQL writers held the log past ``LOCK_TIMEOUT`` (a long
+        bulk mint, say): the next fold tries again.
+    """
     if session.get_bind().dialect.name == "postgresql":
         table = source.log.__tablename__
         session.execute(select(func.set_config("lock_timeout", LOCK_TIMEOUT, True)))
-        session.connection().exec_driver_sql(f'LOCK TABLE "{table}" IN SHARE MODE')
+        try:
+            session.connection().exec_driver_sql(f'LOCK TABLE "{table}" IN SHARE MODE')
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            session.rollback()
+            log.info("rollup of %s skipped: writers held the table past %s", table, LOCK_TIMEOUT)
+            return None
     high = session.execute(select(func.max(source.id))).scalar()
     session.commit()
     return int(high or 0)

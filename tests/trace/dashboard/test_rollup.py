@@ -196,3 +196,52 @@ def test_the_rollup_command_folds_and_says_how_much(
     assert done.exit_code == 0, done.output
     assert "scans" in done.output and "stamp_flags" in done.output
     assert rolled_totals(session) == raw_totals(session)
+
+
+def test_steady_traffic_cannot_keep_a_fold_going(
+    app: Flask, province: Province, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read of the log's end finds a new scan; the fold still stops, and stays exact."""
+    settled_high = rollup._settled_high
+    reads: list[int] = []
+
+    def a_scan_arrives_each_time(inner: Session, source: rollup.RollupSource) -> int | None:
+        reads.append(1)
+        assert len(reads) < 20, "the fold keeps chasing new rows"
+        high = settled_high(inner, source)
+        with Session(app.extensions["db_engine"]) as other:
+            other.add(Scan(stamp_id=1, scanned_at=datetime.now(UTC), client_hash="3" * 64))
+            other.commit()
+        return high
+
+    monkeypatch.setattr(rollup, "_settled_high", a_scan_arrives_each_time)
+    fold(app, session)
+    assert rolled_totals(session)["scans"] < raw_totals(session)["scans"]  # some left live
+    assert_charts_match_the_logs(session, login_as_admin(app))
+
+
+def login_as_admin(app: Flask) -> FlaskClient:
+    from tests.registry_fixtures import login
+
+    return login(app.test_client(), "admin@example.vn")
+
+
+def test_on_postgresql_a_fold_waits_for_writers_in_flight_or_skips_the_log(
+    app: Flask, province: Province, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan with an id taken but not yet committed must not be passed over by the watermark."""
+    engine = app.extensions["db_engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: ids commit in order")
+    monkeypatch.setattr(rollup, "LOCK_TIMEOUT", "200ms")
+    scans = next(s for s in registered_sources(app) if s.name == "scans")
+    rollup.fold(session, scans)
+    with Session(engine) as slow, Session(engine) as fast:
+        slow.add(Scan(stamp_id=1, scanned_at=datetime.now(UTC), client_hash="4" * 64))
+        slow.flush()  # its id is taken, its row not committed
+        fast.add(Scan(stamp_id=2, scanned_at=datetime.now(UTC), client_hash="5" * 64))
+        fast.commit()  # a higher id, committed first
+        assert rollup.fold(session, scans) == 0  # skipped: a writer is still in flight
+        slow.commit()
+    assert rollup.fold(session, scans) == 2
+    assert rolled_totals(session)["scans"] == raw_totals(session)["scans"]
