@@ -121,10 +121,11 @@ def record_scan(
     place: Place | None,
     now: datetime | None = None,
 ) -> int:
-    """Log one scan, update the stamp's counters and apply the clone rules, atomically.
+    """Log one scan, update the stamp's counters and apply the clone rules; not committed.
 
-    Two Core statements and a commit: the ORM's unit of work is only used when a rule
-    fires, which is rare.
+    Two Core statements: the ORM's unit of work is only used when a rule fires, which is
+    rare. The caller commits once the answer is ready, so a scan whose answer could not be
+    built (the database went away meanwhile) is not counted.
 
     :returns: the new scan's id.
     """
@@ -147,7 +148,7 @@ def record_scan(
     for name, value in counted._mapping.items():
         set_committed_value(stamp, name, value)
     _apply_rules(session, facts, scan)
-    session.commit()
+    session.flush()
     return scan.id
 
 

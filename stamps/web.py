@@ -101,6 +101,7 @@ def scan(_rest: str) -> ResponseReturnValue:
     stories = current_app.extensions["stamp_stories"]
     story = lot_story(session, facts.lot, facts.producer.id, today, stories)  # type: ignore[arg-type]
     report = scan_report(session, facts, base, today, story)
+    session.commit()  # last database work: what follows cannot fail a counted scan
     kind = _representation()
     if kind == "json":
         return jsonify(report)

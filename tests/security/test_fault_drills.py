@@ -18,7 +18,7 @@ from chain.embedded import EMBEDDED_CHAIN_ID, EmbeddedChainClient
 from chain.merkle import leaf_value_for
 from tests.registry_fixtures import Farm
 from trace.models import AnchorRound, Plot, RoundStatus
-from trace.web.errors import DISK_FULL_HINT, DISK_FULL_TITLE
+from trace.web.errors import DISK_FULL_HINT, DISK_FULL_TITLE, UNAVAILABLE_HINT
 
 # --- the embedded chain's files are damaged --------------------------------------------
 
@@ -185,3 +185,55 @@ def test_writes_succeed_again_once_space_is_freed(
     assert client.post("/farm/plots", data=PLOT).status_code == 302
     names = session.exec(select(Plot.name)).all()
     assert names.count(PLOT["name"]) == 1  # the failed attempt left nothing behind
+
+
+# --- the database is out of reach ------------------------------------------------------
+
+
+@pytest.fixture
+def unreachable_app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """An app whose PostgreSQL is not listening (a port nobody holds): a restart, say."""
+    import socket
+
+    from trace.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/test?connect_timeout=2"
+    application = create_app(
+        {**app_config, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "offline")}
+    )
+    yield application
+    application.extensions["db_engine"].dispose()
+    close_chain = getattr(application.extensions.get("chain"), "close", None)
+    if close_chain is not None:
+        close_chain()
+
+
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13) Chrome/120 Mobile"}
+STAMP = "/01/08936001230011/10/TL-2611-01/21/0BWT9PBBV5B9NP"
+
+
+def test_a_database_out_of_reach_is_a_503_page_in_the_users_language(
+    unreachable_app: Flask,
+) -> None:
+    client = unreachable_app.test_client()
+    page = client.get(STAMP, headers=PHONE)
+    html = page.get_data(as_text=True)
+    # (the scan page's rate limiter may raise Retry-After to the end of its window)
+    assert page.status_code == 503 and int(page.headers["Retry-After"]) >= 5
+    assert "Traceback" not in html and "psycopg" not in html
+    with unreachable_app.test_request_context(), force_locale("vi"):
+        assert str(UNAVAILABLE_HINT) in html  # Vietnamese by default
+    english = client.get(STAMP + "?lang=en", headers=PHONE).get_data(as_text=True)
+    assert "The database is briefly out of reach. Nothing was saved." in english
+
+
+def test_a_database_out_of_reach_is_a_503_problem_on_the_api(unreachable_app: Flask) -> None:
+    response = unreachable_app.test_client().get(
+        "/api/v1/stamps/0BWT9PBBV5B9NP", headers={"Authorization": "Bearer at_" + "x" * 40}
+    )
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.content_type.startswith("application/problem+json")
+    assert response.json["status"] == 503 and "psycopg" not in response.get_data(as_text=True)

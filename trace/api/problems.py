@@ -141,10 +141,15 @@ def unexpected(error: Exception) -> Response:
     """Log an unhandled error; the client sees a bare 500 problem (503 when the disk is full)."""
     from sqlalchemy.exc import OperationalError
 
-    from trace.web.errors import DISK_FULL_HINT, is_disk_full
+    from trace.web.errors import DISK_FULL_HINT, UNAVAILABLE_HINT, is_disk_full, is_unavailable
 
     if isinstance(error, OperationalError) and is_disk_full(error):
         log.error("database write refused: disk full (%s)", error.orig)
         return problem(503, DISK_FULL_HINT, slug="disk-full", headers={"Retry-After": "300"})
+    if isinstance(error, OperationalError) and is_unavailable(error):
+        log.error("database out of reach (%s)", error.orig)
+        return problem(
+            503, UNAVAILABLE_HINT, slug="database-unavailable", headers={"Retry-After": "5"}
+        )
     log.exception("unhandled API error", exc_info=error)
     return from_http_exception(InternalServerError())

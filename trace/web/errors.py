@@ -7,7 +7,7 @@ import logging
 from flask import Flask, g, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from trace.db import get_session
@@ -39,6 +39,19 @@ DISK_FULL_TITLE = _l("Your change could not be saved")
 DISK_FULL_HINT = _l(
     "The server has run out of storage space. Nothing was saved and your earlier data is "
     "safe. Please try again later; if it keeps happening, tell the administrator."
+)
+UNAVAILABLE_HINT = _l(
+    "The database is briefly out of reach. Nothing was saved. Please try again in a few seconds."
+)
+#: PostgreSQL going away: connection exceptions (class 08), shut down or starting up (57P0x).
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+UNAVAILABLE_MESSAGES = (
+    "connection failed",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "the database system is",
+    "database is locked",  # SQLite: another writer held the lock past the busy timeout
 )
 #: How SQLite and PostgreSQL report a full disk (PostgreSQL's SQLSTATE is 53100).
 DISK_FULL_MESSAGES = ("database or disk is full", "No space left on device")
@@ -83,15 +96,44 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
 
 
 def _database_error(error: OperationalError) -> ResponseReturnValue:
-    """A full disk is the operator's problem, said plainly; other database errors are 500s."""
-    if not is_disk_full(error):
+    """A full disk or a database out of reach is a 503 said plainly; anything else a 500."""
+    if is_disk_full(error):
+        log.error("database write refused, disk full: %s", error.orig)
+        get_session().rollback()  # the page itself reads (the logged-in user, say)
+        title, hint, retry = DISK_FULL_TITLE, DISK_FULL_HINT, "300"
+    elif is_unavailable(error):
+        log.error("database out of reach: %s", error.orig)
+        _drop_session()
+        title, hint, retry = TITLES[503], UNAVAILABLE_HINT, "5"
+    else:
         return _unexpected(error)
-    log.error("database write refused, disk full: %s", error.orig)
-    get_session().rollback()  # the page itself reads (the logged-in user, say)
-    page = render_template(
-        "errors/error.html", status=503, title=DISK_FULL_TITLE, hint=DISK_FULL_HINT
-    )
-    return page, 503, {"Retry-After": "300"}
+    page = render_template("errors/error.html", status=503, title=title, hint=hint)
+    return page, 503, {"Retry-After": retry}
+
+
+def _drop_session() -> None:
+    """Forget the request's session and user: reading either would fail again."""
+    from trace.web import login_manager
+
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.rollback()
+            session.close()
+        except SQLAlchemyError:  # the connection is already gone
+            log.debug("closing a session whose database is out of reach", exc_info=True)
+    g._login_user = login_manager.anonymous_user()  # the menu shows the logged-out view
+
+
+def is_unavailable(error: OperationalError) -> bool:
+    """Whether the database could not be reached (restarting, gone, or locked too long)."""
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None) or ""
+    if state.startswith("08") or state in UNAVAILABLE_SQLSTATES:
+        return True
+    text = str(error.orig)
+    return any(message in text for message in UNAVAILABLE_MESSAGES)
 
 
 def is_disk_full(error: OperationalError) -> bool:
