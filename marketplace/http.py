@@ -28,6 +28,7 @@ class HttpClient:
         self.timeout = timeout
         self.requests_sent = 0
         self._local = threading.local()
+        self._count_lock = threading.Lock()  # workers share the client: ``+=`` alone loses counts
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -41,7 +42,8 @@ class HttpClient:
         :raises TransientError: on a timeout or a broken connection (``ambiguous`` when the
             request may have reached the marketplace).
         """
-        self.requests_sent += 1
+        with self._count_lock:
+            self.requests_sent += 1
         kwargs.setdefault("timeout", self.timeout)
         try:
             return self._session().request(method, self.base_url + path, **kwargs)

@@ -60,14 +60,15 @@ def sync_listing(session: Session, settings: SyncSettings, listing_id: int, work
     :raises RetryLater: another worker holds the listing, the marketplace asked us to slow
         down, or a transient failure will be retried with backoff.
     """
-    row = session.get(ListingSync, listing_id)
-    if row is None:
-        return
     if not _take_lease(session, listing_id, worker):
+        if session.get(ListingSync, listing_id) is None:
+            return
         raise RetryLater(f"listing {listing_id} is being synced by another worker", BUSY_RETRY)
     retry = None
     try:
-        session.refresh(row)
+        row = session.get(ListingSync, listing_id, populate_existing=True)
+        if row is None:  # deleted between the lease and now
+            return
         adapter = settings.adapters.get(row.marketplace)
         if adapter is None:
             raise RemoteRejected(f"marketplace {row.marketplace!r} is not configured")

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,11 @@ Handler = Callable[[Session, dict[str, Any]], None]
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+#: A busy worker records its heartbeat this often, not once per job: a write per job
+#: serializes SQLite writers for nothing (``live_workers`` looks back 30 s).
+BEAT_EVERY = 5.0
+#: Tries at a claim that other workers keep winning before reporting an empty queue.
+CLAIM_TRIES = 5
 #: Fault drills only (tests/drills): a crash point's name; the process that reaches that
 #: point kills itself with SIGKILL, as a power cut would. Never set in a deployment.
 CRASH_AT = "AGRITRACE_CRASH_AT"
@@ -91,8 +97,22 @@ def handlers(app: Flask) -> dict[str, Handler]:
 def claim(
     session: Session, worker_id: str, kinds: list[str], now: datetime | None = None
 ) -> Job | None:
-    """Take the oldest runnable job of ``kinds`` under a lease, or None."""
-    now = now or utcnow()
+    """Take the oldest runnable job of ``kinds`` under a lease, or None when there is none.
+
+    Workers that look at once see the same oldest job and only one wins it; the others
+    try the next one straight away (an empty answer makes a worker sleep).
+    """
+    for _ in range(CLAIM_TRIES):
+        job, raced = _claim_once(session, worker_id, kinds, now or utcnow())
+        if not raced:
+            return job
+    return None
+
+
+def _claim_once(
+    session: Session, worker_id: str, kinds: list[str], now: datetime
+) -> tuple[Job | None, bool]:
+    """One attempt at a claim. :returns: the job, and whether another worker took it first."""
     runnable = or_(
         col(Job.status) == QUEUED,
         (col(Job.status) == RUNNING) & (col(Job.lease_until) < now),  # its worker died
@@ -108,7 +128,7 @@ def claim(
     job = session.exec(statement).first()
     if job is None:
         session.rollback()
-        return None
+        return None, False
     # The conditional update is what makes the claim exclusive on SQLite.
     taken = session.execute(
         update(Job)
@@ -121,9 +141,10 @@ def claim(
     )
     session.commit()
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return None
+        session.expunge(job)  # its loaded state is stale; the next look must not reuse it
+        return None, True
     session.refresh(job)
-    return job
+    return job, False
 
 
 def run_one(app: Flask, session: Session, worker_id: str) -> bool:
@@ -207,11 +228,14 @@ def run_worker(
     """
     worker_id = worker_name()
     engine = app.extensions["db_engine"]
+    last_beat = -BEAT_EVERY
     with app.app_context():
         while not stop.is_set():
             try:
                 with Session(engine, expire_on_commit=False) as session:
-                    beat(session, worker_id)
+                    if time.monotonic() - last_beat >= BEAT_EVERY:
+                        beat(session, worker_id)
+                        last_beat = time.monotonic()
                     busy = run_one(app, session, worker_id)
                 if not busy and on_idle is not None:
                     on_idle()
