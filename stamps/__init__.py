@@ -19,7 +19,9 @@ def init_app(app: Flask) -> None:
         key_func=lambda: request.remote_addr or "unknown",
         app=app,
         storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
-        headers_enabled=True,
+        # No X-RateLimit-* headers on every scan: reading the window back costs a second
+        # storage round trip per scan. A refused scan still says Retry-After (``_too_many``).
+        headers_enabled=False,
         # If Redis goes away, count in this process rather than fail consumers' scans.
         in_memory_fallback_enabled=True,
         swallow_errors=True,

@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 
 from stamps.identity import format_serial, stamp_uri
 from stamps.scanning import StampFacts, Verdict, flags_of, verdict_of
-from trace.anchoring import anchored_version
 from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
 from trace.services import events as event_service
 
@@ -167,8 +166,28 @@ def _plot(facts: StampFacts) -> dict[str, Any] | None:
     }
 
 
+_CERTIFICATIONS = (
+    select(Certification)
+    .where(Certification.producer_id == bindparam("producer"))
+    .order_by(col(Certification.valid_to).desc())
+)
+#: The newest confirmed anchor of a lot: only the columns a scan shows (not the document).
+_ANCHORED = (
+    select(
+        LotDocument.version,
+        AnchorRound.block_number,
+        AnchorRound.tx_hash,
+        AnchorRound.block_time,
+        AnchorRound.chain_id,
+    )
+    .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
+    .where(LotDocument.lot_id == bindparam("lot"), AnchorRound.status == RoundStatus.CONFIRMED)
+    .order_by(col(LotDocument.version).desc())
+    .limit(1)
+)
+
+
 def _certifications(session: Session, producer_id: int, today: date) -> list[dict[str, Any]]:
-    statement = select(Certification).where(Certification.producer_id == producer_id)
     return [
         {
             "scheme": cert.scheme,
@@ -178,7 +197,7 @@ def _certifications(session: Session, producer_id: int, today: date) -> list[dic
             "valid_to": cert.valid_to.isoformat(),
             "status": "expired" if cert.is_expired(today) else "valid",
         }
-        for cert in session.exec(statement.order_by(col(Certification.valid_to).desc()))
+        for cert in session.exec(_CERTIFICATIONS, params={"producer": producer_id})
     ]
 
 
@@ -203,11 +222,6 @@ def proof_url(base_url: str, serial: str) -> str:
     return f"{base_url}/proofs/{serial}.json"
 
 
-def anchoring_status(session: Session, lot: Lot) -> dict[str, Any]:
-    """``tampered``, else the newest anchored document version of a lot, else ``pending``."""
-    return _tampered(lot) or _anchored(session, lot)
-
-
 def _tampered(lot: Lot) -> dict[str, Any] | None:
     if lot.tampered_at is None:
         return None
@@ -215,15 +229,14 @@ def _tampered(lot: Lot) -> dict[str, Any] | None:
 
 
 def _anchored(session: Session, lot: Lot) -> dict[str, Any]:
-    row = anchored_version(session, lot.id)  # type: ignore[arg-type]
+    row = session.execute(_ANCHORED, {"lot": lot.id}).first()
     if row is None:
         return {"status": "pending"}
-    document, anchor = row
     return {
         "status": "anchored",
-        "version": document.version,
-        "block": anchor.block_number,
-        "transaction": anchor.tx_hash,
-        "time": anchor.block_time.isoformat() if anchor.block_time else None,
-        "chain_id": anchor.chain_id,
+        "version": row.version,
+        "block": row.block_number,
+        "transaction": row.tx_hash,
+        "time": row.block_time.isoformat() if row.block_time else None,
+        "chain_id": row.chain_id,
     }

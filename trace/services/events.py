@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from trace.i18n import _l
@@ -150,13 +151,15 @@ def superseding_event(session: Session, event_id: int) -> Event | None:
     return session.exec(select(Event).where(Event.supersedes_id == event_id)).first()
 
 
+# Built once: scan pages read timelines often (stamps.report.lot_story).
+_TIMELINE = (
+    select(Event).where(Event.lot_id == bindparam("lot")).order_by(Event.occurred_at, Event.id)  # type: ignore[arg-type]
+)
+
+
 def timeline(session: Session, lot_id: int) -> list[TimelineEntry]:
     """A lot's events in time order, each marked with the event that superseded it."""
-    events = list(
-        session.exec(
-            select(Event).where(Event.lot_id == lot_id).order_by(Event.occurred_at, Event.id)  # type: ignore[arg-type]
-        )
-    )
+    events = list(session.exec(_TIMELINE, params={"lot": lot_id}))
     corrected = {e.supersedes_id: e.id for e in events if e.supersedes_id is not None}
     return [TimelineEntry(event, corrected.get(event.id)) for event in events]
 
