@@ -71,15 +71,19 @@ def _scan(results: dict[str, Any]) -> list[str]:
         if not run.get("ok"):
             lines += [f"### {backend}: FAILED", "", "```", run.get("error", ""), "```", ""]
             continue
-        lines += _scan_backend(backend, run["result"])
+        lines += _scan_backend(backend, run["result"], run.get("date"))
     return lines
 
 
-def _scan_backend(backend: str, r: dict[str, Any]) -> list[str]:
+def _scan_backend(backend: str, r: dict[str, Any], date: str | None = None) -> list[str]:
     stamps = round(STAMPS_AT_FACTOR_1 * r["factor"])
+    when = f", measured {date}" if date else ""
+    store = r.get("rate_limit_storage")
+    limits = f"; rate limits counted in `{store}`" if store else ""
     lines = [
         f"### {backend}, factor {r['factor']:g} ({stamps:,} seeded stamps), "
-        f"{r['workers']} {r['worker_class']} workers, wrk runs of {r['duration_s']} s",
+        f"{r['workers']} {r['worker_class']} workers, wrk runs of {r['duration_s']} s"
+        f"{when}{limits}",
         "",
         "| clients | route | req/s | p50 ms | p99 ms | ratio to /livez | target | |",
         "|---|---|---|---|---|---|---|---|",
