@@ -124,6 +124,8 @@ def _scan_backend(backend: str, r: dict[str, Any], date: str | None = None) -> l
         lines.append("- Inspector API: not measured (no inspector token could be created).")
     seed = r["seed"]
     seeded = "reused an earlier seed" if seed.get("reused") else f"{seed['wall_seconds']} s"
+    if seed.get("measured"):  # this run reused a database: the time of an earlier seeding
+        seeded += f" (seeding measured in the run of {seed['measured']})"
     per_million = r["database_bytes"] / (stamps / 1e6) / 1e6
     lines += [
         f"- Seeding (`flask seed-scale --factor {r['factor']:g}`): {seeded}",
