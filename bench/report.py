@@ -21,6 +21,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         *_machine(results),
         *_scan(results),
         *_dashboard(results),
+        *_province_round(results),
         *_mint(results),
         *_others(results),
     ]
@@ -198,10 +199,40 @@ def _mint(results: dict[str, Any]) -> list[str]:
     return [*lines, ""] if found else []
 
 
+def _province_round(results: dict[str, Any]) -> list[str]:
+    runs = {b: results["runs"].get(f"province-round-{b}") for b in ("sqlite", "postgresql")}
+    if not any(runs.values()):
+        return []
+    lines = [
+        "## Anchoring the whole province in one round (issue 7)",
+        "",
+        "| backend | lots | transactions | gas | prepare s | send and confirm s | total s "
+        "| target | |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for backend, run in runs.items():
+        if not run:
+            continue
+        if not run.get("ok"):
+            lines.append(f"| {backend} | FAILED: {str(run.get('error', ''))[-200:]} |||||||")
+            continue
+        r = run["result"]
+        if r.get("reused"):
+            lines.append(f"| {backend} | {r['lots']:,} | already anchored, not re-measured |||||||")
+            continue
+        met = _met(r["transactions"] == 1 and r["leaves"] >= r["lots"])
+        lines.append(
+            f"| {backend} | {r['lots']:,} | {r['transactions']} | {r['gas_used']:,} "
+            f"| {r['prepare_s']} | {r['send_and_confirm_s']} | {r['total_s']} "
+            f"| every lot in one transaction | {met} |"
+        )
+    return [*lines, "", "Embedded chain (py-evm); `python -m bench.bench_province_round`.", ""]
+
+
 def _others(results: dict[str, Any]) -> list[str]:
     lines = ["## Other benchmarks (figures as their scripts report them)", ""]
     for name, run in results["runs"].items():
-        if name.startswith(("scan-", "mint-", "dashboard-")):
+        if name.startswith(("scan-", "mint-", "dashboard-", "province-round-")):
             continue
         lines += [f"### {name}", "", f"`{run['command']}`", ""]
         if not run.get("ok"):

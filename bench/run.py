@@ -31,7 +31,8 @@ PY = [sys.executable, "-m"]
 
 def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str], int]]:
     """(name, command, time limit in seconds) of every run."""
-    scan = ["bench.bench_scan", "--factor", f"{factor:g}"]
+    scale = ["--factor", f"{factor:g}"]
+    scan = ["bench.bench_scan", *scale]
     scan += ["--duration", "3", "--repeat", "2"] if quick else ["--duration", "6", "--repeat", "3"]
     sizes = "100000" if quick else "100000,1000000"
     dashboard = ["bench.bench_dashboard", "--factor", f"{factor:g}"]
@@ -41,6 +42,8 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
         ("merkle", [*PY, "bench.bench_merkle", "--py-size", "100000" if quick else "1000000"], 900),
         ("anchor", [*PY, "bench.bench_anchor"] + (["--lots", "200"] if quick else []), 900),
         ("labels", [*PY, "bench.bench_labels"] + (["--quick"] if quick else []), 900),
+        # Anchors every lot of the seeded province, so the scan run measures real proofs.
+        ("province-round-sqlite", [*PY, "bench.bench_province_round", *scale], 1800),
         ("scan-sqlite", [*PY, *scan], 1800),
         # After scan-sqlite: it reuses the province that run seeds (and its scans).
         ("dashboard-sqlite", [*PY, *dashboard], 1200),
@@ -51,6 +54,13 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
                 "mint-postgresql",
                 [*PY, "bench.bench_mint", "--sizes", sizes, "--database-url", pg],
                 900,
+            )
+        )
+        runs.append(
+            (
+                "province-round-postgresql",
+                [*PY, "bench.bench_province_round", *scale, "--database-url", pg],
+                1800,
             )
         )
         runs.append(("scan-postgresql", [*PY, *scan, "--database-url", pg], 1800))
