@@ -19,13 +19,13 @@ from stamps.models import Scan, Stamp, StampFlag
 from stamps.proofs import proof_bundle, rpc_hint_for
 from stamps.recall import recall_stamps
 from stamps.render.labels import Label, render_label_sheet
-from stamps.scanning import StampFacts, flags_of, verdict_of
+from stamps.scanning import StampFacts, facts_of_serial, flags_of, verdict_of
 from stamps.streaming import stream_output
 from trace.api import ApiBlueprint, auth
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
 from trace.errors import NotFound
-from trace.models import Lot, Plot, Producer, Product, Role
+from trace.models import Lot, Product, Role
 from trace.models.tokens import Scope
 from trace.services.access import Actor, owned
 from trace.services.recall import register_recall_hook
@@ -168,18 +168,10 @@ class LotLabels(MethodView):
 
 def visible_stamp(session: Session, actor: Actor, serial: str) -> StampFacts:
     """The stamp with its lot, product, producer and plot, if the actor may see it."""
-    statement = (
-        select(Stamp, Lot, Product, Producer, Plot)
-        .join(Lot, col(Lot.id) == Stamp.lot_id)
-        .join(Product, col(Product.id) == Lot.product_id)
-        .join(Producer, col(Producer.id) == Lot.producer_id)
-        .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
-        .where(Stamp.serial == normalize_serial(serial))
-    )
-    row = session.exec(statement).first()
-    if row is None or not actor.can_see(row[1].producer_id):
+    facts = facts_of_serial(session, normalize_serial(serial))
+    if facts is None or not actor.can_see(facts.lot.producer_id):
         raise NotFound()
-    return StampFacts(*row)
+    return facts
 
 
 def visible_lot(session: Session, actor: Actor, lot_id: int) -> tuple[Lot, Product]:

@@ -79,12 +79,17 @@ _COUNT_SCAN = (
 )
 
 
+def facts_of_serial(session: Session, serial: str) -> StampFacts | None:
+    """The stamp with this (normalised) serial, with its lot, product, producer and plot."""
+    row = session.exec(_FIND_STAMP, params={"serial": serial}).first()
+    return None if row is None else StampFacts(*row)
+
+
 def find_stamp(session: Session, key: StampKey) -> StampFacts | None:
     """The stamp named by a scanned key, if its serial, GTIN and lot all match."""
-    row = session.exec(_FIND_STAMP, params={"serial": key.serial}).first()
-    if row is None:
+    facts = facts_of_serial(session, key.serial)
+    if facts is None:
         return None
-    facts = StampFacts(*row)
     if facts.product.gtin != key.gtin or facts.lot.code != key.lot:
         return None  # a real serial on the wrong product: a copied label
     return facts
