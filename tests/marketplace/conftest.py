@@ -25,7 +25,8 @@ from trace import jobs
 from trace.models import Job, Product
 from trace.models.base import utcnow
 
-READ_TIMEOUT = 0.5  # the adapters give up after this; "timeout after commit" hangs longer
+READ_TIMEOUT = 1.0  # the adapters give up after this; "timeout after commit" hangs longer
+# (0.5 s was too short for a sandbox answer on a loaded two-core CI machine)
 
 
 class SandboxAdmin(AdminClient):
