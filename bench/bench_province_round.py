@@ -27,7 +27,7 @@ from bench.bench_scan import RAW, database_for, environment, seed
 def anchor_province(database_url: str) -> dict[str, Any]:
     """One round over every lot document not yet in a round; figures from its receipt."""
     from trace.anchoring.rounds import prepare_round, send_round
-    from trace.app import create_app
+    from trace.app import close_app, create_app
     from trace.models import AnchorRound, LotDocument, RoundStatus
 
     env = environment(database_url)
@@ -67,10 +67,7 @@ def anchor_province(database_url: str) -> dict[str, Any]:
                 "total_s": round(sent - started, 2),
             }
     finally:
-        app.extensions["db_engine"].dispose()
-        close_chain = getattr(app.extensions.get("chain"), "close", None)
-        if close_chain is not None:
-            close_chain()
+        close_app(app)
 
 
 def main() -> None:

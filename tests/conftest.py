@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from trace.app import create_app
+from trace.app import close_app, create_app
 from trace.migrate import upgrade
 
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -95,10 +95,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_config)
     yield application
-    application.extensions["db_engine"].dispose()
-    close_chain = getattr(application.extensions.get("chain"), "close", None)
-    if close_chain is not None:  # the embedded chain holds a lock file in the instance folder
-        close_chain()
+    close_app(application)  # the embedded chain holds a lock file in the instance folder
 
 
 @pytest.fixture

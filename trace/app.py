@@ -49,3 +49,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     dashboard.init_app(app, (*stamp_charts.CHARTS, *listing_charts.CHARTS))
     opendata.init_app(app, stamp_charts.scan_statistics)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Release what ``create_app`` opened: the database pool and the embedded chain's lock."""
+    app.extensions["db_engine"].dispose()
+    close_chain = getattr(app.extensions.get("chain"), "close", None)
+    if close_chain is not None:
+        close_chain()

@@ -195,7 +195,7 @@ def unreachable_app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flas
     """An app whose PostgreSQL is not listening (a port nobody holds): a restart, say."""
     import socket
 
-    from trace.app import create_app
+    from trace.app import close_app, create_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -205,10 +205,7 @@ def unreachable_app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flas
         {**app_config, "DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "offline")}
     )
     yield application
-    application.extensions["db_engine"].dispose()
-    close_chain = getattr(application.extensions.get("chain"), "close", None)
-    if close_chain is not None:
-        close_chain()
+    close_app(application)
 
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13) Chrome/120 Mobile"}

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from stamps import minting
 from stamps.models import Stamp
 from tests.registry_fixtures import Farm
-from trace.app import create_app
+from trace.app import close_app, create_app
 from trace.models import Lot, Product
 
 REDIS = ("127.0.0.1", 6379)
@@ -60,10 +60,7 @@ def second_worker(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Ite
     """Another app process's view of the same database and limits (a second gunicorn worker)."""
     other = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "worker-2")})
     yield other
-    other.extensions["db_engine"].dispose()
-    close_chain = getattr(other.extensions.get("chain"), "close", None)
-    if close_chain is not None:
-        close_chain()
+    close_app(other)
 
 
 def test_two_workers_share_one_clients_scan_limit(
@@ -91,7 +88,4 @@ def test_scans_go_on_when_the_limit_store_is_unreachable(
         # Counted in this process instead: the scans answer, and the limit still holds.
         assert codes == [200, 200, 200, 200, 429, 429]
     finally:
-        offline.extensions["db_engine"].dispose()
-        close_chain = getattr(offline.extensions.get("chain"), "close", None)
-        if close_chain is not None:
-            close_chain()
+        close_app(offline)

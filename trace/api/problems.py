@@ -138,18 +138,13 @@ def _flatten(out: list[dict[str, Any]], location: str, pointer: str, value: Any)
 
 
 def unexpected(error: Exception) -> Response:
-    """Log an unhandled error; the client sees a bare 500 problem (503 when the disk is full)."""
-    from sqlalchemy.exc import OperationalError
+    """Log an unhandled error; the client sees a bare 500 problem (503 for a database outage)."""
+    from trace.web.errors import database_outage
 
-    from trace.web.errors import DISK_FULL_HINT, UNAVAILABLE_HINT, is_disk_full, is_unavailable
-
-    if isinstance(error, OperationalError) and is_disk_full(error):
-        log.error("database write refused: disk full (%s)", error.orig)
-        return problem(503, DISK_FULL_HINT, slug="disk-full", headers={"Retry-After": "300"})
-    if isinstance(error, OperationalError) and is_unavailable(error):
-        log.error("database out of reach (%s)", error.orig)
-        return problem(
-            503, UNAVAILABLE_HINT, slug="database-unavailable", headers={"Retry-After": "5"}
-        )
+    outage = database_outage(error)
+    if outage is not None:
+        log.error("database %s (%s)", outage.slug, getattr(error, "orig", error))
+        headers = {"Retry-After": outage.retry_after}
+        return problem(503, outage.hint, slug=outage.slug, headers=headers)
     log.exception("unhandled API error", exc_info=error)
     return from_http_exception(InternalServerError())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, g, render_template
 from flask.typing import ResponseReturnValue
@@ -95,20 +97,41 @@ def _unexpected(error: Exception) -> ResponseReturnValue:
     return error_page(500)
 
 
+@dataclass(frozen=True)
+class Outage:
+    """A database error that is not a bug: what to tell the user and when to come back."""
+
+    title: Any
+    hint: Any
+    slug: str
+    retry_after: str
+
+
+DISK_FULL = Outage(DISK_FULL_TITLE, DISK_FULL_HINT, "disk-full", "300")
+UNAVAILABLE = Outage(TITLES[503], UNAVAILABLE_HINT, "database-unavailable", "5")
+
+
+def database_outage(error: Exception) -> Outage | None:
+    """A full disk or a database out of reach (both 503s, pages and API alike), else None."""
+    if not isinstance(error, OperationalError):
+        return None
+    if is_disk_full(error):
+        return DISK_FULL
+    return UNAVAILABLE if is_unavailable(error) else None
+
+
 def _database_error(error: OperationalError) -> ResponseReturnValue:
     """A full disk or a database out of reach is a 503 said plainly; anything else a 500."""
-    if is_disk_full(error):
-        log.error("database write refused, disk full: %s", error.orig)
-        get_session().rollback()  # the page itself reads (the logged-in user, say)
-        title, hint, retry = DISK_FULL_TITLE, DISK_FULL_HINT, "300"
-    elif is_unavailable(error):
-        log.error("database out of reach: %s", error.orig)
-        _drop_session()
-        title, hint, retry = TITLES[503], UNAVAILABLE_HINT, "5"
-    else:
+    outage = database_outage(error)
+    if outage is None:
         return _unexpected(error)
-    page = render_template("errors/error.html", status=503, title=title, hint=hint)
-    return page, 503, {"Retry-After": retry}
+    log.error("database %s: %s", outage.slug, error.orig)
+    if outage is UNAVAILABLE:
+        _drop_session()
+    else:
+        get_session().rollback()  # the page itself reads (the logged-in user, say)
+    page = render_template("errors/error.html", status=503, title=outage.title, hint=outage.hint)
+    return page, 503, {"Retry-After": outage.retry_after}
 
 
 def _drop_session() -> None:
