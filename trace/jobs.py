@@ -94,6 +94,19 @@ def handlers(app: Flask) -> dict[str, Handler]:
     return registry
 
 
+def add_idle_hook(app: Flask, hook: Callable[[], None]) -> None:
+    """Add periodic work a worker does whenever its queue is empty (packages add theirs in
+    ``init_app``, in any order); ``app.extensions["worker_on_idle"]`` runs them all."""
+    hooks: list[Callable[[], None]] = app.extensions.setdefault("worker_idle_hooks", [])
+    hooks.append(hook)
+
+    def run_all() -> None:
+        for run in hooks:
+            run()
+
+    app.extensions["worker_on_idle"] = run_all
+
+
 def claim(
     session: Session, worker_id: str, kinds: list[str], now: datetime | None = None
 ) -> Job | None:

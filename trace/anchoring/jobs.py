@@ -40,7 +40,7 @@ def init_app(app: Flask) -> None:
     registry[JOB_DOCUMENT] = _refresh_document
     registry[JOB_ROUND] = run_round
     registry[JOB_SWEEP] = run_sweep
-    app.extensions["worker_on_idle"] = _Scheduler(app)
+    jobs.add_idle_hook(app, _Scheduler(app))
 
 
 def _refresh_document(session: Session, payload: dict[str, Any]) -> None:

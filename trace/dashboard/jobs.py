@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -31,7 +30,7 @@ def init_app(app: Flask) -> None:
         "ROLLUP_INTERVAL_SECONDS", float(os.environ.get("ROLLUP_INTERVAL_SECONDS", 60.0))
     )
     jobs.handlers(app)[JOB_FOLD] = run_fold
-    app.extensions["worker_on_idle"] = _Scheduler(app, app.extensions.get("worker_on_idle"))
+    jobs.add_idle_hook(app, _Scheduler(app))
     app.cli.add_command(rollup_command)
 
 
@@ -56,11 +55,10 @@ def run_fold(session: Session, _payload: dict[str, Any]) -> None:
 
 
 class _Scheduler:
-    """Queues a fold every ``ROLLUP_INTERVAL_SECONDS``, then does the worker's other idle work."""
+    """Queues a fold every ``ROLLUP_INTERVAL_SECONDS``."""
 
-    def __init__(self, app: Flask, then: Callable[[], None] | None) -> None:
+    def __init__(self, app: Flask) -> None:
         self.app = app
-        self.then = then
         self.last = time.monotonic()
 
     def __call__(self) -> None:
@@ -69,8 +67,6 @@ class _Scheduler:
                 jobs.enqueue(session, JOB_FOLD, {}, dedupe_key=JOB_FOLD)
                 session.commit()
             self.last = time.monotonic()
-        if self.then is not None:
-            self.then()
 
 
 @click.command("dashboard-rollup")
