@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from trace import jobs
@@ -60,6 +61,36 @@ def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(
     later = utcnow() + jobs.LEASE + timedelta(seconds=1)
     again = jobs.claim(session, "w2", ["test.record"], now=later)  # w1 died
     assert again is not None and again.id == first.id and again.attempts == 2
+
+
+def test_claims_take_the_oldest_runnable_job_queued_or_orphaned(
+    app: Flask, session: Session
+) -> None:
+    """Jobs of a dead worker and queued jobs form one line, oldest run_after first."""
+    start = utcnow() - timedelta(minutes=10)
+    for n in range(3):
+        jobs.enqueue(session, "test.record", {"n": n})
+        session.flush()
+    for job, minutes in zip(session.exec(select(Job).order_by(Job.id)), (0, 2, 4), strict=True):
+        job.run_after = start + timedelta(minutes=minutes)
+        session.add(job)
+    session.commit()
+    orphan = jobs.claim(session, "w1", ["test.record"])
+    assert orphan is not None and orphan.payload == {"n": 0}
+    later = utcnow() + jobs.LEASE + timedelta(seconds=1)  # w1 died holding job 0
+    order = [jobs.claim(session, "w2", ["test.record"], now=later) for _ in range(4)]
+    assert [job.payload["n"] if job else None for job in order] == [0, 1, 2, None]
+
+
+def test_the_claim_reads_queued_jobs_through_the_status_index(session: Session) -> None:
+    """Finished jobs pile up by the million; the claim must not walk them."""
+    queued = jobs.col(Job.status) == jobs.QUEUED
+    statement = jobs._runnable(session, queued, utcnow(), ["test.record"])
+    bind = session.get_bind()
+    sql = str(statement.compile(bind, compile_kwargs={"literal_binds": True}))
+    explain = "EXPLAIN QUERY PLAN " if bind.dialect.name == "sqlite" else "EXPLAIN "
+    plan = " ".join(str(row) for row in session.execute(text(explain + sql)).all())
+    assert "ix_jobs_status_run_after_id" in plan
 
 
 def test_failing_job_is_retried_with_backoff_then_succeeds(app: Flask, session: Session) -> None:

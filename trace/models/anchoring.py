@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from trace.models.base import utcnow
@@ -60,12 +60,14 @@ class Job(SQLModel, table=True):
     """Transactional outbox: work written in the same transaction as the change behind it."""
 
     __tablename__ = "jobs"
+    # The claim reads queued jobs in (run_after, id) order straight from this index.
+    __table_args__ = (Index("ix_jobs_status_run_after_id", "status", "run_after", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
-    status: str = Field(default="queued", max_length=12, index=True)
+    status: str = Field(default="queued", max_length=12)
     attempts: int = 0
     run_after: datetime = Field(default_factory=utcnow, index=True)
     locked_by: str | None = Field(default=None, max_length=80)
