@@ -16,7 +16,8 @@ and an anchoring round's *round tree* whose values are lot document hashes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 
 from chain.errors import InvalidLeaf
 from chain.hashing import keccak256, keccak_factory
@@ -143,7 +144,7 @@ class MerkleTree:
         Raises:
             IndexError: ``index`` is out of range.
         """
-        return _proof_at(self.nodes, self._tree_index(leaf_hash(self.values[index])))
+        return _proof_at(self.nodes.__getitem__, self._tree_index(leaf_hash(self.values[index])))
 
     def proof_for(self, value: bytes) -> list[bytes]:
         """Return the proof of a leaf value.
@@ -154,11 +155,15 @@ class MerkleTree:
         position = self._tree_index(leaf_hash(value))
         if position < 0:
             raise InvalidLeaf(f"value 0x{bytes(value).hex()} is not a leaf of this tree")
-        return _proof_at(self.nodes, position)
+        return _proof_at(self.nodes.__getitem__, position)
 
     def proofs(self) -> list[list[bytes]]:
         """Return the proof of every value, in ``values`` order."""
         return [self.proof(i) for i in range(len(self.values))]
+
+    def packed(self) -> PackedTree:
+        """Return the tree reduced to what :meth:`proof_for` needs, for keeping many at once."""
+        return PackedTree(b"".join(self.nodes), len(self.values))
 
     def _tree_index(self, hashed: bytes) -> int:
         if self._positions is None:
@@ -167,6 +172,47 @@ class MerkleTree:
                 self.nodes[i]: i for i in range(len(self.nodes) - 1, first_leaf - 1, -1)
             }
         return self._positions.get(hashed, -1)
+
+
+class PackedTree:
+    """A built tree packed into one ``bytes`` (32 a node), for keeping many in memory.
+
+    About 64 bytes a leaf, where a :class:`MerkleTree` with its leaf index holds about 280.
+    It answers :meth:`proof_for` exactly as the tree it was packed from, finding a leaf by
+    bisection over the leaf hashes (the tree keeps them sorted). Build with
+    :meth:`MerkleTree.packed`.
+    """
+
+    __slots__ = ("_count", "_data")
+
+    def __init__(self, data: bytes, count: int) -> None:
+        self._data = data
+        self._count = count
+
+    @property
+    def root(self) -> bytes:
+        """The 32-byte root."""
+        return self._node(0)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def proof_for(self, value: bytes) -> list[bytes]:
+        """Return the proof of a leaf value (see :meth:`MerkleTree.proof_for`).
+
+        Raises:
+            InvalidLeaf: ``value`` is not a leaf of this tree (or not 32 bytes).
+        """
+        hashed = leaf_hash(value)
+        smallest = 2 * self._count - 2  # leaves sit at the end, largest hash first
+        # Of equal leaves the one nearest the root, as MerkleTree's index picks.
+        rank = bisect_right(range(self._count), hashed, key=lambda k: self._node(smallest - k))
+        if rank == 0 or self._node(smallest - rank + 1) != hashed:
+            raise InvalidLeaf(f"value 0x{bytes(value).hex()} is not a leaf of this tree")
+        return _proof_at(self._node, smallest - rank + 1)
+
+    def _node(self, index: int) -> bytes:
+        return self._data[32 * index : 32 * index + 32]
 
 
 def merkle_root(values: Iterable[bytes]) -> bytes:
@@ -191,10 +237,10 @@ def _build_nodes(sorted_leaves: list[bytes]) -> list[bytes]:
     return nodes
 
 
-def _proof_at(nodes: Sequence[bytes], index: int) -> list[bytes]:
+def _proof_at(node: Callable[[int], bytes], index: int) -> list[bytes]:
     proof: list[bytes] = []
     while index > 0:
         sibling = index + 1 if index % 2 else index - 1
-        proof.append(nodes[sibling])
+        proof.append(node(sibling))
         index = (index - 1) // 2
     return proof

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
@@ -10,11 +12,15 @@ from flask_limiter import Limiter, RateLimitExceeded
 def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
     from stamps import api
+    from stamps.proofs import StampTreeCache
     from stamps.report import StoryCache
     from stamps.scale import seed_scale_command
     from stamps.web import manage_bp, scan_bp
 
     app.config.setdefault("SCAN_RATE_LIMIT", "60 per minute")
+    app.config.setdefault(
+        "PROOF_TREE_CACHE_LEAVES", int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 1_000_000))
+    )
     limiter = Limiter(
         key_func=lambda: request.remote_addr or "unknown",
         app=app,
@@ -30,6 +36,8 @@ def init_app(app: Flask) -> None:
     app.extensions["stamps_limiter"] = limiter
     # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
     app.extensions["stamp_stories"] = StoryCache(app.config.get("SCAN_STORY_CACHE_SIZE", 8192))
+    # Lots' stamp trees behind proof bundles, by anchored stamp set, bounded by leaves held.
+    app.extensions["stamp_proof_trees"] = StampTreeCache(app.config["PROOF_TREE_CACHE_LEAVES"])
     from stamps.demo import seed_demo_stamps
 
     app.extensions.setdefault("demo_seed_hooks", []).append(seed_demo_stamps)

@@ -56,7 +56,8 @@ class StampProof(MethodView):
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
         hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
-        return proof_bundle(session, facts.stamp.serial, hint)
+        trees = current_app.extensions["stamp_proof_trees"]
+        return proof_bundle(session, facts.stamp.serial, hint, trees)
 
 
 @blp.route("/stamps/<serial>/scans")

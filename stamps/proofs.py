@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from chain.merkle import MerkleTree, leaf_value_for
+from chain.errors import InvalidLeaf
+from chain.merkle import MerkleTree, PackedTree, leaf_value_for
 from chain.proof import build_bundle
+from stamps.caching import LruCache
 from stamps.errors import StampError
 from stamps.models import Stamp
 from trace.anchoring import anchored_version, receipt_of
@@ -23,13 +25,35 @@ class ProofPending(StampError):
     slug = "pending"
 
 
-def proof_bundle(session: Session, serial: str, rpc_hint: str | None) -> dict[str, Any]:
+#: What picks out a stamp tree: the lot, how many of its stamps, the root they must give.
+TreeKey = tuple[int, int, str | None]
+
+
+class StampTreeCache(LruCache[TreeKey, PackedTree]):
+    """Lots' stamp trees, each for one anchored stamp set, up to a total number of leaves.
+
+    Trees are kept packed, about 64 bytes a leaf, so the budget bounds a worker's memory
+    however many stamps the province has.
+    """
+
+    def __init__(self, leaves: int = 200_000) -> None:
+        super().__init__(leaves, weigh=len)
+
+
+def proof_bundle(
+    session: Session,
+    serial: str,
+    rpc_hint: str | None,
+    trees: StampTreeCache | None = None,
+) -> dict[str, Any]:
     """The self-contained proof bundle of a stamp (checkable with ``python -m chain.verify``).
 
     The stamp tree of an anchored document version is over the lot's first
     ``document["stamp_count"]`` stamps (stamps are never deleted, ids only grow).
 
     :param rpc_hint: a JSON-RPC URL verifiers may use, written into the bundle.
+    :param trees: where stamp trees are kept between requests (one per app:
+        ``stamps.init_app``); without it the tree is built afresh.
     :raises NotFound: no stamp with this serial.
     :raises ProofPending: the stamp's lot has no confirmed version that includes it yet.
     :raises InvalidProof: the stored parts do not lead to the anchored root (tampering).
@@ -42,18 +66,49 @@ def proof_bundle(session: Session, serial: str, rpc_hint: str | None) -> dict[st
         raise ProofPending(_l("The stamp's lot has not been anchored yet."))
     version, anchor = anchored
     document = json.loads(version.canonical_json)
-    serials = _anchored_serials(session, stamp.lot_id, int(document.get("stamp_count") or 0))
-    if serial not in serials:
+    trees = trees if trees is not None else StampTreeCache(0)
+    stamp_path = _path_in(stamp_tree(session, stamp.lot_id, document, trees), serial)
+    if stamp_path is None:
         raise ProofPending(_l("The stamp was minted after the lot's latest anchored version."))
-    tree = MerkleTree.of(leaf_value_for(s) for s in serials)
-    stamp_path = tree.proof_for(leaf_value_for(serial))
     lot_path = [bytes.fromhex(step) for step in version.lot_proof or []]
     return build_bundle(document, serial, stamp_path, lot_path, receipt_of(anchor), rpc_hint)
 
 
-def _anchored_serials(session: Session, lot_id: int, count: int) -> list[str]:
+def stamp_tree(
+    session: Session, lot_id: int, document: dict[str, Any], trees: StampTreeCache
+) -> PackedTree | None:
+    """The tree over the stamps an anchored lot document counts, built once per stamp set.
+
+    Versions that add no stamps share their tree; minting more stamps makes a new key.
+    Only a tree that gives the document's ``stamp_root`` is kept, so a mismatch (refused
+    by ``build_bundle``) is looked at afresh on every request.
+
+    :returns: None when the document counts no stamps.
+    """
+    count = int(document.get("stamp_count") or 0)
     if count <= 0:
-        return []
+        return None
+    key = (lot_id, count, document.get("stamp_root"))
+    tree = trees.get(key)
+    if tree is None:
+        serials = _anchored_serials(session, lot_id, count)
+        tree = MerkleTree.of(leaf_value_for(s) for s in serials).packed()
+        if f"0x{tree.root.hex()}" == key[2]:
+            trees.put(key, tree)
+    return tree
+
+
+def _path_in(tree: PackedTree | None, serial: str) -> list[bytes] | None:
+    """The serial's path in the tree; None when the tree does not hold it (minted later)."""
+    if tree is None:
+        return None
+    try:
+        return tree.proof_for(leaf_value_for(serial))
+    except InvalidLeaf:
+        return None
+
+
+def _anchored_serials(session: Session, lot_id: int, count: int) -> list[str]:
     statement = (
         select(Stamp.serial).where(Stamp.lot_id == lot_id).order_by(col(Stamp.id)).limit(count)
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
+from stamps.caching import LruCache
 from stamps.identity import format_serial, stamp_uri
 from stamps.scanning import StampFacts, Verdict, flags_of, verdict_of
 from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
@@ -56,31 +55,11 @@ class LotStory:
         return html
 
 
-class StoryCache:
+class StoryCache(LruCache[tuple[Any, ...], LotStory]):
     """The newest lot stories, keyed by lot, story version and day (certificates expire)."""
 
     def __init__(self, size: int = 8192) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], LotStory] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> LotStory | None:
-        with self._lock:
-            story = self._entries.get(key)
-            if story is not None:
-                self._entries.move_to_end(key)
-            return story
-
-    def put(self, key: tuple[Any, ...], story: LotStory) -> None:
-        with self._lock:
-            self._entries[key] = story
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        super().__init__(size)
 
 
 def lot_story(

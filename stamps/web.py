@@ -149,7 +149,7 @@ def public_proof(serial: str) -> ResponseReturnValue:
     session = get_session()
     hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
     try:
-        bundle = proof_bundle(session, serial, hint)
+        bundle = proof_bundle(session, serial, hint, current_app.extensions["stamp_proof_trees"])
     except NotFound:
         return jsonify(not_found_report()), 404
     except ProofPending as pending:

@@ -116,3 +116,24 @@ def test_proofs_returns_one_valid_proof_per_value_in_input_order() -> None:
     proofs = tree.proofs()
     assert len(proofs) == 13
     assert all(verify(tree.root, v, p) for v, p in zip(values, proofs, strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_a_packed_tree_gives_the_committed_oz_proofs(case: dict) -> None:
+    values = _b(case["values"])
+    packed = MerkleTree.of(values).packed()
+    assert "0x" + packed.root.hex() == case["root"] and len(packed) == len(values)
+    assert [packed.proof_for(v) for v in values] == [_b(p) for p in case["proofs"]]
+
+
+def test_a_packed_tree_answers_as_its_tree_and_refuses_other_values() -> None:
+    rng = random.Random(7)
+    for size in (1, 2, 3, 50, 257):
+        values = [leaf_value_for(f"P{rng.random()}") for _ in range(size)]
+        values += values[: size // 3]  # duplicates share one proof, as in the tree
+        tree = MerkleTree.of(values)
+        packed = tree.packed()
+        assert [packed.proof_for(v) for v in values] == [tree.proof_for(v) for v in values]
+        for absent in (leaf_value_for("not in tree"), bytes(32), b"\xff" * 32):
+            with pytest.raises(InvalidLeaf):
+                packed.proof_for(absent)

@@ -48,15 +48,12 @@ def page(client: Any, path: str, lang: str = "en") -> str:
     return response.get_data(as_text=True)
 
 
-def test_an_event_recorded_after_a_scan_shows_on_the_next_scan(
-    client: Any, session: Session, farm_a: Farm, paths: list[str]
-) -> None:
-    before = page(client, paths[0])
-    assert "Cold store Tan Thanh" not in before
+def record_cooling(session: Session, farm: Farm) -> None:
+    """The farm's lot went into the Tan Thanh cold store an hour ago."""
     event_service.record_event(
         session,
-        farm_a.actor,
-        farm_a.lot_id,
+        farm.actor,
+        farm.lot_id,
         event_service.NewEvent(
             kind="cooling",
             occurred_at=datetime.now(UTC) - timedelta(hours=1),
@@ -64,6 +61,14 @@ def test_an_event_recorded_after_a_scan_shows_on_the_next_scan(
             details={"temperature_c": "5"},
         ),
     )
+
+
+def test_an_event_recorded_after_a_scan_shows_on_the_next_scan(
+    client: Any, session: Session, farm_a: Farm, paths: list[str]
+) -> None:
+    before = page(client, paths[0])
+    assert "Cold store Tan Thanh" not in before
+    record_cooling(session, farm_a)
     assert "Cold store Tan Thanh" in page(client, paths[1])
     assert "Cold store Tan Thanh" in page(client, paths[0])  # the stamp scanned before, too
     places = [event["place"] for event in report(client, paths[2])["events"]]
