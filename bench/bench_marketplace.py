@@ -17,7 +17,12 @@ timeouts and dropped connections after the write committed). Each round lists ev
 product (``list``), then changes every price and stock (``reprice``), then checks that
 the marketplaces show exactly what we hold: one listing per product and marketplace
 (duplicates), the latest price and capped stock (lost updates), nothing failed or missing.
-Prints a table; writes JSON to ``bench/results-raw/marketplace.json``.
+Prints a table (``--json``: JSON); writes JSON to ``bench/results-raw/marketplace.json``.
+
+With ``--province-factor F`` the registry is instead the province ``bench.bench_scan``
+seeded at factor F (its database and stamps): the first ``--products`` products with a lot
+get listings on both marketplaces, the rounds run, and the listings and their jobs are
+deleted again. ``make bench`` runs this, clean round only, at 8,047 products.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Any
 
 import requests
 from flask import Flask
-from sqlalchemy import func, insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from bench.bench_mint import fresh_database
@@ -50,6 +55,7 @@ from stamps.models import Stamp, StampRun
 from trace import jobs
 from trace.app import create_app
 from trace.gs1 import gtin_from_company_prefix
+from trace.migrate import upgrade
 from trace.models import Job, Lot, ProducerStatus, Product, Role
 from trace.models.base import utcnow
 from trace.services import accounts
@@ -148,6 +154,33 @@ def seed(session: Session, products: int) -> dict[int, int]:
     return stamps
 
 
+def list_province(session: Session, products: int) -> int:
+    """Listings on both marketplaces for the first ``products`` products that have a lot,
+    as farmers would tick them; their stock comes from the province's own stamps."""
+    chosen = session.exec(
+        select(Product.id, Product.producer_id)
+        .where(col(Product.id).in_(select(Lot.product_id)))
+        .order_by(col(Product.id))
+        .limit(products)
+    ).all()
+    now = utcnow()
+    session.execute(insert(ListingSync), [
+        {"product_id": pid, "producer_id": producer, "marketplace": name, "enabled": True,
+         "price_vnd": BASE_PRICE, "stock": WANTED_STOCK, "state": ListingState.SYNCING,
+         "attempts": 0, "note": "", "created_at": now, "updated_at": now}
+        for pid, producer in chosen for name in ("postmart", "voso")
+    ])  # fmt: skip
+    session.commit()
+    return len(chosen)
+
+
+def unlist_province(session: Session) -> None:
+    """Leave the province as it was: no listings, no sync jobs of ours."""
+    session.execute(delete(Job).where(col(Job.kind).startswith("marketplace.")))
+    session.execute(delete(ListingSync))
+    session.commit()
+
+
 def queue_every_listing(session: Session) -> None:
     """A sync job for every listing, as the outbox writes one per change (in bulk)."""
     listing_ids = session.exec(select(ListingSync.id)).all()
@@ -202,6 +235,7 @@ def run_phase(app: Flask, session: Session, workers: int) -> dict[str, Any]:
         select(func.count())
         .select_from(Job)
         .where(col(Job.status).in_([jobs.QUEUED, jobs.RUNNING]))
+        .where(col(Job.kind).startswith("marketplace."))  # a province may hold other work
     )
     while session.exec(waiting).one():
         session.rollback()
@@ -221,9 +255,14 @@ def run_phase(app: Flask, session: Session, workers: int) -> dict[str, Any]:
 
 
 def check(
-    session: Session, admins: dict[str, AdminClient], stamps: dict[int, int]
+    session: Session, admins: dict[str, AdminClient], stamps: dict[int, int] | None
 ) -> dict[str, Any]:
-    """Compare each marketplace with our records, listing by listing."""
+    """Compare each marketplace with our records, listing by listing.
+
+    With ``stamps`` (the bench's own farm) the stock shown must be the wanted stock capped
+    by the product's active stamps; in a seeded province, the stock we recorded sending
+    (the service's mass balance, tested on its own), and we must have sent the latest price.
+    """
     rows = session.exec(select(ListingSync)).all()
     skus = dict(session.exec(select(Product.id, Product.gtin)).all())
     states = Counter(row.state for row in rows)
@@ -243,7 +282,8 @@ def check(
                 doc.get("gia_ban", doc.get("price")),
                 doc.get("so_luong", doc.get("stock")),
             )
-            if shown_now != (row.price_vnd, min(row.stock, stamps[row.product_id])):
+            capped = row.sent_stock if stamps is None else min(row.stock, stamps[row.product_id])
+            if shown_now != (row.price_vnd, capped) or row.sent_price_vnd != row.price_vnd:
                 lost += 1
     return {
         "listings": len(rows),
@@ -258,7 +298,7 @@ def check(
 
 
 def run_round(
-    app: Flask, session: Session, admins: dict[str, AdminClient], stamps: dict[int, int],
+    app: Flask, session: Session, admins: dict[str, AdminClient], stamps: dict[int, int] | None,
     workers: int, fault_rate: float,
 ) -> dict[str, Any]:  # fmt: skip
     """List everything, reprice everything, then check; on reset sandboxes."""
@@ -324,38 +364,72 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=8047)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--fault-rate", type=float, default=0.10)
+    parser.add_argument("--rounds", default="clean,faults", help="which rounds, in order")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
-    args = parser.parse_args()
+    parser.add_argument(
+        "--province-factor",
+        type=float,
+        default=None,
+        help="list products of the province bench.bench_scan seeded",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON only (bench.run)")
+    args = parser.parse_args()  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         sandboxes = {style: start_sandbox(style, folder) for style in ("postmart", "voso")}
         admins = {style: admin for style, (_, admin) in sandboxes.items()}
         try:
-            app = make_app(fresh_database(args.database_url, folder), folder, admins)
-            with Session(app.extensions["db_engine"], expire_on_commit=False) as session:
-                stamps = seed(session, args.products)
-                rounds = {
-                    "clean": run_round(app, session, admins, stamps, args.workers, 0.0),
-                    "faults": run_round(
-                        app, session, admins, stamps, args.workers, args.fault_rate
-                    ),
-                }
-            app.extensions["db_engine"].dispose()
+            rounds = run_rounds(args, folder, admins)
         finally:
             for process, _ in sandboxes.values():
                 process.terminate()
                 process.wait(timeout=10)
     result = {
         "backend": "postgresql" if args.database_url else "sqlite",
+        "province_factor": args.province_factor,
         "products": args.products, "listings": args.products * 2, "workers": args.workers,
         "fault_rate": args.fault_rate, "rounds": rounds,
     }  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
-    print(table(result))
-    print(f"JSON: {RESULTS}")
+    print(json.dumps(result) if args.json else f"{table(result)}\nJSON: {RESULTS}")
     if not all(outcome["check"]["remote_equals_ours"] for outcome in rounds.values()):
         sys.exit(1)
+
+
+def run_rounds(
+    args: argparse.Namespace, folder: Path, admins: dict[str, AdminClient]
+) -> dict[str, Any]:
+    """Each round of ``--rounds`` on a database of the bench's own or in the province."""
+    rates = {"clean": 0.0, "faults": args.fault_rate}
+    if args.province_factor is None:
+        url = fresh_database(args.database_url, folder)
+    else:
+        from bench.bench_scan import database_for
+
+        url = database_for(args.database_url, args.province_factor)
+        upgrade(url)
+    app = make_app(url, folder, admins)
+    engine = app.extensions["db_engine"]
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            stamps: dict[int, int] | None = None
+            if args.province_factor is None:
+                stamps = seed(session, args.products)
+            else:
+                unlist_province(session)  # what an interrupted run may have left
+                args.products = list_province(session, args.products)  # as many as it has
+            try:
+                return {
+                    name: run_round(app, session, admins, stamps, args.workers, rates[name])
+                    for name in args.rounds.split(",")
+                }
+            finally:
+                if args.province_factor is not None:
+                    session.rollback()
+                    unlist_province(session)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Run from the repository root::
 
 Seeds (or reuses) a province with ``flask seed-scale``, starts gunicorn with 2 workers on
 a free 127.0.0.1 port, and drives it with wrk over random stamp URLs (``bench/scan.lua``):
-``/livez``, the scan page as HTML and as JSON, and the inspector's verdict and proof API.
+``/livez``, the scan page as HTML and as JSON, and the inspector's verdict and proof API
+and EPCIS date-range queries (random 1-day windows of the seeded year, 100 per page).
 Every wrk run is bounded by ``--duration``; gunicorn is stopped at the end. Prints JSON
 and writes it to ``bench/results-raw/scan-<backend>.json``.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ WORK = ROOT / "instance" / "bench"
 LUA = ROOT / "bench" / "scan.lua"
 RAW = ROOT / "bench" / "results-raw"
 INSPECTOR = "bench-inspector@scale.agritrace.vn"
+API_ROUTES = ("api_verdict", "api_proof", "api_epcis_query")  # measured at 32 clients
 # The scan page is rate-limited per client; wrk is one client, so lift the limit (the
 # limiter itself still runs on every request, as in production).
 APP = "trace.app:create_app({'SCAN_RATE_LIMIT': '100000000 per minute'})"
@@ -135,6 +139,26 @@ def sample_paths(url: str, count: int) -> tuple[list[str], list[str]]:
         ).all()
     engine.dispose()
     return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows], [s for _, _, s in rows]
+
+
+def epcis_paths(url: str, count: int) -> list[str]:
+    """EPCIS date-range queries: 1-day windows at random days of the seeded events."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            text("SELECT min(occurred_at), max(occurred_at) FROM events")
+        ).one()
+    engine.dispose()
+    if first is None:
+        return []
+    first, last = (datetime.fromisoformat(str(t)).date() for t in (first, last))
+    rng, days = random.Random(7), max((last - first).days, 1)
+    paths = []
+    for _ in range(count):
+        day = first + timedelta(days=rng.randrange(days + 1))
+        window = f"GE_eventTime={day}T00:00:00%2B07:00&LT_eventTime={day + timedelta(days=1)}"
+        paths.append(f"/api/v1/epcis/events?{window}T00:00:00%2B07:00&perPage=100")
+    return paths
 
 
 def database_size(url: str) -> int:
@@ -276,6 +300,8 @@ def measure(args: argparse.Namespace, env: dict[str, str], token: str | None) ->
         auth = {"auth": f"Bearer {token}"}
         files["api_verdict"] = ([f"/api/v1/stamps/{s}" for s in serials], auth)
         files["api_proof"] = ([f"/api/v1/stamps/{s}/proof" for s in serials], auth)
+        if queries := epcis_paths(env["DATABASE_URL"], 2_000):
+            files["api_epcis_query"] = (queries, auth)
     written = {}
     for name, (lines, _) in files.items():
         written[name] = WORK / f"paths-{name}.txt"
@@ -291,7 +317,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], token: str | None) ->
                         server.port, written[name], connections, args.duration, **files[name][1]
                     )
                     runs.setdefault(name, {}).setdefault(connections, []).append(result)
-            for name in ("api_verdict", "api_proof"):
+            for name in API_ROUTES:
                 if name in files:
                     result = wrk(server.port, written[name], 32, args.duration, **files[name][1])
                     runs.setdefault(name, {}).setdefault(32, []).append(result)

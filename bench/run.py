@@ -21,50 +21,67 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.bench_scan import ensure_wrk
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results.json"
+RESULTS = ROOT / "bench" / "results.json"  # factor 1; other factors: results-factor-<F>.json
 RAW = ROOT / "bench" / "results-raw"
 DOC = ROOT / "docs" / "benchmarks.md"
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PY = [sys.executable, "-m"]
 
 
+def results_path(factor: float) -> Path:
+    """Each scale factor keeps its own results, so a factor-10 run leaves factor 1's alone."""
+    tag = f"{factor:g}".replace(".", "_")
+    return RESULTS if factor == 1 else RESULTS.with_name(f"results-factor-{tag}.json")
+
+
 def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str], int]]:
-    """(name, command, time limit in seconds) of every run."""
+    """(name, command, time limit in seconds) of every run.
+
+    Runs that measure the province (seeding, anchoring it, scans and the inspector API, the
+    dashboard, minting into it, listing its products) run at every factor on each backend;
+    those on a database of their own (minting from empty, Merkle trees, anchoring rounds,
+    label sheets) only at factor 1, where they do not depend on the province's size.
+    """
     scale = ["--factor", f"{factor:g}"]
+    # Runs that may seed the province: factor 10 seeds ~35 min on PostgreSQL here.
+    seeding = 1800 + int(300 * max(factor, 1))
     scan = ["bench.bench_scan", *scale]
     scan += ["--duration", "3", "--repeat", "2"] if quick else ["--duration", "6", "--repeat", "3"]
     sizes = "100000" if quick else "100000,1000000"
-    dashboard = ["bench.bench_dashboard", "--factor", f"{factor:g}"]
-    dashboard += ["--repeat", "3" if quick else "7"]
-    runs = [
-        ("mint-sqlite", [*PY, "bench.bench_mint", "--sizes", sizes], 900),
-        ("merkle", [*PY, "bench.bench_merkle", "--py-size", "100000" if quick else "1000000"], 900),
-        ("anchor", [*PY, "bench.bench_anchor"] + (["--lots", "200"] if quick else []), 900),
-        ("labels", [*PY, "bench.bench_labels"] + (["--quick"] if quick else []), 900),
-        # Anchors every lot of the seeded province, so the scan run measures real proofs.
-        ("province-round-sqlite", [*PY, "bench.bench_province_round", *scale], 1800),
-        ("scan-sqlite", [*PY, *scan], 1800),
-        # After scan-sqlite: it reuses the province that run seeds (and its scans).
-        ("dashboard-sqlite", [*PY, *dashboard], 1200),
-    ]
-    if pg:
-        runs.append(
-            (
-                "mint-postgresql",
-                [*PY, "bench.bench_mint", "--sizes", sizes, "--database-url", pg],
-                900,
-            )
-        )
-        runs.append(
-            (
-                "province-round-postgresql",
-                [*PY, "bench.bench_province_round", *scale, "--database-url", pg],
-                1800,
-            )
-        )
-        runs.append(("scan-postgresql", [*PY, *scan, "--database-url", pg], 1800))
-        runs.append(("dashboard-postgresql", [*PY, *dashboard, "--database-url", pg], 1200))
+    dashboard = ["bench.bench_dashboard", *scale, "--repeat", "3" if quick else "7"]
+    into = ["bench.bench_mint", "--sizes", "100000", "--province-factor", f"{factor:g}"]
+    into += ["--repeat", "2" if quick else "3"]
+    market = ["bench.bench_marketplace", "--province-factor", f"{factor:g}", "--json"]
+    market += ["--rounds", "clean", "--products", "500" if quick else "8047"]
+    runs: list[tuple[str, list[str], int]] = []
+    if factor == 1:
+        runs += [
+            ("mint-sqlite", [*PY, "bench.bench_mint", "--sizes", sizes], 900),
+            ("merkle", [*PY, "bench.bench_merkle", "--py-size", "100000" if quick else "1000000"],
+             900),
+            ("anchor", [*PY, "bench.bench_anchor"] + (["--lots", "200"] if quick else []), 900),
+            ("labels", [*PY, "bench.bench_labels"] + (["--quick"] if quick else []), 900),
+        ]  # fmt: skip
+        if pg:
+            runs.append(("mint-postgresql", [*PY, "bench.bench_mint", "--sizes", sizes,
+                                              "--database-url", pg], 900))  # fmt: skip
+    for backend, url in (("sqlite", []), ("postgresql", ["--database-url", pg] if pg else None)):
+        if url is None:
+            continue
+        runs += [
+            # Seeds the province (or reuses it) and anchors every lot, so that the scan
+            # run measures real proofs.
+            (f"province-round-{backend}", [*PY, "bench.bench_province_round", *scale, *url],
+             seeding),
+            (f"scan-{backend}", [*PY, *scan, *url], 1800),
+            (f"dashboard-{backend}", [*PY, *dashboard, *url], 1200),
+            # After the scans: the lots it mints stay in the province.
+            (f"mint-province-{backend}", [*PY, *into, *url], 900),
+            (f"marketplace-{backend}", [*PY, *market, *url], 1800),
+        ]  # fmt: skip
     return runs
 
 
@@ -140,12 +157,14 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc only")
     args = parser.parse_args()
     if args.render_only:
-        DOC.write_text(render(json.loads(RESULTS.read_text())))
+        write_doc()
         return
     pg = None if args.no_pg else args.pg
+    ensure_wrk()  # a fresh machine has none; the versions below name it
+    path = results_path(args.factor)
     started = datetime.now(UTC)
-    if args.only and RESULTS.exists():  # refresh the named runs, keep the others
-        refresh(args.only.split(","), plan(args.factor, pg, args.quick))
+    if args.only and path.exists():  # refresh the named runs, keep the others
+        refresh(path, args.only.split(","), plan(args.factor, pg, args.quick))
         return
     results: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds"),
@@ -160,32 +179,34 @@ def main() -> None:
         if args.only and name not in args.only.split(","):
             continue
         results["runs"][name] = run_one(name, command, limit)
-        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    for name in ("api", "marketplace"):  # written by their own scripts, when present
-        path = RAW / f"{name}.json"
-        if path.exists():
-            results["runs"][name] = {"command": f"(read from {path.relative_to(ROOT)})", "ok": True,
-                                     "result": json.loads(path.read_text())}  # fmt: skip
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     results["wall_seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
-    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(render(results))
-    print(f"Wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}.", file=sys.stderr)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    write_doc()
+    print(f"Wrote {path.relative_to(ROOT)} and {DOC.relative_to(ROOT)}.", file=sys.stderr)
 
 
-def refresh(names: list[str], planned: list[tuple[str, list[str], int]]) -> None:
+def refresh(path: Path, names: list[str], planned: list[tuple[str, list[str], int]]) -> None:
     """Re-run some benchmarks into the existing results; each run records its own date."""
-    results = json.loads(RESULTS.read_text())
+    results = json.loads(path.read_text())
     for name, command, limit in planned:
         if name in names:
             record = run_one(name, command, limit)
             record["date"] = datetime.now(UTC).isoformat(timespec="seconds")
             _keep_seeding_time(record, results["runs"].get(name), results["date"])
             results["runs"][name] = record
-            RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    DOC.write_text(render(results))
-    where = f"{RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}"
+            path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    write_doc()
+    where = f"{path.relative_to(ROOT)} and {DOC.relative_to(ROOT)}"
     print(f"Refreshed {', '.join(names)} in {where}.", file=sys.stderr)
+
+
+def write_doc() -> None:
+    """docs/benchmarks.md from every factor's results file, factor 1 first."""
+    found = sorted(RESULTS.parent.glob("results*.json"))
+    every = sorted((json.loads(p.read_text()) for p in found), key=lambda r: r["factor"])
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(render(every))
 
 
 def _keep_seeding_time(record: dict[str, Any], old: dict[str, Any] | None, date: str) -> None:
@@ -196,10 +217,10 @@ def _keep_seeding_time(record: dict[str, Any], old: dict[str, Any] | None, date:
         record["result"]["seed"] = {**earlier, "measured": earlier.get("measured", date)}
 
 
-def render(results: dict[str, Any]) -> str:
+def render(every: list[dict[str, Any]]) -> str:
     from bench.report import render_markdown
 
-    return render_markdown(results)
+    return render_markdown(every)
 
 
 if __name__ == "__main__":

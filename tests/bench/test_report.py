@@ -1,0 +1,144 @@
+"""The benchmark report: every figure of issue 7 shown, per factor and backend, held to its
+target; failed runs shown as failed, never dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import run
+from bench.report import render_markdown
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _figure(rps: float, p99: float, ratio: float | None = None) -> dict[str, Any]:
+    def spread(value: float) -> dict[str, float]:
+        return {"median": value, "min": value, "max": value}
+
+    figure = {"repeats": 3, "rps": spread(rps), "p50_ms": spread(p99 / 2), "p99_ms": spread(p99),
+              "non_2xx": 0, "socket_errors": 0}  # fmt: skip
+    if ratio is not None:
+        figure["ratio_to_livez"] = spread(ratio)
+    return figure
+
+
+def _scan(factor: float, backend: str, p99: float) -> dict[str, Any]:
+    figures: dict[str, Any] = {"livez": {}, "scan_html": {}, "scan_json": {}}
+    for clients in ("8", "32", "128"):
+        figures["livez"][clients] = _figure(1500, 20)
+        figures["scan_html"][clients] = _figure(1000, p99, 0.66)
+        figures["scan_json"][clients] = _figure(1000, p99, 0.66)
+    for route in ("api_verdict", "api_proof", "api_epcis_query"):
+        figures[route] = {"32": _figure(700, p99 * 2)}
+    return {"backend": backend, "factor": factor, "workers": 2, "worker_class": "sync",
+            "duration_s": 6, "rate_limit_storage": "memory://",
+            "seed": {"reused": False, "wall_seconds": 300.0, "output": ""},
+            "database_bytes": int(200e6 * 1.7 * factor), "figures": figures,
+            "worker_peak_rss_mb": 150.0, "paths": 100, "api_measured": True}  # fmt: skip
+
+
+def _results(factor: float, p99: float, mint_s: float, remote_same: bool) -> dict[str, Any]:
+    runs: dict[str, Any] = {}
+    for backend in BACKENDS:
+
+        def ok(result: dict[str, Any], command: str = "python -m bench.x") -> dict[str, Any]:
+            return {"command": command, "ok": True, "result": result}
+
+        runs[f"province-round-{backend}"] = ok(
+            {"backend": backend, "factor": factor, "seed": {"reused": True}, "reused": False,
+             "lots": 9408, "leaves": 9408, "transactions": 1, "status": "confirmed",
+             "gas_used": 46125, "prepare_s": 1.8, "send_and_confirm_s": 0.8, "total_s": 2.6}
+        )  # fmt: skip
+        runs[f"scan-{backend}"] = ok(_scan(factor, backend, p99))
+        runs[f"mint-province-{backend}"] = ok(
+            {"backend": backend, "province": {"factor": factor, "stamps_before": 1_700_000,
+             "100000": {"median_s": mint_s, "min_s": mint_s, "max_s": mint_s,
+                        "stamps_per_s": round(100000 / mint_s)}}}
+        )  # fmt: skip
+        phase = {"seconds": 100.0, "requests": 16094, "requests_per_listing": 1.0,
+                 "listings_per_second": 160.9}  # fmt: skip
+        check = {"listings": 16094, "listed": 16094, "failed": 0, "duplicates": 0,
+                 "lost_updates": 0 if remote_same else 3, "missing": 0,
+                 "remote_equals_ours": remote_same}  # fmt: skip
+        runs[f"marketplace-{backend}"] = ok(
+            {"backend": backend, "province_factor": factor, "products": 8047, "listings": 16094,
+             "workers": 4, "fault_rate": 0.1,
+             "rounds": {"clean": {"list": phase, "reprice": phase, "check": check}}}
+        )  # fmt: skip
+    runs["dashboard-sqlite"] = {"command": "python -m bench.bench_dashboard", "ok": False,
+                                "error": "seed-scale failed: disk full"}  # fmt: skip
+    return {"date": "2026-11-23T16:00:00+00:00", "factor": factor, "quick": False,
+            "machine": {"cores": 2, "ram_gb": 23.5, "cpu": "AMD EPYC", "os": "Linux",
+                        "load_average_at_start": [0.5, 0.5, 0.5]},
+            "versions": {"python": "3.11.7"}, "make": f"make bench FACTOR={factor:g}",
+            "runs": runs, "wall_seconds": 1500.0}  # fmt: skip
+
+
+def _glance(doc: str) -> dict[str, list[str]]:
+    table = doc.split("## Targets at a glance")[1].split("\n\n")[2]
+    rows = [line.strip("|").split(" | ") for line in table.splitlines()[2:]]
+    return {row[0].strip(): [cell.strip() for cell in row[2:]] for row in rows}
+
+
+def test_every_figure_of_issue_7_is_shown_per_factor_and_backend() -> None:
+    doc = render_markdown([_results(1, 20.0, 3.0, True), _results(10, 20.0, 3.0, True)])
+    header = next(line for line in doc.splitlines() if line.startswith("| figure | target"))
+    assert header.count("factor 1,") == 2 and header.count("factor 10,") == 2
+    glance = _glance(doc)
+    for figure in ("Scan page p99, 32 clients", "Stamp verdict p99, 32 clients",
+                   "Proof bundle p99, 32 clients", "EPCIS date-range query p99, 32 clients",
+                   "Minting 100,000 stamps into the province", "Anchoring round over every lot",
+                   "Marketplace sync of 8,047 products (both marketplaces)",
+                   "Database size per million stamps", "Peak memory of a gunicorn worker",
+                   "Seeding the province"):  # fmt: skip
+        assert len(glance[figure]) == 4, figure
+        assert all(cell != "not measured" for cell in glance[figure]), figure
+    assert "# Scale factor 1\n" in doc and "# Scale factor 10\n" in doc
+    assert not any("missed" in cell for cells in glance.values() for cell in cells)
+
+
+def test_figures_outside_their_targets_are_marked_missed() -> None:
+    glance = _glance(render_markdown([_results(1, 26.0, 5.1, False)]))
+    assert all(cell.endswith("**missed**") for cell in glance["Scan page p99, 32 clients"])
+    assert all(cell.endswith("**missed**") for cell in glance["Proof bundle p99, 32 clients"])
+    assert all("**missed**" in c for c in glance["Minting 100,000 stamps into the province"])
+    market = glance["Marketplace sync of 8,047 products (both marketplaces)"]
+    assert all("remote differs from ours" in cell for cell in market)
+    met = _glance(render_markdown([_results(1, 24.0, 4.9, True)]))
+    assert not any("missed" in c for c in met["Scan page p99, 32 clients"])
+    assert not any("missed" in c for c in met["Minting 100,000 stamps into the province"])
+
+
+def test_a_failed_run_is_shown_with_its_error() -> None:
+    doc = render_markdown([_results(1, 20.0, 3.0, True)])
+    assert "### sqlite: FAILED" in doc and "disk full" in doc
+
+
+def test_a_run_missing_from_the_results_reads_not_measured() -> None:
+    results = _results(1, 20.0, 3.0, True)
+    del results["runs"]["mint-province-postgresql"]
+    glance = _glance(render_markdown([results]))
+    assert glance["Minting 100,000 stamps into the province"][1] == "not measured"
+
+
+def test_province_runs_at_every_factor_fixed_size_runs_at_factor_1_only() -> None:
+    names = {factor: [name for name, _, _ in run.plan(factor, "pg", False)] for factor in (1, 10)}
+    province = ["province-round", "scan", "dashboard", "mint-province", "marketplace"]
+    for factor in (1, 10):
+        for backend in BACKENDS:
+            for kind in province:
+                assert f"{kind}-{backend}" in names[factor]
+    assert "mint-sqlite" in names[1] and "mint-sqlite" not in names[10]
+    assert "merkle" in names[1] and "merkle" not in names[10]
+    commands = {name: command for name, command, _ in run.plan(1, "pg", False)}
+    assert commands["marketplace-sqlite"][-2:] == ["--products", "8047"]
+    assert "--database-url" in commands["marketplace-postgresql"]
+
+
+@pytest.mark.parametrize(("factor", "name"), [(1, "results.json"), (10, "results-factor-10.json"),
+                                              (0.5, "results-factor-0_5.json")])  # fmt: skip
+def test_each_factor_keeps_its_own_results_file(factor: float, name: str) -> None:
+    assert run.results_path(factor) == Path(run.ROOT, "bench", name)
