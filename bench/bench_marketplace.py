@@ -1,7 +1,7 @@
 """Marketplace sync at province scale: 8,047 products on both sandboxes, clean and under faults.
 
 Run from the repository root: ``python -m bench.bench_marketplace [--products 8047]
-[--workers 4] [--fault-rate 0.10] [--database-url URL]``.
+[--workers 4] [--worker-processes 0] [--fault-rate 0.10] [--database-url URL]``.
 
 Both sandboxes run as processes of their own (``python -m marketplace.sandbox``), so every
 call is real HTTP on 127.0.0.1. The registry is seeded with bulk statements: one producer,
@@ -9,7 +9,8 @@ call is real HTTP on 127.0.0.1. The registry is seeded with bulk statements: one
 marketplaces asking for 30 packs, so mass balance caps most listed stock. The sandboxes'
 rate limits are lifted (429 handling is covered by the tests); everything else is the
 service's own code: the outbox jobs, run by ``--workers`` worker threads
-(``trace.jobs.run_worker``), and the adapters.
+(``trace.jobs.run_worker``) and ``--worker-processes`` ``flask worker --only marketplace.``
+processes, and the adapters.
 
 Two rounds, each on fresh sandboxes: *clean*, then *faults* with ``--fault-rate`` of all
 requests failing, shared evenly by every kind (latency spikes, 5xx, dropped connections,
@@ -37,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -220,17 +222,79 @@ def forget_remote(session: Session) -> None:
 # --- running and checking -----------------------------------------------------------------
 
 
-def run_phase(app: Flask, session: Session, workers: int) -> dict[str, Any]:
-    """Run the queued sync jobs with ``workers`` worker threads until none is left."""
-    adapters = app.extensions["marketplace"].adapters.values()
-    sent_before = sum(adapter.http.requests_sent for adapter in adapters)
-    stop, started = threading.Event(), time.perf_counter()
-    threads = [
-        threading.Thread(target=jobs.run_worker, args=(app, stop), kwargs={"idle_seconds": 0.05})
-        for _ in range(workers)
-    ]
-    for thread in threads:
-        thread.start()
+class Workers:
+    """The service's job workers, running marketplace jobs only, for the whole run.
+
+    ``threads`` run ``trace.jobs.run_worker`` inside this process (one GIL between them);
+    ``processes`` are ``flask worker --only marketplace.`` processes, as deployed.
+    """
+
+    def __init__(
+        self, app: Flask, url: str, admins: dict[str, AdminClient], threads: int, processes: int
+    ) -> None:
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(
+                target=jobs.run_worker, args=(app, self.stop),
+                kwargs={"idle_seconds": 0.05, "only": ["marketplace."]},
+            )
+            for _ in range(threads)
+        ]  # fmt: skip
+        env = {
+            **os.environ, "DATABASE_URL": url, "AGRITRACE_ENV": "development",
+            "AGRITRACE_INSTANCE": app.instance_path,
+            "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"],
+            "MARKETPLACE_SANDBOXES": "0", "POSTMART_URL": admins["postmart"].url,
+            "VOSO_URL": admins["voso"].url, "MARKETPLACE_TIMEOUT": str(READ_TIMEOUT),
+            "MARKETPLACE_BACKOFF_SECONDS": "0.05", "MARKETPLACE_MAX_ATTEMPTS": "12",
+        }  # fmt: skip
+        command = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker"]
+        command += ["--idle-seconds", "0.05", "--only", "marketplace."]
+        self.command, self.env, self.count = command, env, processes
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def __enter__(self) -> Workers:
+        for thread in self.threads:
+            thread.start()
+        try:
+            for n in range(self.count):
+                # Each its own instance folder: the embedded chain allows one process per
+                # store, and marketplace jobs never touch the chain.
+                instance = f"{self.env['AGRITRACE_INSTANCE']}-worker-{n}"
+                process = subprocess.Popen(
+                    self.command, env={**self.env, "AGRITRACE_INSTANCE": instance},
+                    stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
+                )  # fmt: skip
+                self.processes.append(process)
+            for process in self.processes:  # each says so once it is looking for work
+                if not (process.stdout and process.stdout.readline().startswith("Worker started")):
+                    raise RuntimeError("a flask worker did not start")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=30)
+
+
+def sandbox_requests(admins: dict[str, AdminClient]) -> int:
+    return sum(int(admin.stats()["requests"]) for admin in admins.values())
+
+
+def run_phase(
+    session: Session, admins: dict[str, AdminClient], queue: Callable[[Session], None]
+) -> dict[str, Any]:
+    """Queue the phase's sync jobs (the outbox write is part of it) and wait until the
+    running workers have done them all."""
+    sent_before, started = sandbox_requests(admins), time.perf_counter()
+    queue(session)
     waiting = (
         select(func.count())
         .select_from(Job)
@@ -241,10 +305,7 @@ def run_phase(app: Flask, session: Session, workers: int) -> dict[str, Any]:
         session.rollback()
         time.sleep(0.2)
     seconds = time.perf_counter() - started
-    stop.set()
-    for thread in threads:
-        thread.join()
-    sent = sum(adapter.http.requests_sent for adapter in adapters) - sent_before
+    sent = sandbox_requests(admins) - sent_before
     listings = session.exec(select(func.count()).select_from(ListingSync)).one()
     return {
         "seconds": round(seconds, 2),
@@ -298,10 +359,11 @@ def check(
 
 
 def run_round(
-    app: Flask, session: Session, admins: dict[str, AdminClient], stamps: dict[int, int] | None,
-    workers: int, fault_rate: float,
+    session: Session, admins: dict[str, AdminClient], stamps: dict[int, int] | None,
+    fault_rate: float, phases: list[str],
 ) -> dict[str, Any]:  # fmt: skip
-    """List everything, reprice everything, then check; on reset sandboxes."""
+    """List everything, reprice everything (when in ``phases``), then check; on reset
+    sandboxes."""
     forget_remote(session)
     for seed, admin in enumerate(admins.values()):
         admin.reset()
@@ -309,10 +371,9 @@ def run_round(
         if fault_rate:
             share = fault_rate / len(KINDS)
             admin.configure(seed=seed, spike_ms=100, rates=dict.fromkeys(KINDS, share))
-    queue_every_listing(session)
-    result: dict[str, Any] = {"list": run_phase(app, session, workers)}
-    reprice(session)
-    result["reprice"] = run_phase(app, session, workers)
+    result: dict[str, Any] = {"list": run_phase(session, admins, queue_every_listing)}
+    if "reprice" in phases:
+        result["reprice"] = run_phase(session, admins, reprice)
     result["check"] = check(session, admins, stamps)
     result["faults_injected"] = dict(
         sum((Counter(admin.stats()["faults"]) for admin in admins.values()), Counter())
@@ -337,12 +398,13 @@ def make_app(database_url: str, folder: Path, admins: dict[str, AdminClient]) ->
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"{result['products']:,} products x 2 marketplaces = {result['listings']:,} listings, "
-        f"{result['workers']} workers, faults {result['fault_rate']:.0%} in the faults round",
+        f"{result['workers']} worker threads, {result['worker_processes']} worker processes, "
+        f"faults {result['fault_rate']:.0%} in the faults round",
         f"{'round':8} {'phase':8} {'seconds':>8} {'requests':>9} "
         f"{'req/listing':>12} {'listings/s':>11}",
     ]
     for name, outcome in result["rounds"].items():
-        for phase in ("list", "reprice"):
+        for phase in [phase for phase in ("list", "reprice") if phase in outcome]:
             p = outcome[phase]
             lines.append(
                 f"{name:8} {phase:8} {p['seconds']:8.1f} {p['requests']:9,} "
@@ -362,9 +424,16 @@ def table(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=8047)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="worker threads in this process")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=0,
+        help="`flask worker --only marketplace.` processes beside them",
+    )
     parser.add_argument("--fault-rate", type=float, default=0.10)
     parser.add_argument("--rounds", default="clean,faults", help="which rounds, in order")
+    parser.add_argument("--phases", default="list,reprice", help="list, or list,reprice")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument(
         "--province-factor",
@@ -388,6 +457,7 @@ def main() -> None:
         "backend": "postgresql" if args.database_url else "sqlite",
         "province_factor": args.province_factor,
         "products": args.products, "listings": args.products * 2, "workers": args.workers,
+        "worker_processes": args.worker_processes,
         "fault_rate": args.fault_rate, "rounds": rounds,
     }  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -402,6 +472,7 @@ def run_rounds(
 ) -> dict[str, Any]:
     """Each round of ``--rounds`` on a database of the bench's own or in the province."""
     rates = {"clean": 0.0, "faults": args.fault_rate}
+    phases = args.phases.split(",")
     if args.province_factor is None:
         url = fresh_database(args.database_url, folder)
     else:
@@ -420,10 +491,11 @@ def run_rounds(
                 unlist_province(session)  # what an interrupted run may have left
                 args.products = list_province(session, args.products)  # as many as it has
             try:
-                return {
-                    name: run_round(app, session, admins, stamps, args.workers, rates[name])
-                    for name in args.rounds.split(",")
-                }
+                with Workers(app, url, admins, args.workers, args.worker_processes):
+                    return {
+                        name: run_round(session, admins, stamps, rates[name], phases)
+                        for name in args.rounds.split(",")
+                    }
             finally:
                 if args.province_factor is not None:
                     session.rollback()

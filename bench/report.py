@@ -124,11 +124,11 @@ def _market_cell(results: dict[str, Any], backend: str) -> str:
     if not r:
         return "not measured"
     clean = r["rounds"]["clean"]
-    seconds = clean["list"]["seconds"] + clean["reprice"]["seconds"]
+    listed = clean["list"]
     ok = clean["check"]["remote_equals_ours"]
     return (
-        f"{r['products']:,} products: list {clean['list']['seconds']:g} s + reprice "
-        f"{clean['reprice']['seconds']:g} s = {seconds:g} s; "
+        f"{r['products']:,} products, {r['listings']:,} listings in {listed['seconds']:g} s "
+        f"({listed['listings_per_second']:g}/s); "
         + ("remote equals ours" if ok else "**remote differs from ours**")
     )
 
@@ -382,13 +382,14 @@ def _marketplace(results: dict[str, Any]) -> list[str]:
         r = run["result"]
         lines += [
             f"{r['products']:,} products × 2 sandbox marketplaces (real HTTP, separate "
-            f"processes) = {r['listings']:,} listings, {r['workers']} worker threads.",
+            f"processes) = {r['listings']:,} listings; {r.get('worker_processes', 0)} `flask "
+            f"worker --only marketplace.` processes, {r['workers']} worker threads.",
             "",
             "| round | phase | seconds | requests | requests per listing | listings/s |",
             "|---|---|---|---|---|---|",
         ]
         for name, outcome in r["rounds"].items():
-            for phase in ("list", "reprice"):
+            for phase in [phase for phase in ("list", "reprice") if phase in outcome]:
                 p = outcome[phase]
                 lines.append(
                     f"| {name} | {phase} | {p['seconds']} | {p['requests']:,} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -33,7 +34,21 @@ class HttpClient:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = self._new_session()
+        return session
+
+    def _new_session(self) -> requests.Session:
+        """A session that reads the environment's proxy and CA settings once.
+
+        By default requests reads them (and ~/.netrc) again on every call, scanning every
+        environment variable each time.
+        """
+        session = requests.Session()
+        session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
         return session
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:

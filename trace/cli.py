@@ -102,9 +102,19 @@ def serve_command(host: str, port: int) -> None:
 
 @click.command("worker")
 @click.option("--idle-seconds", default=1.0, show_default=True, help="Sleep when idle.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="PREFIX",
+    help="Run only jobs whose kind starts with PREFIX (repeatable), e.g. --only marketplace.",
+)
 @with_appcontext
-def worker_command(idle_seconds: float) -> None:
-    """Run background jobs until interrupted (several may run in parallel)."""
+def worker_command(idle_seconds: float, only: tuple[str, ...]) -> None:
+    """Run background jobs until interrupted (several may run in parallel).
+
+    With ``--only`` the worker runs those kinds alone and leaves periodic scheduling
+    (anchoring rounds, dashboard rollups) to the workers that run everything.
+    """
     import signal
     import threading
 
@@ -116,8 +126,9 @@ def worker_command(idle_seconds: float) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    click.echo("Worker started; Ctrl+C to stop.")
-    run_worker(app, stop, idle_seconds, on_idle=app.extensions.get("worker_on_idle"))
+    click.echo(f"Worker started{' for ' + ', '.join(only) if only else ''}; Ctrl+C to stop.")
+    on_idle = None if only else app.extensions.get("worker_on_idle")
+    run_worker(app, stop, idle_seconds, on_idle=on_idle, only=only or None)
 
 
 @click.command("integrity")

@@ -15,7 +15,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,10 +175,16 @@ def _runnable(
     return statement
 
 
-def run_one(app: Flask, session: Session, worker_id: str) -> bool:
-    """Claim and run one job. :returns: whether there was a job."""
+def run_one(
+    app: Flask, session: Session, worker_id: str, only: Sequence[str] | None = None
+) -> bool:
+    """Claim and run one job. :returns: whether there was a job.
+
+    :param only: run only jobs whose kind starts with one of these (e.g. ``marketplace.``).
+    """
     registry = handlers(app)
-    job = claim(session, worker_id, list(registry))
+    kinds = [kind for kind in registry if not only or kind.startswith(tuple(only))]
+    job = claim(session, worker_id, kinds)
     if job is None:
         return False
     try:
@@ -249,10 +255,12 @@ def run_worker(
     stop: threading.Event,
     idle_seconds: float = 1.0,
     on_idle: Callable[[], None] | None = None,
+    only: Sequence[str] | None = None,
 ) -> None:
     """Run jobs until ``stop`` is set; sleep ``idle_seconds`` when there are none.
 
     :param on_idle: called when the queue is empty (e.g. to schedule periodic jobs).
+    :param only: kind prefixes this worker runs (default: every kind).
     """
     worker_id = worker_name()
     engine = app.extensions["db_engine"]
@@ -264,7 +272,7 @@ def run_worker(
                     if time.monotonic() - last_beat >= BEAT_EVERY:
                         beat(session, worker_id)
                         last_beat = time.monotonic()
-                    busy = run_one(app, session, worker_id)
+                    busy = run_one(app, session, worker_id, only)
                 if not busy and on_idle is not None:
                     on_idle()
             except Exception:  # the database may be restarting: keep the worker alive

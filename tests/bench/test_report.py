@@ -135,6 +135,7 @@ def test_province_runs_at_every_factor_fixed_size_runs_at_factor_1_only() -> Non
     assert "merkle" in names[1] and "merkle" not in names[10]
     commands = {name: command for name, command, _ in run.plan(1, "pg", False)}
     assert commands["marketplace-sqlite"][-2:] == ["--products", "8047"]
+    assert "--phases" in commands["marketplace-sqlite"]
     assert "--database-url" in commands["marketplace-postgresql"]
 
 

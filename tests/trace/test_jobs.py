@@ -93,6 +93,24 @@ def test_the_claim_reads_queued_jobs_through_the_status_index(session: Session) 
     assert "ix_jobs_status_run_after_id" in plan
 
 
+def test_a_worker_told_which_kinds_runs_those_alone(
+    app: Flask,
+    session: Session,
+    calls: list,  # type: ignore[type-arg]
+) -> None:
+    jobs.handlers(app)["other.kind"] = lambda _session, _payload: None
+    jobs.enqueue(session, "other.kind", {"n": 0})
+    jobs.enqueue(session, "test.record", {"n": 1})
+    session.commit()
+    while jobs.run_one(app, session, "w1", only=["test."]):
+        pass
+    assert calls == [{"n": 1}]
+    status = {job.kind: job.status for job in session.exec(select(Job))}
+    assert status == {"other.kind": jobs.QUEUED, "test.record": "done"}
+    assert jobs.run_one(app, session, "w2")  # a worker for every kind takes the rest
+    assert {job.status for job in session.exec(select(Job))} == {"done"}
+
+
 def test_failing_job_is_retried_with_backoff_then_succeeds(app: Flask, session: Session) -> None:
     attempts: list[int] = []
 
