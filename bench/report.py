@@ -383,7 +383,8 @@ def _marketplace(results: dict[str, Any]) -> list[str]:
         lines += [
             f"{r['products']:,} products × 2 sandbox marketplaces (real HTTP, separate "
             f"processes) = {r['listings']:,} listings; {r.get('worker_processes', 0)} `flask "
-            f"worker --only marketplace.` processes, {r['workers']} worker threads.",
+            f"worker --only marketplace.` processes, {r['workers']} worker threads. One run "
+            "(no repeats: listing 16,000 listings takes minutes).",
             "",
             "| round | phase | seconds | requests | requests per listing | listings/s |",
             "|---|---|---|---|---|---|",
