@@ -118,7 +118,7 @@ def worker_command(idle_seconds: float, only: tuple[str, ...]) -> None:
     import signal
     import threading
 
-    from trace.jobs import run_worker
+    from trace.jobs import handlers, run_worker
     from trace.web.security import refuse_damaged_chain
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -126,6 +126,10 @@ def worker_command(idle_seconds: float, only: tuple[str, ...]) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    kinds = sorted(handlers(app))
+    if only and not [kind for kind in kinds if kind.startswith(only)]:
+        wanted, known = ", ".join(only), ", ".join(kinds)
+        raise click.UsageError(f"no job kind starts with {wanted}; kinds: {known}")
     click.echo(f"Worker started{' for ' + ', '.join(only) if only else ''}; Ctrl+C to stop.")
     on_idle = None if only else app.extensions.get("worker_on_idle")
     run_worker(app, stop, idle_seconds, on_idle=on_idle, only=only or None)

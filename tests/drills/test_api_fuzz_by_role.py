@@ -15,14 +15,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from sqlmodel import Session
 
+from tests.fuzzing import first_failure, operations
 from tests.registry_fixtures import Farm
-from tests.trace.api.test_schemathesis import operations
 from trace.models import User
 from trace.services import tokens
 from trace.services.access import Actor
@@ -70,25 +68,10 @@ def headers_for(
 def server_errors(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> list[str]:
     """Send one operation's generated requests; return the first 5xx found, if any."""
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case: Any) -> None:
+    def send(case: Any) -> None:
         case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
-    try:
-        run()
-    except (Unsatisfiable, FailedHealthCheck) as error:
-        return [f"{operation.label} ({mode.value}): could not generate requests: {error}"]
-    except (Exception, BaseExceptionGroup) as error:
-        return [f"{operation.label} ({mode.value}): {str(error)[:1500]}"]
-    return []
+    return first_failure(operation, mode, EXAMPLES, send)
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))

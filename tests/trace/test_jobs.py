@@ -148,3 +148,17 @@ def test_worker_thread_runs_jobs_and_stops(app: Flask, session: Session, calls: 
     thread.join(5)
     assert calls == [{"n": 7}] and not thread.is_alive()
     assert jobs.live_workers(session) == 1
+
+
+def test_flask_worker_only_runs_the_kinds_named(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr("trace.jobs.run_worker", lambda *a, **k: ran.append(k))
+    result = app.test_cli_runner().invoke(args=["worker", "--only", "marketplace."])
+    assert result.exit_code == 0, result.output
+    assert "Worker started for marketplace." in result.output
+    assert ran[0]["only"] == ("marketplace.",) and ran[0]["on_idle"] is None  # no scheduling
+    typo = app.test_cli_runner().invoke(args=["worker", "--only", "marketplce."])
+    assert typo.exit_code == 2 and "no job kind starts with marketplce." in typo.output
+    assert len(ran) == 1  # the mistyped worker never started

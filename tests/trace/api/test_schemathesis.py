@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import FailedHealthCheck, Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from tests.fuzzing import first_failure, operations
 from tests.registry_fixtures import Farm
 
 #: Examples per operation and mode (valid, invalid): enough to reach every parameter's bad
@@ -38,38 +36,16 @@ NARROWER_THAN_DOCUMENTED = {
 }
 
 
-def operations(app: Flask) -> list[Any]:
-    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    return [result.ok() for result in schema.get_all_operations()]
-
-
 def failures_of(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> list[str]:
     """Run the generated cases of one operation; return what went wrong, if anything."""
-    found: list[str] = []
 
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case: Any) -> None:
+    def send(case: Any) -> None:
         excluded = [negative_data_rejection]
         if operation.label in NARROWER_THAN_DOCUMENTED:
             excluded.append(positive_data_acceptance)
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 
-    try:
-        run()
-    except (Unsatisfiable, FailedHealthCheck) as error:
-        found.append(f"{operation.label} ({mode.value}): could not generate requests: {error}")
-    except (Exception, BaseExceptionGroup) as error:  # each operation's first failure
-
-        found.append(f"{operation.label} ({mode.value}): {str(error)[:2000]}")
-    return found
+    return first_failure(operation, mode, EXAMPLES_PER_OPERATION, send)
 
 
 def test_generated_requests_get_no_server_error_and_documented_responses(
