@@ -226,7 +226,10 @@ class Workers:
     """The service's job workers, running marketplace jobs only, for the whole run.
 
     ``threads`` run ``trace.jobs.run_worker`` inside this process (one GIL between them);
-    ``processes`` are ``flask worker --only marketplace.`` processes, as deployed.
+    ``processes`` are ``flask worker --only marketplace.`` processes, as deployed. Each
+    process has an instance folder of its own (the embedded chain opens in one process),
+    so processes cannot run against a province already anchored on the embedded chain:
+    they refuse to start on a missing chain store that anchors were recorded on.
     """
 
     def __init__(
