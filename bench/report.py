@@ -210,11 +210,16 @@ def _scan(results: dict[str, Any]) -> list[str]:
         if not run.get("ok"):
             lines += [f"### {backend}: FAILED", "", "```", run.get("error", ""), "```", ""]
             continue
-        lines += _scan_backend(backend, run["result"], run.get("date"))
+        seeded = (_result(results, f"province-round-{backend}") or {}).get("seed")
+        lines += _scan_backend(backend, run["result"], run.get("date"), seeded)
     return lines
 
 
-def _scan_backend(backend: str, r: dict[str, Any], date: str | None = None) -> list[str]:
+def _scan_backend(
+    backend: str, r: dict[str, Any], date: str | None = None, seeded: dict[str, Any] | None = None
+) -> list[str]:
+    """One backend's scan figures; ``seeded`` is the seeding of the province-round run,
+    which seeds the province before this run reuses it."""
     stamps = round(STAMPS_AT_FACTOR_1 * r["factor"])
     when = f", measured {date}" if date else ""
     store = r.get("rate_limit_storage")
@@ -265,13 +270,13 @@ def _scan_backend(backend: str, r: dict[str, Any], date: str | None = None) -> l
             )
     if not r.get("api_measured"):
         lines.append("- Inspector API: not measured (no inspector token could be created).")
-    seed = r["seed"]
-    seeded = "reused an earlier seed" if seed.get("reused") else f"{seed['wall_seconds']} s"
+    seed = r["seed"] if "wall_seconds" in r["seed"] or not seeded else seeded
+    shown = "reused an earlier seed" if seed.get("reused") else f"{seed['wall_seconds']} s"
     if seed.get("measured"):  # this run reused a database: the time of an earlier seeding
-        seeded += f" (seeding measured in the run of {seed['measured']})"
+        shown += f" (seeding measured in the run of {seed['measured']})"
     per_million = r["database_bytes"] / (stamps / 1e6) / 1e6
     lines += [
-        f"- Seeding (`flask seed-scale --factor {r['factor']:g}`): {seeded}",
+        f"- Seeding (`flask seed-scale --factor {r['factor']:g}`): {shown}",
         f"- Database size: {r['database_bytes'] / 1e6:.0f} MB, "
         f"{per_million:.0f} MB per million stamps (the whole province database)",
         f"- Peak resident memory of a gunicorn worker: {r['worker_peak_rss_mb']} MB",
