@@ -179,7 +179,9 @@ def _machine(results: dict[str, Any]) -> list[str]:
         + (" — the machine was shared with other work, so figures are noisy."
            if m["load_average_at_start"][0] > 1.0 else ""),
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- Whole suite: `{results['make']}` ({results.get('wall_seconds', '?')} s)",
+        f"- Whole suite: `{results['make']}` ({results.get('wall_seconds', '?')} s); the runs "
+        f"below add up to {sum(r.get('wall_seconds') or 0 for r in results['runs'].values()):.0f}"
+        " s, counting runs refreshed later (`--only`) at their own times",
         "",
         "Commands run:",
         "",
