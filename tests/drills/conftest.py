@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlmodel import Session
 
 from tests.chain.anvil import _wait_ready, find_anvil, free_port
@@ -166,6 +167,17 @@ class StatefulAnvil:
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
         self.proc = subprocess.Popen(cmd, env=env, **quiet)  # type: ignore[call-overload]
         _wait_ready(self.url, self.proc)
+
+    def wait_for_receipt(self, tx_hash: str, seconds: float = 10.0) -> None:
+        """Ask the node until the transaction is mined (a raw JSON-RPC call)."""
+        deadline = time.monotonic() + seconds
+        call = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt"}
+        while time.monotonic() < deadline:
+            answer = requests.post(self.url, json={**call, "params": [tx_hash]}, timeout=5)
+            if answer.json().get("result"):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"anvil did not mine {tx_hash} in {seconds} s")
 
     def stop(self) -> None:
         """Stop the node (SIGTERM: it writes its state file, as a node's disk keeps blocks)."""

@@ -116,8 +116,11 @@ def test_node_gone_right_after_the_transaction_was_sent_is_not_sent_again(
     send = chain._send
 
     def send_then_lose_the_node(*args: Any, **kwargs: Any) -> str:
-        tx_hash = send(*args, **kwargs)  # mined at once: anvil automines
-        anvil_node.stop()  # ...and the node is gone before the receipt is read
+        tx_hash = send(*args, **kwargs)
+        # anvil automines, but may answer before the block is in: wait until it is (the
+        # node itself, not our client), so the block is in the state file it writes on stop
+        anvil_node.wait_for_receipt(tx_hash)
+        anvil_node.stop()  # ...and the node is gone before our client reads the receipt
         return tx_hash
 
     monkeypatch.setattr(chain, "_send", send_then_lose_the_node)
