@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlmodel import Session
 
-from tests.chain.anvil import _wait_ready, find_anvil, free_port
+from tests.chain.anvil import _wait_ready, find_anvil, free_port, rpc
 from trace.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,10 +170,8 @@ class StatefulAnvil:
     def wait_for_receipt(self, tx_hash: str, seconds: float = 10.0) -> None:
         """Ask the node until the transaction is mined (a raw JSON-RPC call)."""
         deadline = time.monotonic() + seconds
-        call = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt"}
         while time.monotonic() < deadline:
-            answer = requests.post(self.url, json={**call, "params": [tx_hash]}, timeout=5)
-            if answer.json().get("result"):
+            if rpc(self.url, "eth_getTransactionReceipt", [tx_hash]):
                 return
             time.sleep(0.05)
         raise AssertionError(f"anvil did not mine {tx_hash} in {seconds} s")
