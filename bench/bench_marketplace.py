@@ -212,8 +212,8 @@ def forget_remote(session: Session) -> None:
     session.execute(
         update(ListingSync).values(
             external_id=None, sent_content_hash=None, sent_price_vnd=None, sent_stock=None,
-            last_error=None, last_synced_at=None, attempts=0, price_vnd=BASE_PRICE,
-            stock=WANTED_STOCK, state=ListingState.SYNCING,
+            last_error=None, last_synced_at=None, attempts=0, create_tries=0,
+            price_vnd=BASE_PRICE, stock=WANTED_STOCK, state=ListingState.SYNCING,
         )
     )  # fmt: skip
     session.commit()
@@ -226,10 +226,8 @@ class Workers:
     """The service's job workers, running marketplace jobs only, for the whole run.
 
     ``threads`` run ``trace.jobs.run_worker`` inside this process (one GIL between them);
-    ``processes`` are ``flask worker --only marketplace.`` processes, as deployed. Each
-    process has an instance folder of its own (the embedded chain opens in one process),
-    so processes cannot run against a province already anchored on the embedded chain:
-    they refuse to start on a missing chain store that anchors were recorded on.
+    ``processes`` are ``flask worker --only marketplace.`` processes, as deployed (they
+    never open the chain, so they run beside this process's embedded one).
     """
 
     def __init__(
@@ -260,13 +258,10 @@ class Workers:
         for thread in self.threads:
             thread.start()
         try:
-            for n in range(self.count):
-                # Each its own instance folder: the embedded chain allows one process per
-                # store, and marketplace jobs never touch the chain.
-                instance = f"{self.env['AGRITRACE_INSTANCE']}-worker-{n}"
+            for _ in range(self.count):
                 process = subprocess.Popen(
-                    self.command, env={**self.env, "AGRITRACE_INSTANCE": instance},
-                    stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
+                    self.command, env=self.env, stdout=subprocess.PIPE, text=True,
+                    cwd=Path(__file__).resolve().parent.parent,
                 )  # fmt: skip
                 self.processes.append(process)
             for process in self.processes:  # each says so once it is looking for work

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from trace.models.base import utcnow
@@ -40,6 +40,9 @@ class ListingSync(SQLModel, table=True):
     sent_price_vnd: int | None = None
     sent_stock: int | None = None
     attempts: int = 0
+    #: Leases taken while the listing had no remote id: from the second on, an earlier try
+    #: may have created it, so the sync looks it up by SKU before creating it.
+    create_tries: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     last_error: str | None = Field(default=None, max_length=500)
     note: str = Field(default="", max_length=200)
     last_synced_at: datetime | None = None

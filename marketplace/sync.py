@@ -2,8 +2,12 @@
 
 A listing is synced under a lease (a worker that dies lets it expire) so two workers
 never push the same listing at once. Every create carries an idempotency key derived from
-the listing's content, and a listing with no remote id is looked up by SKU before it is
-created: a retry after a timeout that hid a successful write finds that write.
+the listing's content. Taking the lease of a listing with no remote id counts a create
+try (``create_tries``) in the same statement, so from the second try on an earlier one
+may have reached the marketplace: the listing is then looked up by SKU before it is
+created, and a retry after a timeout (or a crash) that hid a successful write finds that
+write. The first try needs no look-up: nothing of ours can be there yet (a listing made
+by hand in the shop shows up in reconciliation as a duplicate or an unknown listing).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import case, or_, update
 from sqlmodel import Session, col
 
 from marketplace.errors import (
@@ -57,29 +61,33 @@ def idempotency_key(row: ListingSync, listing: Listing) -> str:
 def sync_listing(session: Session, settings: SyncSettings, listing_id: int, worker: str) -> None:
     """Push listing ``listing_id`` to its marketplace, or take it off sale if disabled.
 
+    The step that ends the sync (its last write, or the failure noted) gives the lease back
+    in the same commit.
+
     :raises RetryLater: another worker holds the listing, the marketplace asked us to slow
         down, or a transient failure will be retried with backoff.
     """
-    if not _take_lease(session, listing_id, worker):
+    row = _take_lease(session, listing_id, worker)
+    if row is None:
         if session.get(ListingSync, listing_id) is None:
             return
         raise RetryLater(f"listing {listing_id} is being synced by another worker", BUSY_RETRY)
-    retry = None
     try:
-        row = session.get(ListingSync, listing_id, populate_existing=True)
-        if row is None:  # deleted between the lease and now
-            return
-        adapter = settings.adapters.get(row.marketplace)
-        if adapter is None:
-            raise RemoteRejected(f"marketplace {row.marketplace!r} is not configured")
-        _push(session, settings, adapter, row)
-    except MarketplaceError as error:
-        retry = _record_failure(session, settings, row, error)
-    finally:
+        try:
+            adapter = settings.adapters.get(row.marketplace)
+            if adapter is None:
+                raise RemoteRejected(f"marketplace {row.marketplace!r} is not configured")
+            _push(session, settings, adapter, row)
+        except MarketplaceError as error:
+            retry = _record_failure(session, settings, row, error)
+            if retry is not None:
+                raise retry from None
+    except RetryLater:
+        raise
+    except BaseException:  # the database failed, or the worker is stopping: free it now
         session.rollback()
         _release_lease(session, listing_id, worker)
-    if retry is not None:
-        raise retry
+        raise
 
 
 def _push(
@@ -96,7 +104,7 @@ def _ensure_listed(
     session: Session, adapter: MarketplaceAdapter, row: ListingSync, listing: Listing
 ) -> None:
     if row.external_id is None:
-        existing = find_remote(adapter, listing.sku)
+        existing = find_remote(adapter, listing.sku) if row.create_tries > 1 else None
         if existing is None:
             remote = adapter.create_listing(listing, idempotency_key(row, listing))
             crash_point("listing-created")  # fault drills: listed, not yet acknowledged
@@ -159,10 +167,12 @@ def _sent(
 
 
 def _mark(session: Session, row: ListingSync, state: ListingState) -> None:
-    """Record a successful step and commit it at once (a crash must not forget a write)."""
+    """Record the sync's last step, give the lease back, and commit at once (a crash must
+    not forget a write)."""
     row.state = state
     row.attempts, row.last_error = 0, None
     row.last_synced_at = row.updated_at = utcnow()
+    row.leased_by, row.lease_until = None, None
     session.add(row)
     session.commit()
 
@@ -170,10 +180,12 @@ def _mark(session: Session, row: ListingSync, state: ListingState) -> None:
 def _record_failure(
     session: Session, settings: SyncSettings, row: ListingSync, error: MarketplaceError
 ) -> RetryLater | None:
-    """Note the error on the listing; return the retry to ask for, or None when giving up."""
+    """Note the error on the listing and give the lease back; return the retry to ask for,
+    or None when giving up."""
     session.rollback()
     session.refresh(row)
     row.last_error, row.updated_at = str(error)[:500], utcnow()
+    row.leased_by, row.lease_until = None, None
     retry: RetryLater | None = None
     if isinstance(error, RateLimited):
         retry = RetryLater(str(error), max(error.retry_after, 0.01))
@@ -188,18 +200,30 @@ def _record_failure(
     return retry
 
 
-def _take_lease(session: Session, listing_id: int, worker: str) -> bool:
+def _take_lease(session: Session, listing_id: int, worker: str) -> ListingSync | None:
+    """Lease the listing and count a create try if it has no remote id, in one statement.
+
+    :returns: the listing as leased, or None when another worker holds it (or it is gone).
+    """
     now = utcnow()
-    taken = session.execute(
+    no_remote_id = case((col(ListingSync.external_id).is_(None), 1), else_=0)
+    statement = (
         update(ListingSync)
         .where(
             col(ListingSync.id) == listing_id,
             or_(col(ListingSync.lease_until).is_(None), col(ListingSync.lease_until) < now),
         )
-        .values(leased_by=worker, lease_until=now + LEASE)
+        .values(
+            leased_by=worker,
+            lease_until=now + LEASE,
+            create_tries=col(ListingSync.create_tries) + no_remote_id,
+        )
+        .returning(ListingSync)
+        .execution_options(populate_existing=True)
     )
+    row = session.scalars(statement).one_or_none()
     session.commit()
-    return bool(taken.rowcount)  # type: ignore[attr-defined]
+    return row
 
 
 def _release_lease(session: Session, listing_id: int, worker: str) -> None:

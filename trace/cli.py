@@ -113,23 +113,28 @@ def worker_command(idle_seconds: float, only: tuple[str, ...]) -> None:
     """Run background jobs until interrupted (several may run in parallel).
 
     With ``--only`` the worker runs those kinds alone and leaves periodic scheduling
-    (anchoring rounds, dashboard rollups) to the workers that run everything.
+    (anchoring rounds, dashboard rollups) to the workers that run everything; one that
+    runs no chain job (``--only marketplace.``) does not open the chain, so it may run on
+    another machine or beside the process that holds the embedded chain.
     """
     import signal
     import threading
 
+    from trace.anchoring.jobs import CHAIN_JOBS
     from trace.jobs import handlers, run_worker
     from trace.web.security import refuse_damaged_chain
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    refuse_damaged_chain(app)  # a worker would otherwise anchor on a fresh, empty chain
+    kinds = sorted(handlers(app))
+    chosen = [kind for kind in kinds if kind.startswith(only)] if only else kinds
+    if not chosen:
+        wanted, known = ", ".join(only), ", ".join(kinds)
+        raise click.UsageError(f"no job kind starts with {wanted}; kinds: {known}")
+    if CHAIN_JOBS.intersection(chosen):
+        refuse_damaged_chain(app)  # a worker would otherwise anchor on a fresh, empty chain
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    kinds = sorted(handlers(app))
-    if only and not [kind for kind in kinds if kind.startswith(only)]:
-        wanted, known = ", ".join(only), ", ".join(kinds)
-        raise click.UsageError(f"no job kind starts with {wanted}; kinds: {known}")
     click.echo(f"Worker started{' for ' + ', '.join(only) if only else ''}; Ctrl+C to stop.")
     on_idle = None if only else app.extensions.get("worker_on_idle")
     run_worker(app, stop, idle_seconds, on_idle=on_idle, only=only or None)

@@ -143,8 +143,9 @@ def _claim_once(
         session.rollback()
         return None, False
     job = min(candidates, key=lambda j: (j.run_after, j.id))
-    # The conditional update is what makes the claim exclusive on SQLite.
-    taken = session.execute(
+    # The conditional update is what makes the claim exclusive on SQLite; it returns the
+    # job as claimed.
+    taken = session.scalars(
         update(Job)
         .where(
             col(Job.id) == job.id, col(Job.status) == job.status, col(Job.attempts) == job.attempts
@@ -152,13 +153,14 @@ def _claim_once(
         .values(
             status=RUNNING, locked_by=worker_id, lease_until=now + LEASE, attempts=Job.attempts + 1
         )
-    )
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
     session.commit()
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
+    if taken is None:
         session.expunge(job)  # its loaded state is stale; the next look must not reuse it
         return None, True
-    session.refresh(job)
-    return job, False
+    return taken, False
 
 
 def _runnable(

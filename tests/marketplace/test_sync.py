@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from marketplace.adapters import PostmartAdapter
 from marketplace.models import ListingState, ListingSync
 from marketplace.services import retry_listing
 from tests.marketplace.conftest import SandboxAdmin, gtin, offer, remote
@@ -31,13 +32,18 @@ def sync_jobs(session: Session) -> list[Job]:
 
 
 def test_a_rate_limited_sync_waits_as_long_as_retry_after_says(
-    session: Session, farm_a: Farm, work: Callable[..., int], postmart_admin: SandboxAdmin
+    session: Session,
+    farm_a: Farm,
+    work: Callable[..., int],
+    postmart_admin: SandboxAdmin,
+    postmart: PostmartAdapter,
 ) -> None:
     work()  # the lot's own sync job, queued when the farm was set up
     postmart_admin.configure(rate_limit={"capacity": 1, "per_second": 0.2})
+    assert list(postmart.list_listings()) == []  # the shop's one request for 5 s
     offer(session, farm_a, on=["postmart"])
     before = utcnow()
-    assert work(wait=True) == 1  # the lookup passes, the create gets 429 Retry-After: 5
+    assert work(wait=True) == 1  # the create gets 429 Retry-After: 5
     after = utcnow()
     [job] = sync_jobs(session)
     # Retried 5 s after the refusal, which came between ``before`` and ``after``: bounds
@@ -127,3 +133,29 @@ def test_a_listing_deleted_on_the_marketplace_is_listed_again(
     [listing] = remote(postmart_admin, gtin(session, farm_a))
     assert (listing["status"], listing["doc"]["gia_ban"]) == ("dang_ban", 36000)
     assert only_row(session).external_id == f"PM{listing['id']:08d}"
+
+
+
+def test_a_new_listing_is_created_with_one_call(
+    session: Session, farm_a: Farm, work: Callable[..., int], postmart_admin: SandboxAdmin
+) -> None:
+    """The first try cannot find an earlier create of ours: no look-up by SKU before it."""
+    work()  # the lot's own sync job, queued when the farm was set up
+    offer(session, farm_a, on=["postmart"])
+    work()
+    assert postmart_admin.stats()["requests"] == 1
+    assert (only_row(session).state, only_row(session).create_tries) == (ListingState.LISTED, 1)
+    assert len(remote(postmart_admin, gtin(session, farm_a))) == 1
+
+
+def test_after_a_failed_create_the_next_try_looks_the_sku_up_first(
+    session: Session, farm_a: Farm, work: Callable[..., int], postmart_admin: SandboxAdmin
+) -> None:
+    work()  # the lot's own sync job, queued when the farm was set up
+    postmart_admin.fail_next("5xx", method="POST", path="/api/v1/listings")
+    offer(session, farm_a, on=["postmart"])
+    work()
+    # Try 1: the create (refused). Try 2: the look-up by SKU, then the create.
+    assert postmart_admin.stats()["requests"] == 3
+    assert (only_row(session).state, only_row(session).create_tries) == (ListingState.LISTED, 2)
+    assert len(remote(postmart_admin, gtin(session, farm_a))) == 1

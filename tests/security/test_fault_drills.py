@@ -81,16 +81,29 @@ def test_serve_refuses_a_damaged_chain_store_and_says_how_to_recover(
     assert started == []  # neither the worker nor the web server ran
 
 
+@pytest.mark.parametrize("only", [[], ["--only", "anchoring."]])
 def test_the_worker_refuses_a_damaged_chain_store_too(
-    app: Flask, chain_dir: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, chain_dir: Path, monkeypatch: pytest.MonkeyPatch, only: list[str]
 ) -> None:
     ran: list[str] = []  # were the check to let it through, the loop is recorded, not run
     monkeypatch.setattr("trace.jobs.run_worker", lambda *a, **k: ran.append("worker"))
     truncate(chain_dir)
-    result = app.test_cli_runner().invoke(args=["worker"])
+    result = app.test_cli_runner().invoke(args=["worker", *only])
     assert result.exit_code == 1
     assert "refusing to start: embedded chain store unusable" in result.output
     assert ran == [] and "Worker started" not in result.output
+
+
+def test_a_worker_of_jobs_that_never_touch_the_chain_does_not_open_it(
+    app: Flask, chain_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr("trace.jobs.run_worker", lambda *a, **k: ran.append("worker"))
+    truncate(chain_dir)
+    result = app.test_cli_runner().invoke(args=["worker", "--only", "marketplace."])
+    assert result.exit_code == 0, result.output
+    assert ran == ["worker"] and "Worker started for marketplace." in result.output
+    assert "refusing" not in result.output
 
 
 def test_a_deleted_chain_is_not_silently_replaced_when_anchors_were_recorded(

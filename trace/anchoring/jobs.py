@@ -22,6 +22,8 @@ from trace.services.exports import count_pending_manifests
 log = logging.getLogger(__name__)
 JOB_ROUND = "anchoring.round"
 JOB_SWEEP = "anchoring.integrity_sweep"
+#: The jobs that talk to the chain: a worker that runs none of them never opens it.
+CHAIN_JOBS = frozenset({JOB_ROUND, JOB_SWEEP})
 SWEEP_SLICE = 500
 #: Round settings: the app config wins, then the environment, then these defaults.
 ROUND_SETTINGS = (
