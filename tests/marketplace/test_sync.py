@@ -135,7 +135,6 @@ def test_a_listing_deleted_on_the_marketplace_is_listed_again(
     assert only_row(session).external_id == f"PM{listing['id']:08d}"
 
 
-
 def test_a_new_listing_is_created_with_one_call(
     session: Session, farm_a: Farm, work: Callable[..., int], postmart_admin: SandboxAdmin
 ) -> None:
