@@ -55,10 +55,11 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
     into = ["bench.bench_mint", "--sizes", "100000", "--province-factor", f"{factor:g}"]
     into += ["--repeat", "2" if quick else "3"]
     market = ["bench.bench_marketplace", "--province-factor", f"{factor:g}", "--json"]
-    # Listing the province's 8,047 products once, by four worker threads (worker processes
-    # need a chain node: an anchored province's embedded chain opens in one process only);
-    # the reprice phase and the faults round run in `python -m bench.bench_marketplace`.
-    market += ["--rounds", "clean", "--phases", "list", "--workers", "4"]
+    # Listing the province's 8,047 products once, by two `flask worker --only marketplace.`
+    # processes, as deployed; the reprice phase and the faults round run in
+    # `python -m bench.bench_marketplace`.
+    market += ["--rounds", "clean", "--phases", "list", "--workers", "0"]
+    market += ["--worker-processes", "2"]
     market += ["--products", "500" if quick else "8047"]
     runs: list[tuple[str, list[str], int]] = []
     if factor == 1:

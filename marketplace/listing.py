@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from flask_babel import force_locale
-from sqlalchemy import column, func, table
+from sqlalchemy import ScalarSelect, column, func, table
 from sqlmodel import Session, col, select
 
 from marketplace.models import ListingSync
@@ -41,12 +42,12 @@ def sellable_lots(session: Session, product_id: int) -> list[Lot]:
     return list(session.exec(statement.order_by(col(Lot.id).desc()).limit(MAX_LOTS)))
 
 
-def stampable_stock(session: Session, product_id: int) -> int:
+def _stampable_stock(product_id: Any) -> ScalarSelect[int]:
     """Active stamps on the product's sellable lots: the most we may list (mass balance).
 
     Each pack sold carries one active stamp, so listed stock never exceeds them.
     """
-    statement = (
+    return (
         select(func.count())
         .select_from(_stamps.join(Lot, col(Lot.id) == _stamps.c.lot_id))
         .where(
@@ -55,15 +56,17 @@ def stampable_stock(session: Session, product_id: int) -> int:
             col(Lot.recalled_at).is_(None),
             col(Lot.tampered_at).is_(None),
         )
+        .scalar_subquery()
     )
-    return int(session.exec(statement).one())
 
 
 def desired_listing(session: Session, row: ListingSync, base_url: str) -> Listing:
-    """The listing ``row`` should show now, built from the registry."""
-    product = session.get(Product, row.product_id)
-    producer = session.get(Producer, row.producer_id)
-    assert product is not None and producer is not None
+    """The listing ``row`` should show now, built from the registry (two statements)."""
+    product, producer, stampable = session.exec(
+        select(Product, Producer, _stampable_stock(Product.id))
+        .join(Producer, col(Producer.id) == row.producer_id)
+        .where(Product.id == row.product_id)
+    ).one()
     lots = sellable_lots(session, row.product_id)
     return Listing(
         sku=product.gtin,
@@ -72,7 +75,7 @@ def desired_listing(session: Session, row: ListingSync, base_url: str) -> Listin
         category=product.category,
         unit=product.unit,
         price_vnd=row.price_vnd,
-        stock=min(row.stock, stampable_stock(session, row.product_id)),
+        stock=min(row.stock, stampable),
         trace_url=product_link(base_url, product.gtin),
         lots=tuple(
             LotLink(

@@ -142,12 +142,14 @@ def _mint(
     finally:
         if pool is not None:
             pool.shutdown()
-    scale.analyze(session, ["stamps", "stamp_runs", "lots"])
     runs = _minted(session, lot_ids, counts, first_run, active)
     _activate(session, first_run, first_run + len(lot_ids) - 1)
     for run in runs:
         if run.run_id in voids:
             _void(session, run, *voids[run.run_id])
+    # After the status updates: statistics taken before them tell the planner no stamp is
+    # active, and it then counts a product's active stamps with a scan of the whole table.
+    scale.analyze(session, ["stamps", "stamp_runs", "lots"])
     scale.sync_sequences(session, ["stamp_runs", "stamps"])
     return runs
 

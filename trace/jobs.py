@@ -35,8 +35,9 @@ MAX_ATTEMPTS = 8
 #: A busy worker records its heartbeat this often, not once per job: a write per job
 #: serializes SQLite writers for nothing (``live_workers`` looks back 30 s).
 BEAT_EVERY = 5.0
-#: Tries at a claim that other workers keep winning before reporting an empty queue.
-CLAIM_TRIES = 5
+#: How often a busy worker also looks for jobs whose worker died (their lease ran out);
+#: an idle one looks every time. A dead worker is rare, and each look is a statement.
+ORPHANS_EVERY = 5.0
 #: Fault drills only (tests/drills): a crash point's name; the process that reaches that
 #: point kills itself with SIGKILL, as a power cut would. Never set in a deployment.
 CRASH_AT = "AGRITRACE_CRASH_AT"
@@ -109,65 +110,50 @@ def add_idle_hook(app: Flask, hook: Callable[[], None]) -> None:
 
 
 def claim(
-    session: Session, worker_id: str, kinds: list[str], now: datetime | None = None
+    session: Session,
+    worker_id: str,
+    kinds: list[str],
+    now: datetime | None = None,
+    orphans: bool = True,
 ) -> Job | None:
-    """Take the oldest runnable job of ``kinds`` under a lease, or None when there is none.
+    """Take a runnable job of ``kinds`` under a lease, or None when there is none.
 
-    Workers that look at once see the same oldest job and only one wins it; the others
-    try the next one straight away (an empty answer makes a worker sleep).
+    With ``orphans``, a job whose worker died (its lease ran out) is taken back first; then
+    the oldest queued job. Each look is one statement: an ``UPDATE … RETURNING`` of the row
+    a subquery picks from the index ``(status, run_after, id)`` — ``FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL, and SQLite runs one writer at a time — so workers that look at
+    once never take the same job, and none waits for another's.
     """
-    for _ in range(CLAIM_TRIES):
-        job, raced = _claim_once(session, worker_id, kinds, now or utcnow())
-        if not raced:
-            return job
-    return None
-
-
-def _claim_once(
-    session: Session, worker_id: str, kinds: list[str], now: datetime
-) -> tuple[Job | None, bool]:
-    """One attempt at a claim. :returns: the job, and whether another worker took it first.
-
-    Two index range reads, each already in (run_after, id) order: the oldest queued job,
-    and the oldest job whose worker died (its lease ran out); the older of the two wins.
-    One query with ``OR`` over both made the databases walk every finished job.
-    """
-    queued = col(Job.status) == QUEUED
+    now = now or utcnow()
     orphaned = (col(Job.status) == RUNNING) & (col(Job.lease_until) < now)
-    candidates = [
-        job
-        for runnable in (queued, orphaned)
-        if (job := session.exec(_runnable(session, runnable, now, kinds)).first()) is not None
-    ]
-    if not candidates:
-        session.rollback()
-        return None, False
-    job = min(candidates, key=lambda j: (j.run_after, j.id))
-    # The conditional update is what makes the claim exclusive on SQLite; it returns the
-    # job as claimed.
-    taken = session.scalars(
-        update(Job)
-        .where(
-            col(Job.id) == job.id, col(Job.status) == job.status, col(Job.attempts) == job.attempts
-        )
-        .values(
-            status=RUNNING, locked_by=worker_id, lease_until=now + LEASE, attempts=Job.attempts + 1
-        )
-        .returning(Job)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    session.commit()
-    if taken is None:
-        session.expunge(job)  # its loaded state is stale; the next look must not reuse it
-        return None, True
-    return taken, False
+    looks = (orphaned, col(Job.status) == QUEUED) if orphans else (col(Job.status) == QUEUED,)
+    for runnable in looks:
+        picked = _runnable(session, runnable, now, kinds).scalar_subquery()
+        job = session.scalars(
+            update(Job)
+            .where(col(Job.id) == picked)
+            .values(
+                status=RUNNING,
+                locked_by=worker_id,
+                lease_until=now + LEASE,
+                attempts=Job.attempts + 1,
+            )
+            .returning(Job)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).one_or_none()
+        if job is not None:
+            session.commit()
+            return job
+    session.rollback()
+    return None
 
 
 def _runnable(
     session: Session, runnable: ColumnElement[bool], now: datetime, kinds: list[str]
-) -> SelectOfScalar[Job]:
+) -> SelectOfScalar[int | None]:
+    """The id of the oldest job of ``kinds`` that is ``runnable`` and due."""
     statement = (
-        select(Job)
+        select(Job.id)
         .where(runnable, col(Job.run_after) <= now, col(Job.kind).in_(kinds))
         .order_by(col(Job.run_after), col(Job.id))
         .limit(1)
@@ -178,15 +164,20 @@ def _runnable(
 
 
 def run_one(
-    app: Flask, session: Session, worker_id: str, only: Sequence[str] | None = None
+    app: Flask,
+    session: Session,
+    worker_id: str,
+    only: Sequence[str] | None = None,
+    orphans: bool = True,
 ) -> bool:
     """Claim and run one job. :returns: whether there was a job.
 
     :param only: run only jobs whose kind starts with one of these (e.g. ``marketplace.``).
+    :param orphans: look for jobs whose worker died too (see ``claim``).
     """
     registry = handlers(app)
     kinds = [kind for kind in registry if not only or kind.startswith(tuple(only))]
-    job = claim(session, worker_id, kinds)
+    job = claim(session, worker_id, kinds, orphans=orphans)
     if job is None:
         return False
     try:
@@ -266,15 +257,24 @@ def run_worker(
     """
     worker_id = worker_name()
     engine = app.extensions["db_engine"]
-    last_beat = -BEAT_EVERY
+    last_beat = last_orphans = -BEAT_EVERY
+    busy = False
     with app.app_context():
         while not stop.is_set():
             try:
-                with Session(engine, expire_on_commit=False) as session:
+                # One connection for the whole job: a session checks a pooled connection
+                # out (and pings it) at every transaction otherwise.
+                with (
+                    engine.connect() as connection,
+                    Session(connection, expire_on_commit=False) as session,
+                ):
                     if time.monotonic() - last_beat >= BEAT_EVERY:
                         beat(session, worker_id)
                         last_beat = time.monotonic()
-                    busy = run_one(app, session, worker_id, only)
+                    orphans = not busy or time.monotonic() - last_orphans >= ORPHANS_EVERY
+                    if orphans:
+                        last_orphans = time.monotonic()
+                    busy = run_one(app, session, worker_id, only, orphans)
                 if not busy and on_idle is not None:
                     on_idle()
             except Exception:  # the database may be restarting: keep the worker alive
