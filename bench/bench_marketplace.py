@@ -49,6 +49,7 @@ from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from bench.bench_mint import fresh_database
+from bench.processes import die_with_parent
 from marketplace.models import ListingState, ListingSync
 from marketplace.sandbox.admin import AdminClient
 from marketplace.sandbox.faults import KINDS
@@ -88,6 +89,7 @@ def start_sandbox(style: str, folder: Path) -> tuple[subprocess.Popen[bytes], Ad
         [*command, "--db", str(folder / f"{style}.db")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     admin = AdminClient(f"http://127.0.0.1:{port}", hang_seconds=READ_TIMEOUT * 2)
     deadline = time.monotonic() + 30
@@ -266,7 +268,7 @@ class Workers:
             for _ in range(self.count):
                 process = subprocess.Popen(
                     self.command, env=self.env, stdout=subprocess.PIPE, text=True,
-                    cwd=Path(__file__).resolve().parent.parent,
+                    cwd=Path(__file__).resolve().parent.parent, preexec_fn=die_with_parent,
                 )  # fmt: skip
                 self.processes.append(process)
             for process in self.processes:  # each says so once it is looking for work

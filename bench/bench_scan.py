@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WORK = ROOT / "instance" / "bench"
@@ -198,7 +200,12 @@ class Server:
         if worker_class == "gthread":
             command += ["--threads", "4"]
         self.process = subprocess.Popen(
-            [*command, APP], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+            [*command, APP],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=die_with_parent,
         )
         self._wait_ready()
 
