@@ -5,8 +5,21 @@ from __future__ import annotations
 
 import ctypes
 import signal
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _find_prctl() -> Callable[..., int] | None:
+    # Looked up once, here: a child between fork and exec should not load libraries.
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _find_prctl()
 
 
 def die_with_parent() -> None:
@@ -14,8 +27,5 @@ def die_with_parent() -> None:
 
     Linux only, as the benchmarks are; elsewhere it does nothing.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
