@@ -45,6 +45,9 @@ def _glance(every: list[dict[str, Any]]) -> list[str]:
         "",
         "Targets are issue 7's (set for factor 10 on PostgreSQL), applied to every column;",
         "**missed** marks a figure outside its target. Details and spreads are further down.",
+        "Each factor is its own run (compare across factors with care): "
+        + "; ".join(_measured(r) for r in every)
+        + ".",
         "",
         f"| figure | target | {head} |",
         "|---|---|" + "---|" * len(columns),
@@ -52,6 +55,16 @@ def _glance(every: list[dict[str, Any]]) -> list[str]:
     for label, target, cell in _GLANCE_ROWS:
         lines.append(f"| {label} | {target} | " + " | ".join(cell(r, b) for r, b in columns) + " |")
     return [*lines, ""]
+
+
+def _measured(results: dict[str, Any]) -> str:
+    """When, on which commit and how busy the machine was when a factor's suite started."""
+    load = results["machine"].get("load_average_at_start")
+    busy = f", load average {load[0]:g} at the start" if load else ""
+    return (
+        f"factor {results['factor']:g} measured {results['date'][:10]}"
+        f" at commit {results['versions'].get('git', '?')}{busy}"
+    )
 
 
 def _result(results: dict[str, Any], name: str) -> dict[str, Any] | None:

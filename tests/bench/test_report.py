@@ -100,6 +100,15 @@ def test_every_figure_of_issue_7_is_shown_per_factor_and_backend() -> None:
     assert not any("missed" in cell for cells in glance.values() for cell in cells)
 
 
+def test_the_glance_says_when_and_on_which_commit_each_factor_was_measured() -> None:
+    later = _results(10, 20.0, 3.0, True)
+    later["date"], later["versions"]["git"] = "2026-12-04T07:33:28+00:00", "a5aac92"
+    doc = render_markdown([_results(1, 20.0, 3.0, True), later])
+    preamble = doc.split("## Targets at a glance")[1].split("| figure | target")[0]
+    assert "factor 1 measured 2026-11-23 at commit ?, load average 0.5" in preamble
+    assert "factor 10 measured 2026-12-04 at commit a5aac92" in preamble
+
+
 def test_figures_outside_their_targets_are_marked_missed() -> None:
     glance = _glance(render_markdown([_results(1, 26.0, 5.1, False)]))
     assert all(cell.endswith("**missed**") for cell in glance["Scan page p99, 32 clients"])
