@@ -61,9 +61,17 @@ def _measured(results: dict[str, Any]) -> str:
     """When, on which commit and how busy the machine was when a factor's suite started."""
     load = results["machine"].get("load_average_at_start")
     busy = f", load average {load[0]:g} at the start" if load else ""
+    later: dict[tuple[str, str], list[str]] = {}
+    for name, run in results["runs"].items():
+        if "date" in run:  # re-run on its own with --only
+            later.setdefault((run["date"][:10], run.get("git", "?")), []).append(name)
+    again = "".join(
+        f" ({', '.join(sorted(names))} re-run {date} at commit {git})"
+        for (date, git), names in sorted(later.items())
+    )
     return (
         f"factor {results['factor']:g} measured {results['date'][:10]}"
-        f" at commit {results['versions'].get('git', '?')}{busy}"
+        f" at commit {results['versions'].get('git', '?')}{busy}{again}"
     )
 
 

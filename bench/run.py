@@ -146,10 +146,15 @@ def versions(pg: str | None) -> dict[str, str]:
         with engine.connect() as conn:
             found["postgresql"] = conn.execute(text("SHOW server_version")).scalar_one()
         engine.dispose()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True, check=False)  # fmt: skip
-    found["git"] = commit.stdout.strip()
+    found["git"] = commit()
     return found
+
+
+def commit() -> str:
+    """The checkout's commit, short: what the figures were measured on."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return done.stdout.strip()
 
 
 def main() -> None:
@@ -198,6 +203,7 @@ def refresh(path: Path, names: list[str], planned: list[tuple[str, list[str], in
         if name in names:
             record = run_one(name, command, limit)
             record["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+            record["git"] = commit()
             _keep_seeding_time(record, results["runs"].get(name), results["date"])
             results["runs"][name] = record
             path.write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -106,7 +106,20 @@ def test_the_glance_says_when_and_on_which_commit_each_factor_was_measured() -> 
     doc = render_markdown([_results(1, 20.0, 3.0, True), later])
     preamble = doc.split("## Targets at a glance")[1].split("| figure | target")[0]
     assert "factor 1 measured 2026-11-23 at commit ?, load average 0.5" in preamble
-    assert "factor 10 measured 2026-12-04 at commit a5aac92" in preamble
+    assert "factor 10 measured 2026-12-04 at commit a5aac92, load average 0.5" in preamble
+    assert "re-run" not in preamble
+
+
+def test_runs_refreshed_later_are_named_with_their_date_and_commit() -> None:
+    results = _results(10, 20.0, 3.0, True)
+    for name in ("scan-postgresql", "marketplace-postgresql"):
+        results["runs"][name].update(date="2026-12-04T09:30:00+00:00", git="b1b2b3b")
+    preamble = render_markdown([results]).split("| figure | target")[0]
+    assert (
+        "factor 10 measured 2026-11-23 at commit ?, load average 0.5 at the start"
+        " (marketplace-postgresql,"
+        " scan-postgresql re-run 2026-12-04 at commit b1b2b3b)"
+    ) in preamble
 
 
 def test_figures_outside_their_targets_are_marked_missed() -> None:
