@@ -213,7 +213,8 @@ class Server:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited:\n{(self.process.stderr or '').read()[-2000:]}")  # type: ignore[operator]
+                errors = self.process.stderr.read() if self.process.stderr else ""
+                raise SystemExit(f"gunicorn exited:\n{errors[-2000:]}")
             if self._answers_livez(times=20):  # both workers booted and serving
                 return
             time.sleep(0.5)
@@ -231,6 +232,9 @@ class Server:
         except OSError:
             return False
         return True
+
+    def settle(self) -> float:
+        return settle(self.port)
 
     def worker_peak_rss_mb(self) -> float:
         """The largest peak resident memory (VmHWM) among the workers."""
@@ -250,6 +254,33 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def settle(port: int, quick_s: float = 0.02, grace_s: float = 0.25, limit_s: float = 60) -> float:
+    """Wait until the server has drained the requests a finished wrk run left queued.
+
+    wrk closes its connections when its time is up, but gunicorn still serves every
+    request already in its accept queue: up to one per client, each as slow as the route
+    was (an EPCIS query at 32 clients leaves ~1 s of work). The next run would charge
+    that backlog to its own tail. The accept queue is first in, first out, so a probe of
+    ``/livez`` that answers within ``quick_s`` found it empty; ``grace_s`` then lets each
+    worker finish the one request it may still hold. Returns the seconds waited.
+    """
+    from urllib.request import urlopen
+
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        probe = time.perf_counter()
+        try:
+            with urlopen(f"http://127.0.0.1:{port}/livez", timeout=limit_s) as response:
+                response.read()
+        except OSError:
+            time.sleep(0.1)
+            continue
+        if time.perf_counter() - probe < quick_s:
+            break
+    time.sleep(grace_s)
+    return round(time.monotonic() - started, 3)
 
 
 def wrk(
@@ -293,6 +324,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     "min": round(min(values), 2), "max": round(max(values), 2)}  # fmt: skip
     out["non_2xx"] = sum(run["non_2xx"] for run in runs)
     out["socket_errors"] = sum(run["socket_errors"] for run in runs)
+    if drained := [run["drained_s"] for run in runs if "drained_s" in run]:
+        out["backlog_drained_s_max"] = max(drained)  # served after wrk stopped, not counted
     return out
 
 
@@ -316,6 +349,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], token: str | None) ->
     server = Server(env, args.workers, args.worker_class)
     try:
         wrk(server.port, written["scan_json"], 8, 2)  # warm both workers
+        server.settle()
         runs: dict[str, dict[int, list[dict[str, Any]]]] = {}
         for _ in range(args.repeat):  # interleaved, so every figure sees the same machine
             for connections in args.connections:
@@ -324,10 +358,12 @@ def measure(args: argparse.Namespace, env: dict[str, str], token: str | None) ->
                         server.port, written[name], connections, args.duration, **files[name][1]
                     )
                     runs.setdefault(name, {}).setdefault(connections, []).append(result)
+                    result["drained_s"] = server.settle()
             for name in API_ROUTES:
                 if name in files:
                     result = wrk(server.port, written[name], 32, args.duration, **files[name][1])
                     runs.setdefault(name, {}).setdefault(32, []).append(result)
+                    result["drained_s"] = server.settle()
         peak = server.worker_peak_rss_mb()
     finally:
         server.stop()

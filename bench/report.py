@@ -303,9 +303,31 @@ def _scan_backend(
         f"- Database size: {r['database_bytes'] / 1e6:.0f} MB, "
         f"{per_million:.0f} MB per million stamps (the whole province database)",
         f"- Peak resident memory of a gunicorn worker: {r['worker_peak_rss_mb']} MB",
+        _drained(figures),
         "",
     ]
     return lines
+
+
+def _drained(figures: dict[str, Any]) -> str:
+    """How long the server took to serve what a wrk run left queued, or that no run waited."""
+    waits = [
+        (f["backlog_drained_s_max"], route, connections)
+        for route, by_connections in figures.items()
+        for connections, f in by_connections.items()
+        if "backlog_drained_s_max" in f
+    ]
+    if not waits:
+        return (
+            "- Runs followed each other without waiting for the server to serve what the "
+            "last run left queued, so a run's tail may hold the previous run's backlog."
+        )
+    longest, route, connections = max(waits)
+    return (
+        "- After each wrk run the benchmark waited until the server had served what the run "
+        f"left queued (longest wait {longest:g} s, after {route} at {connections} clients, "
+        "0.25 s grace included), so no run's tail holds the previous run's backlog."
+    )
 
 
 def _dashboard(results: dict[str, Any]) -> list[str]:

@@ -165,3 +165,13 @@ def test_province_runs_at_every_factor_fixed_size_runs_at_factor_1_only() -> Non
                                               (0.5, "results-factor-0_5.json")])  # fmt: skip
 def test_each_factor_keeps_its_own_results_file(factor: float, name: str) -> None:
     assert run.results_path(factor) == Path(run.ROOT, "bench", name)
+
+
+def test_the_scan_section_says_whether_runs_waited_for_the_previous_backlog() -> None:
+    results = _results(1, 20.0, 3.0, True)
+    assert "may hold the previous run's backlog" in render_markdown([results])
+    figures = results["runs"]["scan-sqlite"]["result"]["figures"]
+    figures["livez"]["8"]["backlog_drained_s_max"] = 0.3
+    figures["api_epcis_query"]["32"]["backlog_drained_s_max"] = 1.42
+    doc = render_markdown([results])
+    assert "longest wait 1.42 s, after api_epcis_query at 32 clients" in doc
