@@ -546,7 +546,9 @@ def _write_registry(session: Session, registry: Registry, rng: random.Random) ->
     _write_rows(session, "lots", registry.lots.values())
     _build_events(registry, next_ids(session, "events"), rng)
     _write_rows(session, "events", (e for group in registry.events.values() for e in group))
-    analyze(session, ["producers", "products", "lots", "events", "users"])
+    analyze(
+        session, ["producers", "plots", "certifications", "products", "lots", "events", "users"]
+    )
 
 
 def _write_rows(session: Session, table: str, objects: Iterable[Any]) -> int:
@@ -578,6 +580,7 @@ def write_lot_documents(session: Session, registry: Registry) -> int:
                "round_id", "lot_proof", "created_at")  # fmt: skip
     written = bulk_insert(session, "lot_documents", columns, rows)
     sync_sequences(session, ["lot_documents"])
+    analyze(session, ["lot_documents"])
     return written
 
 
