@@ -65,10 +65,11 @@ def _measured(results: dict[str, Any]) -> str:
     for name, run in results["runs"].items():
         if "date" in run:  # re-run on its own with --only
             later.setdefault((run["date"][:10], run.get("git", "?")), []).append(name)
-    again = "".join(
-        f" ({', '.join(sorted(names))} re-run {date} at commit {git})"
+    again = "; ".join(
+        f"{', '.join(sorted(names))} re-run {date} at commit {git}"
         for (date, git), names in sorted(later.items())
     )
+    again = f" ({again})" if again else ""
     return (
         f"factor {results['factor']:g} measured {results['date'][:10]}"
         f" at commit {results['versions'].get('git', '?')}{busy}{again}"
@@ -84,8 +85,11 @@ def _scan_cell(route: str, connections: str, check: str) -> Any:
     def cell(results: dict[str, Any], backend: str) -> str:
         r = _result(results, f"scan-{backend}")
         f = (r or {}).get("figures", {}).get(route, {}).get(connections)
-        if not f or not _valid(f):
+        if not f:
             return "not measured"
+        if not _valid(f):
+            wrong = f["non_2xx"] + f["socket_errors"]
+            return f"not counted: {wrong:,} failed answers" if wrong else "not measured"
         p99, rps = f["p99_ms"]["median"], f["rps"]["median"]
         if check == "p99":
             return f"{p99:g} ms" + ("" if p99 < SCAN_P99_MS else " **missed**")

@@ -175,3 +175,22 @@ def test_the_scan_section_says_whether_runs_waited_for_the_previous_backlog() ->
     figures["api_epcis_query"]["32"]["backlog_drained_s_max"] = 1.42
     doc = render_markdown([results])
     assert "longest wait 1.42 s, after api_epcis_query at 32 clients" in doc
+
+
+def test_runs_refreshed_at_different_commits_are_listed_in_one_parenthesis() -> None:
+    results = _results(10, 20.0, 3.0, True)
+    results["runs"]["scan-sqlite"].update(date="2026-12-04T09:30:00+00:00", git="aaaaaaa")
+    results["runs"]["scan-postgresql"].update(date="2026-12-04T10:30:00+00:00", git="bbbbbbb")
+    preamble = render_markdown([results]).split("| figure | target")[0]
+    assert (
+        "(scan-sqlite re-run 2026-12-04 at commit aaaaaaa;"
+        " scan-postgresql re-run 2026-12-04 at commit bbbbbbb)"
+    ) in preamble
+
+
+def test_a_figure_with_failed_answers_is_not_counted_and_says_how_many() -> None:
+    results = _results(10, 20.0, 3.0, True)
+    results["runs"]["scan-sqlite"]["result"]["figures"]["api_proof"]["32"]["non_2xx"] = 72
+    cells = _glance(render_markdown([results]))["Proof bundle p99, 32 clients"]
+    assert cells[0] == "not counted: 72 failed answers"
+    assert cells[1] == "40 ms"
