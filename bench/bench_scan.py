@@ -126,20 +126,26 @@ def _is_pg(url: str) -> bool:
     return url.startswith("postgresql")
 
 
-def sample_paths(url: str, count: int) -> tuple[list[str], list[str]]:
-    """Random stamps' Digital Link paths and serials."""
+def _every_nth_stamp(url: str, count: int, query: str) -> list[Any]:
+    """Rows of ``query`` (which filters on ``s.id % :step = 0``) for about ``count`` stamps
+    spread evenly over the whole stamps table."""
     engine = create_engine(url)
     with engine.connect() as conn:
         total = conn.execute(text("SELECT max(id) FROM stamps")).scalar_one()
-        rows = conn.execute(
-            text(
-                "SELECT p.gtin, l.code, s.serial FROM stamps s "
-                "JOIN lots l ON l.id = s.lot_id JOIN products p ON p.id = l.product_id "
-                "WHERE s.id % :step = 0"
-            ),
-            {"step": max(1, total // count)},
-        ).all()
+        rows = conn.execute(text(query), {"step": max(1, total // count)}).all()
     engine.dispose()
+    return list(rows)
+
+
+def sample_paths(url: str, count: int) -> tuple[list[str], list[str]]:
+    """Random stamps' Digital Link paths and serials."""
+    rows = _every_nth_stamp(
+        url,
+        count,
+        "SELECT p.gtin, l.code, s.serial FROM stamps s "
+        "JOIN lots l ON l.id = s.lot_id JOIN products p ON p.id = l.product_id "
+        "WHERE s.id % :step = 0",
+    )
     return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows], [s for _, _, s in rows]
 
 
@@ -149,20 +155,14 @@ def anchored_serials(url: str, count: int) -> list[str]:
     Stamps minted later (the minting benchmark adds 300,000 to the province) are answered
     409 "not anchored yet", which is right but is not a proof bundle.
     """
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        total = conn.execute(text("SELECT max(id) FROM stamps")).scalar_one()
-        rows = conn.execute(
-            text(
-                "SELECT s.serial FROM stamps s JOIN stamp_runs r ON r.id = s.run_id "
-                "WHERE s.id % :step = 0 AND r.created_at <= (SELECT max(confirmed_at) "
-                "FROM anchor_rounds WHERE status = 'confirmed')"
-            ),
-            {"step": max(1, total // count)},
-        ).scalars()
-        serials = list(rows)
-    engine.dispose()
-    return serials
+    rows = _every_nth_stamp(
+        url,
+        count,
+        "SELECT s.serial FROM stamps s JOIN stamp_runs r ON r.id = s.run_id "
+        "WHERE s.id % :step = 0 AND r.created_at <= (SELECT max(confirmed_at) "
+        "FROM anchor_rounds WHERE status = 'confirmed')",
+    )
+    return [serial for (serial,) in rows]
 
 
 def epcis_paths(url: str, count: int) -> list[str]:
