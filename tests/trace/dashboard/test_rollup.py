@@ -181,7 +181,8 @@ def test_the_worker_queues_a_fold_and_the_job_catches_the_rollups_up(
 def test_seeding_a_province_leaves_the_rollups_caught_up(
     app: Flask, runner: Any, session: Session
 ) -> None:
-    done = runner.invoke(args=["seed-scale", "--factor", "0.001"])
+    # A fixed seed: one random province in forty this small has no active run, so no scans.
+    done = runner.invoke(args=["seed-scale", "--factor", "0.001", "--seed", "7"])
     assert done.exit_code == 0, done.output
     assert "dashboard rollups folded" in done.output
     marks = dict(session.exec(select(RollupWatermark.source, RollupWatermark.last_id)).all())
