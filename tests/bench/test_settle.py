@@ -46,7 +46,7 @@ def server() -> Iterator[int]:
 
 
 def test_an_idle_server_is_settled_by_one_quick_probe(server: int) -> None:
-    settle(server, quick_s=0.04, grace_s=0)
+    settle(server, quick_s=1.0, grace_s=0)  # generous: a busy CI machine is slow too
     assert Backlogged.probes == 1
 
 
