@@ -244,16 +244,10 @@ class Server:
         raise SystemExit("gunicorn did not serve /livez within 300 s")
 
     def _answers_livez(self, times: int) -> bool:
-        from urllib.request import urlopen
-
         try:
-            for _ in range(times):
-                with urlopen(f"http://127.0.0.1:{self.port}/livez", timeout=5) as response:
-                    if response.status != 200:
-                        return False
+            return all(livez(self.port, timeout=5) for _ in range(times))
         except OSError:
             return False
-        return True
 
     def settle(self) -> float:
         return settle(self.port)
@@ -278,6 +272,15 @@ class Server:
             self.process.wait()
 
 
+def livez(port: int, timeout: float) -> bool:
+    """One ``GET /livez`` on 127.0.0.1: whether it answered 200 (OSError if it did not answer)."""
+    from urllib.request import urlopen
+
+    with urlopen(f"http://127.0.0.1:{port}/livez", timeout=timeout) as response:
+        response.read()
+        return bool(response.status == 200)
+
+
 def settle(port: int, quick_s: float = 0.02, grace_s: float = 0.25, limit_s: float = 60) -> float:
     """Wait until the server has drained the requests a finished wrk run left queued.
 
@@ -288,14 +291,11 @@ def settle(port: int, quick_s: float = 0.02, grace_s: float = 0.25, limit_s: flo
     ``/livez`` that answers within ``quick_s`` found it empty; ``grace_s`` then lets each
     worker finish the one request it may still hold. Returns the seconds waited.
     """
-    from urllib.request import urlopen
-
     started = time.monotonic()
     while time.monotonic() - started < limit_s:
         probe = time.perf_counter()
         try:
-            with urlopen(f"http://127.0.0.1:{port}/livez", timeout=limit_s) as response:
-                response.read()
+            livez(port, timeout=limit_s)
         except OSError:
             time.sleep(0.1)
             continue
