@@ -35,7 +35,9 @@ def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
         upgrade(f"sqlite:///{path}")
         return str(path)
     url = make_url(base).set(drivername="postgresql+psycopg")
-    name = f"agritrace_test_{re.sub(r'[^a-z0-9]', '', worker_id)}"
+    # TEST_DB_TAG lets two suites share one server (each gets its own databases).
+    tag = re.sub(r"[^a-z0-9]", "", os.environ.get("TEST_DB_TAG", "").lower())
+    name = f"agritrace_test_{tag}{re.sub(r'[^a-z0-9]', '', worker_id)}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
