@@ -5,6 +5,7 @@ from trace.models.anchoring import AnchorRound, Job, LotDocument, RoundStatus, W
 from trace.models.lots import Event, EventKind, Lot, LotInput
 from trace.models.registry import (
     Certification,
+    CertificationProduct,
     CertificationScheme,
     Plot,
     Producer,
@@ -19,6 +20,7 @@ __all__ = [
     "LotDocument",
     "RoundStatus",
     "Certification",
+    "CertificationProduct",
     "CertificationScheme",
     "Event",
     "EventKind",

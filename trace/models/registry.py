@@ -75,9 +75,30 @@ class Certification(SQLModel, table=True):
     pdf_sha256: str | None = Field(default=None, max_length=64)
     pdf_filename: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+    # Which products it covers: those in certification_products, or all of the producer's
+    # when the producer declared it so. A certificate naming neither is shown on none.
+    producer_wide: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    # Declared by the producer until an inspector or admin checks it against the issuer.
+    verified_at: datetime | None = None
+    verified_by_id: int | None = Field(default=None, foreign_key="users.id")
 
     def is_expired(self, today: date) -> bool:
         return self.valid_to < today
+
+    def standing(self, today: date) -> str:
+        """``expired``, ``verified`` or ``declared``: how far the certificate can be trusted."""
+        if self.is_expired(today):
+            return "expired"
+        return "verified" if self.verified_at is not None else "declared"
+
+
+class CertificationProduct(SQLModel, table=True):
+    """A product a certification names as covered."""
+
+    __tablename__ = "certification_products"
+
+    certification_id: int = Field(foreign_key="certifications.id", primary_key=True)
+    product_id: int = Field(foreign_key="products.id", primary_key=True, index=True)
 
 
 class Product(SQLModel, table=True):

@@ -26,7 +26,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("certifications", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("producer_wide", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+            sa.Column(
+                "producer_wide", sa.Boolean(), server_default=sa.text("false"), nullable=False
+            )
         )
         batch_op.add_column(
             sa.Column("verified_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
