@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from marketplace.listing import desired_listing
 from marketplace.models import ListingSync
 from marketplace.protocol import Listing
 from trace.errors import NotFound
+from trace.reports.cells import SafeDictWriter
 from trace.services.access import Actor
 
 STYLES: dict[str, Callable[[Listing], dict[str, Any]]] = {"postmart": to_postmart, "voso": to_voso}
@@ -41,7 +41,7 @@ def feed_csv(session: Session, actor: Actor, marketplace: str, base_url: str) ->
     ]
     columns = list(records[0]) if records else list(flatten(style(_example())))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = SafeDictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
     return buffer.getvalue()

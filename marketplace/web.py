@@ -19,6 +19,7 @@ from marketplace.services import (
     save_listings,
 )
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.errors import ValidationError
 from trace.i18n import _l
 from trace.models import Product, Role
@@ -115,7 +116,7 @@ def feed_csv(name: str) -> ResponseReturnValue:
     who = actor()
     body = feed.feed_csv(get_session(), who, name, current_app.config["PUBLIC_BASE_URL"])
     filename = f"{name}-feed.csv"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    headers = download_headers(filename)
     return Response(body, mimetype="text/csv", headers=headers)
 
 

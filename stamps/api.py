@@ -24,6 +24,7 @@ from stamps.streaming import stream_output
 from trace.api import ApiBlueprint, auth
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.errors import NotFound
 from trace.models import Lot, Product, Role
 from trace.models.tokens import Scope
@@ -163,7 +164,7 @@ class LotLabels(MethodView):
         return Response(
             body,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers=download_headers(filename),
         )
 
 

@@ -50,6 +50,7 @@ from stamps.scanning import (
 )
 from stamps.streaming import stream_output
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Lot, Product, Role
@@ -155,7 +156,7 @@ def public_proof(serial: str) -> ResponseReturnValue:
     except ProofPending as pending:
         return jsonify({"status": "pending", "detail": str(pending)}), 409
     response = Response(_json(bundle), content_type="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="proof-{serial}.json"'
+    response.headers.update(download_headers(f"proof-{serial}.json"))
     return response
 
 
@@ -381,7 +382,7 @@ def labels_pdf(run_id: int) -> ResponseReturnValue:
     return Response(
         body,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=download_headers(filename),
     )
 
 

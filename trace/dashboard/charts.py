@@ -6,7 +6,6 @@ Packages other than ``trace`` contribute charts through the registry in ``app.ex
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+from trace.reports.cells import SafeCsvWriter
 
 if TYPE_CHECKING:
     from flask_babel import LazyString
@@ -89,7 +90,7 @@ class ChartData:
     def to_csv(self) -> str:
         """The numbers as CSV: one row per x value, one column per series."""
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
+        writer = SafeCsvWriter(out, lineterminator="\r\n")
         writer.writerow([self.x_name, *(key for key, _ in self.series)])
         for index, x in enumerate(self.x_keys):
             writer.writerow([x, *(self.values[key][index] for key, _ in self.series)])

@@ -10,6 +10,7 @@ from trace.dashboard.districts import DISTRICTS
 from trace.dashboard.filters import PERIODS, parse_filters
 from trace.dashboard.service import build_panels, chart_data
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.models import Role
 from trace.web.forms import CATEGORY_LABELS
 from trace.web.guards import roles
@@ -53,5 +54,5 @@ def chart_csv(key: str) -> ResponseReturnValue:
     return Response(
         data.to_csv(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=download_headers(name),
     )

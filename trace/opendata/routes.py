@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -21,11 +20,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.errors import NotFound
 from trace.i18n import _l
 from trace.opendata import schema
 from trace.opendata.catalog import catalog as build_catalog
 from trace.opendata.datasets import LICENCE, LICENCE_NAME, Dataset
+from trace.reports.cells import SafeCsvWriter
 
 bp = Blueprint("opendata", __name__, url_prefix="/open-data")
 CATALOG_TITLE = _l("AgriTrace Long An open data")
@@ -94,12 +95,12 @@ def table_schema(name: str) -> ResponseReturnValue:
 
 @bp.get("/<name>.csv")
 def csv_file(name: str) -> ResponseReturnValue:
-    """A dataset as CSV (UTF-8, RFC 4180), streamed."""
+    """A dataset as CSV (UTF-8, RFC 4180), streamed; text that looks like a formula is quoted."""
     dataset = dataset_named(name)
     return Response(
         stream_with_context(_csv_lines(dataset)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        headers=download_headers(f"{name}.csv"),
     )
 
 
@@ -112,7 +113,7 @@ def _csv_lines(dataset: Dataset) -> Iterator[str]:
 
 def _csv_line(values: list[Any]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
+    SafeCsvWriter(out, lineterminator="\r\n").writerow(values)
     return out.getvalue()
 
 

@@ -6,6 +6,7 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,9 @@ def location(producer: Producer) -> str:
     return f"{text} (GLN {producer.gln})" if producer.gln else text
 
 
-def _plain(number: Any) -> str:
-    return f"{number.normalize():f}"
+def _plain(number: Any) -> Decimal:
+    """A quantity as a number (a numeric cell in XLSX, written without exponent in CSV)."""
+    return Decimal(str(number)).normalize()
 
 
 class _LotFacts:

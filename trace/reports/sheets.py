@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from typing import Any
 
+from trace.reports.cells import SafeDictWriter, xlsx_append
 from trace.reports.fsma204 import kde_columns, sheet_headers
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -14,9 +14,12 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
-    """One sheet with every CTE's columns; UTF-8 with a BOM so spreadsheets read Vietnamese."""
+    """One sheet with every CTE's columns; UTF-8 with a BOM so spreadsheets read Vietnamese.
+
+    Text that a spreadsheet would read as a formula is neutralised (see :mod:`trace.reports.cells`).
+    """
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=sheet_headers(), restval="", lineterminator="\r\n")
+    writer = SafeDictWriter(out, fieldnames=sheet_headers(), restval="", lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -25,7 +28,8 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
 def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
     """An "All CTEs" sheet, then one sheet per CTE (as FDA's template has a tab per CTE).
 
-    Every sheet has a frozen header row and an auto-filter, so it sorts and filters.
+    Every sheet has a frozen header row and an auto-filter, so it sorts and filters; text
+    is written as strings, never formulas (see :mod:`trace.reports.cells`).
     """
     from openpyxl import Workbook
 
@@ -45,9 +49,9 @@ def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
 
 def _fill(sheet: Any, title: str, headers: list[str], rows: list[dict[str, Any]]) -> None:
     sheet.title = title[:31]
-    sheet.append(headers)
+    xlsx_append(sheet, headers)
     for row in rows:
-        sheet.append([row.get(h, "") for h in headers])
+        xlsx_append(sheet, [row.get(h, "") for h in headers])
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
 

@@ -13,6 +13,7 @@ from trace.api import auth
 from trace.api.core import ApiBlueprint
 from trace.api.exports.schemas import Fsma204QueryArgsSchema, ManifestSchema
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.models.tokens import Scope
 from trace.reports.fsma204 import ExportFilter
 from trace.reports.sheets import CSV_TYPE, XLSX_TYPE
@@ -69,7 +70,7 @@ def export_response(args: dict[str, Any], fmt: str, mimetype: str) -> Response:
     return Response(
         exported.data,
         content_type=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        headers=download_headers(filename)
         | manifest_headers(exported.manifest.id, exported.manifest.sha256),  # type: ignore[arg-type]
     )
 

@@ -17,6 +17,7 @@ from trace.api.core import ApiBlueprint
 from trace.api.inspections.schemas import InspectionCreateSchema
 from trace.api.problems import api_locale
 from trace.db import get_session
+from trace.downloads import download_headers
 from trace.models.tokens import Scope
 from trace.reports.inspection_pdf import render_lot_report
 from trace.services.inspections import Inspection, record_inspection
@@ -71,5 +72,5 @@ class InspectionReport(MethodView):
         return Response(
             pdf,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="lot-{lot_id}-report.pdf"'},
+            headers=download_headers(f"lot-{lot_id}-report.pdf", inline=True),
         )
