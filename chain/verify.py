@@ -1,15 +1,22 @@
-"""Check a proof bundle against a chain, with no access to the service's database.
+"""Check a proof bundle against a chain node you trust, with no access to the service's database.
 
-Usage: ``python -m chain.verify BUNDLE.json [--rpc URL]``. Exit status: 0 valid,
-1 invalid (each failed check says why), 2 unusable input (unreadable or malformed
-bundle, no RPC URL, or a node that cannot be queried). Needs only the standard library,
-``rfc8785`` and ``eth_abi`` (plus a keccak): no web3.
+Usage: ``python -m chain.verify BUNDLE.json [--rpc URL] [--trusted FILE]``. The node is
+``--rpc`` when given, otherwise the nodes listed in ``AGRITRACE_TRUSTED_RPC``
+(comma-separated URLs) and in the ``--trusted`` file (one URL a line, ``#`` comments),
+tried in order. The bundle's own ``rpc_hint`` is printed, never trusted: whoever forged
+a bundle could point it at a node of their own.
+
+Exit status: 0 valid, 1 invalid (each failed check says why) or unverified (no trusted
+node: ``unverified: no trusted node``), 2 unusable input (unreadable or malformed bundle
+or trusted-node file, or no trusted node could be queried). Needs only the standard
+library, ``rfc8785`` and ``eth_abi`` (plus a keccak): no web3.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -23,6 +30,9 @@ from chain.errors import BundleFormatError, ChainError, ChainUnavailable
 from chain.proof import Check, ProofBundle, check_paths, parse_bundle
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+#: Comma-separated JSON-RPC URLs of the nodes a verifier trusts when ``--rpc`` is not given.
+TRUSTED_RPC_ENV = "AGRITRACE_TRUSTED_RPC"
+UNVERIFIED = "unverified: no trusted node"
 
 
 class ChainReader(Protocol):
@@ -163,31 +173,96 @@ def load_bundle(path: str) -> ProofBundle:
     return parse_bundle(data)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m chain.verify", description=__doc__)
+def trusted_nodes(rpc: str | None, trusted_file: str | None, environ: dict[str, str]) -> list[str]:
+    """The nodes to check against: ``--rpc`` alone, else the environment's and the file's.
+
+    Raises:
+        BundleFormatError: the trusted-node file cannot be read.
+    """
+    if rpc:
+        return [rpc]
+    nodes = [url.strip() for url in environ.get(TRUSTED_RPC_ENV, "").split(",")]
+    if trusted_file:
+        try:
+            lines = Path(trusted_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BundleFormatError(
+                f"cannot read trusted nodes from {trusted_file}: {exc}"
+            ) from exc
+        nodes += [line.split("#", 1)[0].strip() for line in lines]
+    return list(dict.fromkeys(url for url in nodes if url))
+
+
+def check_against_trusted(bundle: ProofBundle, nodes: Sequence[str]) -> tuple[str, list[Check]]:
+    """Check the anchor on the first trusted node that answers for the bundle's chain.
+
+    A node of another chain is passed over while a later one may serve; if none does,
+    the first answer stands (it says which chain that node is).
+
+    Returns:
+        The node's URL and the on-chain checks.
+
+    Raises:
+        ChainUnavailable: no trusted node could be queried.
+    """
+    answers: list[tuple[str, list[Check]]] = []
+    failures: list[str] = []
+    for url in nodes:
+        try:
+            checks = check_on_chain(bundle, JsonRpcReader(url))
+        except ChainUnavailable as exc:
+            failures.append(str(exc))
+            continue
+        if checks[0].ok:
+            return url, checks
+        answers.append((url, checks))
+    if answers:
+        return answers[0]
+    raise ChainUnavailable("; ".join(failures))
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m chain.verify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("bundle", help="proof bundle JSON file")
-    parser.add_argument("--rpc", help="JSON-RPC URL of the chain (default: the bundle's rpc_hint)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--rpc", help="JSON-RPC URL of a node you trust (overrides the list)")
+    parser.add_argument(
+        "--trusted", metavar="FILE", help=f"file of trusted node URLs (adds to ${TRUSTED_RPC_ENV})"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    args = _arguments(argv)
     try:
         bundle = load_bundle(args.bundle)
-        url = args.rpc or bundle.rpc_hint
-        if not url:
-            raise BundleFormatError("no --rpc URL given and the bundle has no rpc_hint")
-        source = (
-            "--rpc" if args.rpc else "the bundle's rpc_hint; pass --rpc to use a node you trust"
+        nodes = trusted_nodes(
+            args.rpc, args.trusted, dict(os.environ if environ is None else environ)
         )
-        print(f"checking against {url} ({source})")
+        if bundle.rpc_hint and bundle.rpc_hint not in nodes:
+            print(f"the bundle suggests {bundle.rpc_hint} (a hint only: not trusted, not used)")
         checks = check_paths(bundle)
-        checks += check_on_chain(bundle, JsonRpcReader(url))
+        if nodes:
+            url, on_chain = check_against_trusted(bundle, nodes)
+            print(f"checked against {url} (a node you trust)")
+            checks += on_chain
     except (BundleFormatError, ChainError) as exc:
         print(f"cannot verify: {exc}")
         return EXIT_UNUSABLE
     for check in checks:
         print(f"{'✓' if check.ok else '✗'} {check.message}")
-    valid = all(c.ok for c in checks)
-    print("VALID: this stamp is anchored on chain" if valid else "INVALID: see the ✗ lines above")
-    return EXIT_VALID if valid else EXIT_INVALID
+    if not all(c.ok for c in checks):
+        print("INVALID: see the ✗ lines above")
+        return EXIT_INVALID
+    if not nodes:
+        print(f"{UNVERIFIED}: pass --rpc URL or set {TRUSTED_RPC_ENV} to a node you trust")
+        return EXIT_INVALID
+    print("VALID: this stamp is anchored on chain")
+    return EXIT_VALID
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def test_chain_verify_accepts_a_bundle_checked_against_anvil(
     )
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
-    assert verify.main([str(path)]) == 0
+    assert verify.main([str(path), "--rpc", anvil_url]) == 0
 
 
 def test_waiting_for_more_confirmations_than_blocks_times_out(

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi import encode
 
-from chain import verify
+from chain import abi, verify
+from chain.canonical import document_hash
 from chain.errors import InvalidProof
-from chain.proof import build_bundle, parse_bundle
+from chain.merkle import MerkleTree
+from chain.proof import build_bundle, build_bundle_from_trees, parse_bundle
 from tests.chain.anvil import free_port
 from tests.chain.conftest import AnchoredLot
 
@@ -28,7 +37,7 @@ def _run(tmp_path: Path, bundle: Any, *args: str) -> tuple[int, list[str]]:
 
     out = io.StringIO()
     with redirect_stdout(out):
-        code = verify.main([str(path), *args])
+        code = verify.main([str(path), *args], environ={})
     return code, out.getvalue().splitlines()
 
 
@@ -42,21 +51,34 @@ def test_valid_bundle_passes_every_check(
     assert lines[-1].startswith("VALID")
 
 
-def test_cli_runs_as_a_module_and_uses_the_rpc_hint(
+def test_cli_runs_as_a_module_against_a_trusted_node_from_the_environment(
     anchored_lot: AnchoredLot, bridge_url: str, tmp_path: Path
 ) -> None:
-    bundle = anchored_lot.bundle | {"rpc_hint": bridge_url}
+    hint = f"http://127.0.0.1:{free_port()}"
     path = tmp_path / "b.json"
-    path.write_text(json.dumps(bundle))
+    path.write_text(json.dumps(anchored_lot.bundle | {"rpc_hint": hint}))
     done = subprocess.run(
         [sys.executable, "-m", "chain.verify", str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+        env=os.environ | {"AGRITRACE_TRUSTED_RPC": f" {bridge_url} ,"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "rpc_hint" in done.stdout and "VALID" in done.stdout
+    assert f"the bundle suggests {hint} (a hint only: not trusted, not used)" in done.stdout
+    assert f"checked against {bridge_url}" in done.stdout and "VALID" in done.stdout
+
+
+def test_trusted_file_lists_nodes_tried_in_order(
+    anchored_lot: AnchoredLot, bridge_url: str, tmp_path: Path
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text(f"# our province's nodes\n{down}\n\n{bridge_url}  # the bridge\n")
+    code, lines = _run(tmp_path, anchored_lot.bundle, "--trusted", str(nodes))
+    assert code == 0, lines
+    assert f"checked against {bridge_url} (a node you trust)" in lines
 
 
 def _tampered(bundle: dict[str, Any], edit: str) -> dict[str, Any]:
@@ -136,10 +158,24 @@ def test_missing_or_mistyped_fields_exit_2(
     assert code == 2 and len(lines) == 1 and reason in lines[0], lines
 
 
-def test_missing_file_and_missing_rpc_exit_2(anchored_lot: AnchoredLot, tmp_path: Path) -> None:
+def test_missing_bundle_or_trusted_node_file_exits_2(
+    anchored_lot: AnchoredLot, tmp_path: Path
+) -> None:
     assert verify.main([str(tmp_path / "nope.json"), "--rpc", "http://127.0.0.1:1"]) == 2
-    code, lines = _run(tmp_path, anchored_lot.bundle)
-    assert code == 2 and "no --rpc URL" in lines[0]
+    code, lines = _run(
+        tmp_path, anchored_lot.bundle, "--trusted", str(tmp_path / "no-such-list.txt")
+    )
+    assert code == 2 and "cannot read" in lines[-1]
+
+
+def test_without_a_trusted_node_the_bundle_is_unverified_not_valid(
+    anchored_lot: AnchoredLot, tmp_path: Path
+) -> None:
+    code, lines = _run(tmp_path, anchored_lot.bundle | {"rpc_hint": "http://127.0.0.1:1"})
+    assert code == 1
+    assert lines[0] == "the bundle suggests http://127.0.0.1:1 (a hint only: not trusted, not used)"
+    assert lines[-1].startswith("unverified: no trusted node")
+    assert not any(line.startswith(("VALID", "✗")) for line in lines)
 
 
 def test_unreachable_node_exits_2(anchored_lot: AnchoredLot, tmp_path: Path) -> None:
@@ -175,3 +211,81 @@ def test_bundle_is_plain_json_with_a_version(anchored_lot: AnchoredLot) -> None:
     assert again["format"] == "agritrace-proof-bundle" and again["version"] == 1
     assert again["document"]["stamp_root"] == "0x" + anchored_lot.stamp_tree.root.hex()
     assert parse_bundle(again).tx_hash == anchored_lot.round.receipt.tx_hash
+
+
+def _forged(anchored_lot: AnchoredLot, rpc_hint: str) -> dict[str, Any]:
+    """A bundle for a lot that was never anchored, self-consistent offline."""
+    forged = [d | {"product": "Forged durian", "weight_kg": 9999} for d in anchored_lot.documents]
+    tree = MerkleTree.of([document_hash(d) for d in forged])
+    receipt = dataclasses.replace(anchored_lot.round.receipt, root=tree.root, leaf_count=3)
+    serial = anchored_lot.serials[7]
+    return build_bundle_from_trees(
+        forged[1], serial, anchored_lot.stamp_tree, tree, receipt, rpc_hint
+    )
+
+
+@contextmanager
+def fake_node(bundle: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
+    """A JSON-RPC server on 127.0.0.1 that vouches for any root; yields its URL and calls."""
+    anchor, calls = bundle["anchor"], []
+    when = anchor["block_timestamp"] or 1_700_000_000
+    answers = {
+        "eth_chainId": hex(anchor["chain_id"]),
+        "eth_getCode": "0x6001",
+        "eth_call": "0x" + encode(["uint256"] * 3, [when, anchor["block_number"], 3]).hex(),
+        "eth_getTransactionReceipt": {
+            "status": "0x1",
+            "blockNumber": hex(anchor["block_number"]),
+            "logs": [
+                {
+                    "address": anchor["contract"],
+                    "topics": ["0x" + abi.ANCHORED_TOPIC.hex(), anchor["root"]],
+                    "data": "0x" + encode(["uint256", "uint256"], [3, when]).hex(),
+                }
+            ],
+        },
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append(request["method"])
+            reply = {"jsonrpc": "2.0", "id": request["id"], "result": answers[request["method"]]}
+            body = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", calls
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_forged_bundle_pointing_at_a_fake_node_is_not_reported_valid(
+    anchored_lot: AnchoredLot, bridge_url: str, tmp_path: Path
+) -> None:
+    with fake_node(_forged(anchored_lot, "http://placeholder")) as (fake_url, calls):
+        bundle = _forged(anchored_lot, fake_url)
+        # The fake node is convincing: whoever chose to trust it would be fooled.
+        assert _run(tmp_path, bundle, "--rpc", fake_url)[0] == 0
+        calls.clear()
+
+        code, lines = _run(tmp_path, bundle)
+        assert code == 1 and lines[-1].startswith("unverified: no trusted node"), lines
+        assert calls == [], "the bundle's rpc_hint was queried"
+
+        code, lines = _run(tmp_path, bundle, "--rpc", bridge_url)
+        assert code == 1 and lines[-1].startswith("INVALID"), lines
+        assert any("has never anchored this root" in line for line in lines)
+        assert calls == []

@@ -8,6 +8,7 @@ against anvil.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -62,12 +63,17 @@ def fetch(url: str, accept: str = "text/html") -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def verify(bundle: Path, *rpc: str) -> subprocess.CompletedProcess[str]:
+def verify(
+    bundle: Path, *rpc: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the offline verifier as a user would, in a process of its own."""
     command = [sys.executable, "-m", "chain.verify", str(bundle)]
     if rpc:
         command += ["--rpc", rpc[0]]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    environ = {k: v for k, v in os.environ.items() if k != "AGRITRACE_TRUSTED_RPC"}
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=environ | (env or {})
+    )
 
 
 def anchor_everything(app: Flask) -> None:
@@ -169,7 +175,7 @@ def test_a_bundle_from_the_scan_page_verifies_against_the_embedded_chain(
     run_flow(app, app_config, farm_a, tmp_path, lambda base: f"{base}/chain/rpc")
 
 
-def test_the_bundle_names_the_services_bridge_so_no_rpc_flag_is_needed(
+def test_the_bundle_names_the_services_bridge_as_a_hint_a_verifier_must_choose_to_trust(
     app: Flask, farm_a: Farm, tmp_path: Path
 ) -> None:
     path, _ = stamp_link(app, farm_a)
@@ -178,6 +184,10 @@ def test_the_bundle_names_the_services_bridge_so_no_rpc_flag_is_needed(
         bundle = download_bundle(base, path, tmp_path / "b.json")
         assert f"{base}/chain/rpc" in json.dumps(bundle)
         result = verify(tmp_path / "b.json")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "unverified: no trusted node" in result.stdout
+        trusted = {"AGRITRACE_TRUSTED_RPC": f"{base}/chain/rpc"}
+        result = verify(tmp_path / "b.json", env=trusted)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
