@@ -61,10 +61,10 @@ def client_for(env: dict[str, str]) -> tuple[Any, list[str]]:
         admin = find_user(get_session(), ADMIN)
         if admin is None:
             raise SystemExit(f"no account {ADMIN}")
-        admin_id = admin.id
+        session_id = admin.get_id()  # the user and its session version
     client = app.test_client()
     with client.session_transaction() as browser:
-        browser["_user_id"], browser["_fresh"] = str(admin_id), True
+        browser["_user_id"], browser["_fresh"] = session_id, True
     return client, sorted(app.extensions["dashboard_charts"])
 
 

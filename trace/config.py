@@ -50,6 +50,20 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Where scan rate limits are counted: memory:// is per process, so with several
         # gunicorn workers point it at Redis (redis://127.0.0.1:6379/0) to share them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Failed logins allowed per client address and per account (the email typed,
+        # known or not) before the login page answers 429 with Retry-After; Flask-Limiter
+        # syntax. Successful logins do not count.
+        "LOGIN_CLIENT_LIMIT": os.environ.get("LOGIN_CLIENT_LIMIT", "10 per minute; 100 per hour"),
+        "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per hour; 30 per day"),
+        # After LOGIN_LOCKOUT_AFTER failures an account waits LOGIN_LOCKOUT_SECONDS, twice
+        # as long after each further failure, at most LOGIN_LOCKOUT_MAX_SECONDS; failures
+        # are forgotten on a successful login or LOGIN_FAILURE_MEMORY_SECONDS after the first.
+        "LOGIN_LOCKOUT_AFTER": int(os.environ.get("LOGIN_LOCKOUT_AFTER", 5)),
+        "LOGIN_LOCKOUT_SECONDS": int(os.environ.get("LOGIN_LOCKOUT_SECONDS", 60)),
+        "LOGIN_LOCKOUT_MAX_SECONDS": int(os.environ.get("LOGIN_LOCKOUT_MAX_SECONDS", 3600)),
+        "LOGIN_FAILURE_MEMORY_SECONDS": int(os.environ.get("LOGIN_FAILURE_MEMORY_SECONDS", 86400)),
+        # Registrations accepted per client address (slows account probing and spam).
+        "REGISTER_CLIENT_LIMIT": os.environ.get("REGISTER_CLIENT_LIMIT", "10 per hour"),
     }
     config.update(overrides)
     config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
-ADMIN_EMAIL, ADMIN_PASSWORD = "admin@e2e.example.vn", "admin password 123"
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@e2e.example.vn", "cánh đồng lúa 123"
 
 
 def chromium_path() -> str | None:

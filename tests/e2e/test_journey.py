@@ -123,6 +123,9 @@ def register(farmer: Browsing) -> None:
     farmer.page.select_option("[name=kind]", "cooperative")
     farmer.shot("01-register-phone")
     farmer.submit()
+    assert farmer.page.url.endswith("/login")  # registering never says who has an account
+    farmer.fill(FARMER)
+    farmer.submit()
     assert farmer.page.url.endswith("/farm/")
 
 

@@ -57,6 +57,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("/login", "GET"): expect("/login", *PUBLIC),
     ("/login", "POST"): expect("/login", 401, 401, 401, 401, 401, data={"email": "x"}),
     ("/logout", "POST"): expect("/logout", 302, 302, 302, 302, 302),
+    ("/account/password", "GET"): expect("/account/password", 302, 200, 200, 200, 200),
+    ("/account/password", "POST"): expect("/account/password", 302, 422, 422, 422, 422, data={}),
     ("/register", "GET"): expect("/register", *PUBLIC),
     ("/register", "POST"): expect("/register", 422, 422, 422, 422, 422, data={"email": "x"}),
     ("/lang/<code>", "GET"): expect("/lang/en", 302, 302, 302, 302, 302),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
@@ -25,13 +27,24 @@ FORM = {
 }
 
 
-def test_registration_creates_a_pending_producer_and_logs_in(
+def register(client: FlaskClient, form: dict[str, str] = FORM) -> FlaskClient:
+    """Register, then log in as the login page asks (registration itself does not)."""
+    assert client.post("/register", data=form).status_code == 302
+    return login(client, form["email"], form["password"])
+
+
+def test_registration_creates_a_pending_producer_and_the_farmer_logs_in(
     client: FlaskClient, session: Session
 ) -> None:
-    response = client.post("/register", data=FORM)
+    response = client.post("/register?lang=en", data=FORM)
     assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    assert "your account is ready: log in below" in client.get("/login?lang=en").get_data(
+        as_text=True
+    )
     producer = session.exec(select(Producer)).one()
     assert producer.status == "pending"
+    login(client, FORM["email"])
     page = client.get("/farm/?lang=en").get_data(as_text=True)
     assert "awaiting approval" in page
 
@@ -39,7 +52,7 @@ def test_registration_creates_a_pending_producer_and_logs_in(
 def test_pending_farmer_cannot_add_products_until_approved(
     client: FlaskClient, session: Session, admin: User
 ) -> None:
-    client.post("/register", data=FORM)
+    register(client)
     product = {
         "name_vi": "Thanh long",
         "name_en": "Dragon fruit",
@@ -61,7 +74,7 @@ def test_pending_farmer_cannot_add_products_until_approved(
 def test_suspended_producer_is_refused_and_told_why(
     client: FlaskClient, session: Session, admin: User
 ) -> None:
-    client.post("/register", data=FORM)
+    register(client)
     producer = session.exec(select(Producer)).one()
     admin_client = login(client.application.test_client(), admin.email)
     admin_client.post(f"/admin/producers/{producer.id}/suspend")
@@ -89,7 +102,7 @@ def test_bad_registration_shows_each_error_next_to_its_field_and_saves_nothing(
     assert response.status_code == 422
     for message in (
         "Enter a valid email address.",
-        "Use at least 10 characters.",
+        "Use at least 12 characters.",
         "10-digit tax code",
         "Enter a phone number",
         "company prefix has 6 to 12",
@@ -105,17 +118,73 @@ def test_registration_errors_are_in_vietnamese_by_default(client: FlaskClient) -
     assert "Nhập địa chỉ email hợp lệ." in response.get_data(as_text=True)
 
 
-def test_duplicate_email_and_registration_number_are_refused(
-    client: FlaskClient, session: Session
-) -> None:
+def test_duplicate_registration_number_is_refused(client: FlaskClient, session: Session) -> None:
     client.post("/register", data=FORM)
     other = client.application.test_client()
-    response = other.post("/register?lang=en", data=FORM)
+    response = other.post("/register?lang=en", data=dict(FORM, email="other@example.vn"))
+    assert response.status_code == 422
+    assert "A producer with this number is already registered." in response.get_data(as_text=True)
+    assert len(session.exec(select(Producer)).all()) == 1
+
+
+def test_taken_email_gets_the_same_answer_as_a_new_one_and_changes_nothing(
+    app: Flask, session: Session
+) -> None:
+    first, second = app.test_client(), app.test_client()
+    new = first.post("/register?lang=en", data=FORM)
+    taken = second.post(
+        "/register?lang=en",
+        data=dict(FORM, registration_number="1109999999", password="another long passphrase"),
+    )
+    assert (taken.status_code, taken.headers["Location"]) == (
+        new.status_code,
+        new.headers["Location"],
+    )
+    assert first.get("/login?lang=en").data == second.get("/login?lang=en").data
+    assert "already" not in second.get("/register?lang=en").get_data(as_text=True)
+    assert len(session.exec(select(Producer)).all()) == 1
+    login(app.test_client(), FORM["email"])  # the owner's password still works
+    refused = app.test_client().post(
+        "/login", data={"email": FORM["email"], "password": "another long passphrase"}
+    )
+    assert refused.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("aaaaaaaaaa", "Use at least 12 characters."),
+        ("aaaaaaaaaaaa", "too common or too easy to guess"),
+        ("qwertyuiop12", "too common or too easy to guess"),  # on the shipped list
+        ("Password2026!", "too common or too easy to guess"),  # a common word, dressed up
+        ("123456789012", "too common or too easy to guess"),
+        ("Hung@example-garden", "Do not use your email address"),
+        ("x" * 129, "Use at most 128 characters."),
+    ],
+)
+def test_weak_passwords_are_refused_next_to_the_field(
+    client: FlaskClient, session: Session, password: str, message: str
+) -> None:
+    response = client.post("/register?lang=en", data=dict(FORM, password=password))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "An account with this email already exists." in page
-    assert "A producer with this number is already registered." in page
-    assert len(session.exec(select(Producer)).all()) == 1
+    assert 'id="password-error"' in page and message in page
+    assert session.exec(select(User)).all() == []
+
+
+def test_password_rule_speaks_vietnamese_by_default(client: FlaskClient) -> None:
+    response = client.post("/register", data=dict(FORM, password="password12345"))
+    assert "Mật khẩu này quá phổ biến" in response.get_data(as_text=True)
+
+
+def test_a_long_passphrase_is_accepted(client: FlaskClient, session: Session) -> None:
+    passphrase = (
+        "mùa thanh long năm nay trĩu quả bên bờ sông Vàm Cỏ Tây, "
+        "ba tôi hái từ sáng sớm đến tận chiều"
+    )
+    assert len(passphrase) > 64
+    register(client, dict(FORM, password=passphrase))
+    assert session.exec(select(User)).one().email == FORM["email"]
 
 
 def test_login_with_wrong_password_is_refused(client: FlaskClient, admin: User) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 
 from trace.models.base import utcnow
@@ -27,6 +28,8 @@ class User(SQLModel, table=True):
     producer_id: int | None = Field(default=None, foreign_key="producers.id", index=True)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    #: Part of every session id: raising it (logout, password change) revokes old sessions.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
     # Flask-Login's user protocol.
     @property
@@ -38,4 +41,5 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session id: the user and the session version it was issued for."""
+        return f"{self.id}.{self.session_version}"

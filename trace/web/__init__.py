@@ -9,6 +9,7 @@ from flask_wtf import CSRFProtect
 
 from trace.db import get_session
 from trace.models import User
+from trace.services import accounts
 from trace.web.forms import EVENT_LABELS
 
 csrf = CSRFProtect()
@@ -17,7 +18,7 @@ login_manager = LoginManager()
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, CSRF protection, login, error handling and security headers."""
-    from trace.web import admin, auth, errors, farm, health, lots, security
+    from trace.web import admin, auth, errors, farm, health, lots, security, throttle
 
     csrf.init_app(app)
     if "chain_rpc" in app.blueprints:  # JSON-RPC for verifiers: no cookies, no forms
@@ -28,16 +29,15 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     for module in (auth, farm, lots, admin, health):
         app.register_blueprint(module.bp)
+    throttle.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     app.context_processor(_template_globals)
 
 
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = get_session().get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+def _load_user(session_id: str) -> User | None:
+    # The id carries the session version: a logout or password change revokes it.
+    return accounts.load_session_user(get_session(), session_id)
 
 
 def _template_globals() -> dict[str, object]:

@@ -112,12 +112,23 @@ class ProfileForm(Form):
 class RegisterForm(ProfileForm):
     full_name = StringField(_l("Your full name"), render_kw={"autocomplete": "name"})
     email = EmailField(_l("Email"), render_kw={"autocomplete": "email"})
-    password = PasswordField(_l("Password (at least 10 characters)"))
+    password = PasswordField(
+        _l("Password (at least 12 characters)"), render_kw={"autocomplete": "new-password"}
+    )
 
 
 class LoginForm(Form):
     email = EmailField(_l("Email"), render_kw={"autocomplete": "email"})
     password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+
+
+class PasswordChangeForm(Form):
+    current_password = PasswordField(
+        _l("Current password"), render_kw={"autocomplete": "current-password"}
+    )
+    password = PasswordField(
+        _l("New password (at least 12 characters)"), render_kw={"autocomplete": "new-password"}
+    )
 
 
 class PlotForm(Form):
@@ -186,7 +197,7 @@ class TransformForm(Form):
 class InspectorForm(Form):
     full_name = StringField(_l("Full name"))
     email = EmailField(_l("Email"))
-    password = PasswordField(_l("Initial password (at least 10 characters)"))
+    password = PasswordField(_l("Initial password (at least 12 characters)"))
 
 
 class ActionForm(Form):
