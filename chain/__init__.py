@@ -17,7 +17,8 @@ def init_app(app: Flask) -> None:
     ``<instance_path>/chain``. Nothing connects here: the client opens the chain on first
     use. The client is stored at ``app.extensions["chain"]``; with the embedded chain the
     read-only JSON-RPC bridge is registered at ``POST /chain/rpc`` (blueprint
-    ``chain_rpc``) so ``python -m chain.verify`` can check bundles against it.
+    ``chain_rpc``) so ``python -m chain.verify`` can check bundles against it, within the
+    ``CHAIN_RPC_*`` limits (see :class:`chain.rpc_bridge.RpcLimits`).
 
     Raises:
         ChainError: an unusable ``CHAIN_URL`` or a JSON-RPC URL without a private key.
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["chain"] = client
     if client.embedded:
+        from chain.rpc_bridge import RpcLimits
         from chain.web import create_rpc_blueprint
 
-        app.register_blueprint(create_rpc_blueprint())
+        app.register_blueprint(create_rpc_blueprint(RpcLimits.from_config(app.config)))

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -38,8 +39,15 @@ from web3 import EthereumTesterProvider, Web3
 from web3.types import RPCEndpoint
 
 from chain.deployment import DeploymentStore
-from chain.errors import ChainError, ChainStoreCorrupted, ChainUnavailable, TransactionFailed
+from chain.errors import (
+    ChainBusy,
+    ChainError,
+    ChainStoreCorrupted,
+    ChainUnavailable,
+    TransactionFailed,
+)
 from chain.sqlite_db import SqliteAtomicDB
+from chain.time_limit import call_with_time_limit
 from chain.web3_client import Web3ChainClient
 
 #: web3's EthereumTesterProvider answers eth_chainId with this fixed id.
@@ -299,9 +307,48 @@ class EmbeddedChainClient(Web3ChainClient):
 
     # -- read-only access for the JSON-RPC bridge ----------------------------------------
 
-    def request(self, method: str, params: list[Any]) -> Any:
-        """Run one JSON-RPC method through web3's formatting; returns web3-typed data."""
-        return self._call(lambda: self.w3.manager.request_blocking(RPCEndpoint(method), params))
+    def request(
+        self,
+        method: str,
+        params: list[Any],
+        *,
+        lock_wait: float | None = None,
+        time_limit: float | None = None,
+    ) -> Any:
+        """Run one JSON-RPC method through web3's formatting; returns web3-typed data.
+
+        Args:
+            method: a JSON-RPC method name (the bridge allows only reads).
+            params: its parameters.
+            lock_wait: seconds to wait for the chain before giving up (``None``: no bound).
+            time_limit: seconds the method may run before it is stopped (``None``: no bound).
+
+        Raises:
+            ChainBusy: the chain stayed busy (anchoring, another read) past ``lock_wait``.
+            CallTimedOut: the method ran past ``time_limit``.
+        """
+        with self._bridge_turn(lock_wait), self._translate():
+            w3 = self.w3  # opening (maybe creating) the store is never time-limited
+            request = partial(w3.manager.request_blocking, RPCEndpoint(method), params)
+            return call_with_time_limit(request, time_limit)
+
+    @contextmanager
+    def _bridge_turn(self, wait: float | None) -> Iterator[None]:
+        # One bridge request at a time queues for the chain lock, so anchoring and health
+        # checks wait behind at most one (time-limited) read, never behind a crowd of them.
+        deadline = None if wait is None else time.monotonic() + wait
+        gate = self._shared.bridge_gate
+        if not _acquire(gate, deadline):
+            raise ChainBusy(f"chain busy: other reads queued for more than {wait:g} s")
+        try:
+            if not _acquire(self._lock, deadline):
+                raise ChainBusy(f"chain busy: anchoring held it for more than {wait:g} s")
+            try:
+                yield
+            finally:
+                self._lock.release()
+        finally:
+            gate.release()
 
 
 @dataclass(eq=False)
@@ -309,6 +356,8 @@ class _SharedStore:
     """The open chain of one directory, shared by every client of it in this process."""
 
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: Taken by a JSON-RPC bridge request before it queues for ``lock``.
+    bridge_gate: threading.Lock = field(default_factory=threading.Lock)
     w3: Web3 | None = None
     db: SqliteAtomicDB | None = None
     lock_file: IO[str] | None = None
@@ -322,6 +371,12 @@ _REGISTRY: dict[str, _SharedStore] = {}
 def _shared_store(data_dir: Path) -> _SharedStore:
     with _REGISTRY_LOCK:
         return _REGISTRY.setdefault(os.path.abspath(data_dir), _SharedStore())
+
+
+def _acquire(lock: threading.Lock | threading.RLock, deadline: float | None) -> bool:
+    if deadline is None:
+        return lock.acquire()
+    return lock.acquire(timeout=max(deadline - time.monotonic(), 0.0))
 
 
 def _lock_directory(data_dir: Path) -> IO[str]:

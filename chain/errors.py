@@ -41,3 +41,11 @@ class ContractNotDeployed(ChainError):
 
 class ConfirmationTimeout(ChainUnavailable):
     """A transaction did not reach the requested confirmations in time."""
+
+
+class ChainBusy(ChainUnavailable):
+    """The chain stayed busy with other work longer than the caller agreed to wait."""
+
+
+class CallTimedOut(ChainError):
+    """A read-only call ran longer than its wall-clock bound and was stopped."""

@@ -41,6 +41,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import stamps
 
     stamps.init_app(app)
+    if "chain_rpc" in app.blueprints:  # /chain/rpc runs EVM code for anonymous callers
+        rpc_limit = app.config.get("CHAIN_RPC_RATE_LIMIT", "60 per minute")
+        app.extensions["stamps_limiter"].limit(rpc_limit)(app.blueprints["chain_rpc"])
     marketplace.init_app(app)
     from marketplace import dashboard as listing_charts
     from stamps import dashboard as stamp_charts

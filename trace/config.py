@@ -50,6 +50,12 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Where scan rate limits are counted: memory:// is per process, so with several
         # gunicorn workers point it at Redis (redis://127.0.0.1:6379/0) to share them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # POST /chain/rpc (embedded chain only) runs EVM code for anonymous callers.
+        "CHAIN_RPC_RATE_LIMIT": os.environ.get("CHAIN_RPC_RATE_LIMIT", "60 per minute"),
+        "CHAIN_RPC_GAS_CAP": int(os.environ.get("CHAIN_RPC_GAS_CAP", 1_000_000)),
+        "CHAIN_RPC_MAX_BATCH": int(os.environ.get("CHAIN_RPC_MAX_BATCH", 10)),
+        "CHAIN_RPC_TIME_LIMIT": float(os.environ.get("CHAIN_RPC_TIME_LIMIT", 1.0)),
+        "CHAIN_RPC_LOCK_WAIT": float(os.environ.get("CHAIN_RPC_LOCK_WAIT", 2.0)),
         # Failed logins allowed per client address and per account (the email typed,
         # known or not) before the login page answers 429 with Retry-After; Flask-Limiter
         # syntax. Successful logins do not count.
