@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 from urllib.parse import quote
+
+from flask import Response, send_file
+
+from trace.errors import NotFound
+from trace.uploads import HEAD_BYTES, FileType, detect, served_name
 
 #: RFC 8187 ``attr-char`` punctuation: what ``filename*`` may carry unescaped (as Werkzeug).
 _ATTR_SAFE = "!#$&+-.^_`|~"
@@ -41,3 +47,23 @@ def ascii_fallback(filename: str) -> str:
 def download_headers(filename: str, *, inline: bool = False) -> dict[str, str]:
     """``{"Content-Disposition": ...}`` for a response's ``headers``."""
     return {"Content-Disposition": content_disposition(filename, inline=inline)}
+
+
+def send_upload(path: Path, stem: str, sha256: str, allowed: tuple[FileType, ...]) -> Response:
+    """Serve a stored upload as the type its bytes show, under a name the server makes.
+
+    The response says ``nosniff``, so a browser never second-guesses the type.
+
+    :raises NotFound: the file is missing, or its bytes are not of an ``allowed`` type.
+    """
+    try:
+        with path.open("rb") as handle:
+            kind = detect(handle.read(HEAD_BYTES))
+    except FileNotFoundError as missing:
+        raise NotFound() from missing
+    if kind is None or kind not in allowed:
+        raise NotFound()
+    response = send_file(path, mimetype=kind.media_type)
+    response.headers.update(download_headers(served_name(stem, sha256, kind), inline=True))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

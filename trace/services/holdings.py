@@ -22,6 +22,7 @@ from trace.models import Certification, CertificationScheme, Plot, Product
 from trace.services.access import Actor, producer_for_change
 from trace.services.changes import mark_producer_changed
 from trace.services.checks import Checks
+from trace.uploads import PDF, served_name
 
 PRODUCT_CATEGORIES = ("fruit", "vegetable", "grain", "seafood", "processed", "other")
 PRODUCT_UNITS = ("kg", "tonne", "box", "bag", "piece", "litre")
@@ -102,7 +103,8 @@ def add_certification(
     checks.done()
     if pdf is not None:
         cert.pdf_sha256 = store_certificate_pdf(upload_folder, pdf.content)
-        cert.pdf_filename = Path(pdf.filename).name[:200] or "certificate.pdf"
+        # Never the client's name: a PDF/HTML polyglot called x.html stays a .pdf.
+        cert.pdf_filename = served_name("certificate", cert.pdf_sha256, PDF)
     session.add(cert)
     mark_producer_changed(session, producer.id)  # type: ignore[arg-type]
     session.commit()

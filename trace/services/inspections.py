@@ -15,6 +15,7 @@ from trace.services.changes import mark_lot_changed
 from trace.services.checks import Checks
 from trace.services.events import INSPECTION_RESULTS, to_utc_columns
 from trace.services.holdings import store_certificate_pdf
+from trace.uploads import PDF, check_upload
 
 MAX_REPORT_BYTES = 5 * 1024 * 1024
 
@@ -83,5 +84,5 @@ def _check_pdf(checks: Checks, content: bytes | None) -> None:
         return
     if len(content) > MAX_REPORT_BYTES:
         checks.fail("report", _l("The file is larger than %(n)d MB.", n=5))
-    elif not content.startswith(b"%PDF-"):
-        checks.fail("report", _l("The file is not a PDF document."))
+    else:
+        check_upload(checks, "report", content, (PDF,), _l("The file is not a PDF document."))

@@ -10,17 +10,18 @@ from flask import (
     flash,
     redirect,
     render_template,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from sqlmodel import select
 
 from trace.db import get_session
+from trace.downloads import send_upload
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Certification, Plot, Producer, Product, Role
 from trace.services import holdings, producers
+from trace.uploads import PDF
 from trace.web.auth import profile_from
 from trace.web.forms import (
     CertificationForm,
@@ -156,7 +157,7 @@ def certificate_pdf(cert_id: int) -> ResponseReturnValue:
     if not cert.pdf_sha256:
         raise NotFound()
     path = holdings.certificate_path(current_app.config["UPLOAD_FOLDER"], cert.pdf_sha256)
-    return send_file(path, mimetype="application/pdf", download_name=cert.pdf_filename)
+    return send_upload(path, "certificate", cert.pdf_sha256, (PDF,))
 
 
 @bp.route("/products", methods=["GET", "POST"])
