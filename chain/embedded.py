@@ -6,6 +6,7 @@ import fcntl
 import os
 import secrets
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +50,11 @@ from chain.errors import (
 from chain.sqlite_db import SqliteAtomicDB
 from chain.time_limit import call_with_time_limit
 from chain.web3_client import Web3ChainClient
+
+#: py_ecc, imported by py-evm, raises the recursion limit to 100,000 at import. With it, a
+#: deeply nested JSON body overflows the C stack and kills the process instead of raising
+#: RecursionError; nothing in the chain needs that depth, so CPython's default comes back.
+sys.setrecursionlimit(min(sys.getrecursionlimit(), 1_000))
 
 #: web3's EthereumTesterProvider answers eth_chainId with this fixed id.
 EMBEDDED_CHAIN_ID = 131277322940537

@@ -34,6 +34,7 @@ def create_rpc_blueprint(limits: RpcLimits | None = None) -> Blueprint:
 
 
 def _rpc(limits: RpcLimits) -> Response:
+    request.max_content_length = MAX_BODY  # holds while reading, so for chunked bodies too
     if (request.content_length or 0) > MAX_BODY:
         return _reply(
             {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "too large"}}

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 import chain
-from trace import cli, db, i18n
+from trace import cli, db, i18n, request_limits
 from trace.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.instance_path = str(instance)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(app.instance_path, config))
+    request_limits.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     chain.init_app(app)

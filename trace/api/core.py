@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import flask_smorest
-from webargs.flaskparser import FlaskParser
+from flask import Request
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 
+from trace import request_limits
 from trace.api.fields import MAX_ID
 from trace.api.problems import ProblemSchema, from_http_exception, from_trace_error, unexpected
 from trace.errors import NotFound, TraceError
@@ -23,6 +26,20 @@ class StrictParser(FlaskParser):
         "query": None,
         "querystring": None,
     }
+
+    def _raw_load_json(self, req: Request) -> Any:
+        """Decode through the app's JSON provider, which bounds nesting (webargs would
+        call ``json.loads`` itself)."""
+        if not is_json_request(req):
+            return missing
+        return request_limits.loads(req.get_data(cache=True))
+
+    def _handle_invalid_json_error(
+        self, error: Any, req: Request, *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        too_deep = isinstance(error, request_limits.JSONTooDeep)
+        message = str(error) if too_deep else "Invalid JSON body."
+        abort(400, exc=error, messages={"json": [message]})
 
 
 class ApiBlueprint(flask_smorest.Blueprint):
