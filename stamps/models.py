@@ -98,3 +98,29 @@ class StampFlag(SQLModel, table=True):
     rule: str = Field(max_length=24, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class StampVoidAction(enum.StrEnum):
+    VOID = "void"
+    UNDO = "undo"
+
+
+class StampVoid(SQLModel, table=True):
+    """Audit log of voided labels: one row per void and one per undo (``undoes_id``).
+
+    ``stamps`` lists each stamp touched as ``{"id", "serial", "run_id", "position",
+    "status"}``: for a void, the status it had before; for an undo, the one it got back.
+    """
+
+    __tablename__ = "stamp_voids"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lots.id", index=True)
+    action: str = Field(max_length=8)
+    # An undo names its void; unique, so a void is undone at most once.
+    undoes_id: int | None = Field(default=None, foreign_key="stamp_voids.id", unique=True)
+    stamps: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    actor_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)

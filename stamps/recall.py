@@ -69,3 +69,30 @@ def _uri_maker(session: Session, lot_id: int) -> Any:
     assert product is not None
     base = current_app.config["PUBLIC_BASE_URL"]
     return lambda serial: stamp_uri(base, product.gtin, lot.code, serial)
+
+
+def recall_notice(session: Session, lot: Lot) -> dict[str, Any] | None:
+    """What a scan says of a recalled lot: when, why, and the lot the recall came through.
+
+    :returns: None for a lot that is not recalled; ``origin`` is None when the lot was
+        recalled itself rather than because a lot it was made from was.
+    """
+    if lot.recalled_at is None:
+        return None
+    origin = session.get(Lot, lot.recall_origin_lot_id) if lot.recall_origin_lot_id else None
+    return {
+        "recalled_at": lot.recalled_at.isoformat(),
+        "reason": lot.recall_reason,
+        "origin": None if origin is None else _origin(session, origin),
+    }
+
+
+def _origin(session: Session, origin: Lot) -> dict[str, Any]:
+    product = session.get(Product, origin.product_id)
+    assert product is not None
+    return {
+        "lot_code": origin.code,
+        "gtin": product.gtin,
+        "product_name_vi": product.name_vi,
+        "product_name_en": product.name_en,
+    }

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from stamps.caching import LruCache
 from stamps.identity import format_serial, stamp_uri
+from stamps.recall import recall_notice
 from stamps.scanning import StampFacts, Verdict, flags_of, verdict_of
 from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
 from trace.services import events as event_service
@@ -113,6 +114,7 @@ def scan_report(
             "code": lot.code,
             "harvest_date": lot.harvest_date.isoformat(),
             "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
+            "recall": recall_notice(session, lot),
         },
         "plot": _plot(facts),
         "certifications": story.certifications,

@@ -40,6 +40,9 @@ class Lot(SQLModel, table=True):
     stamp_root: str | None = Field(default=None, max_length=64)  # Merkle root over its stamps
     stamp_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     recalled_at: datetime | None = None
+    recall_reason: str | None = Field(default=None, max_length=500)
+    # Set when the lot was recalled because a lot it was made from was (None: recalled itself).
+    recall_origin_lot_id: int | None = Field(default=None, foreign_key="lots.id")
     tampered_at: datetime | None = None  # an integrity check found the data changed
     created_at: datetime = Field(default_factory=utcnow)
 

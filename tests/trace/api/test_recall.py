@@ -59,9 +59,10 @@ def test_recalling_again_changes_nothing_and_reports_the_first_recall(
     first = recall(inspector_api, farm_a.lot_id)
     drain()  # the delisting and document jobs ran: a repeat must not queue them again
     second = recall(inspector_api, farm_a.lot_id, reason="a different reason")
-    assert second["already_recalled"] is True
-    assert {k: v for k, v in second.items() if k != "already_recalled"} == {
-        k: v for k, v in first.items() if k != "already_recalled"
+    assert second["already_recalled"] is True and second["delisting_queued"] is False
+    changed = {"already_recalled", "delisting_queued", "lots"}
+    assert {k: v for k, v in second.items() if k not in changed} == {
+        k: v for k, v in first.items() if k not in changed
     }
     assert len(session.exec(select(Event).where(Event.kind == "recall")).all()) == 1
     assert len(session.exec(select(Job).where(Job.kind == "marketplace.delist")).all()) == 1
@@ -83,7 +84,7 @@ def test_recall_lists_scanned_stamps_with_where_they_were_last_seen(
     verdict.close()
 
 
-def test_lots_made_from_a_recalled_lot_are_listed_as_affected(
+def test_lots_made_from_a_recalled_lot_are_recalled_with_it(
     inspector_api: Any, session: Session, farm_a: Farm
 ) -> None:
     when = datetime.now().astimezone() - timedelta(hours=1)
@@ -97,7 +98,8 @@ def test_lots_made_from_a_recalled_lot_are_listed_as_affected(
     )  # type: ignore[list-item]
     body = recall(inspector_api, farm_a.lot_id)
     assert [lot["id"] for lot in body["affected_lots"]] == [dried.id, jam.id]
-    assert session.get(Lot, dried.id).recalled_at is None  # listed, not recalled by itself
+    session.expire_all()
+    assert session.get(Lot, jam.id).recall_origin_lot_id == farm_a.lot_id
 
 
 def test_a_recall_needs_a_reason(inspector_api: Any, farm_a: Farm, session: Session) -> None:

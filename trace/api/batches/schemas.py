@@ -158,8 +158,25 @@ class RecallStampsSchema(Schema):
     )
 
 
+class ReachedLotSchema(LotSchema):
+    """A lot a recall reached: the recalled lot or one made from it."""
+
+    recalled_now = fields.Boolean(
+        required=True,
+        metadata={"description": "This request recalled it (false: an earlier recall did)."},
+    )
+    recall_origin_lot_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The lot whose recall reached it (null: recalled itself)."},
+    )
+    recall_reason = fields.String(allow_none=True)
+    stamps_recalled = fields.Integer(
+        required=True, metadata={"description": "Its stamps now RECALLED."}
+    )
+
+
 class RecallSchema(Schema):
-    """The outcome of a recall (the same on every repeat of the request)."""
+    """The outcome of a recall; a repeat reports the first recall and changes nothing."""
 
     lot_id = fields.Integer(required=True)
     reason = fields.String(required=True)
@@ -168,10 +185,28 @@ class RecallSchema(Schema):
         required=True, metadata={"description": "True when an earlier request did the recall."}
     )
     event_id = fields.Integer(allow_none=True, metadata={"description": "The recall event."})
-    delisting_queued = fields.Boolean(required=True)
+    delisting_queued = fields.Boolean(
+        required=True,
+        metadata={"description": "This request queued delisting (false when nothing changed)."},
+    )
     stamps = fields.Nested(RecallStampsSchema, required=True)
     affected_lots = fields.List(
         fields.Nested(LotSchema),
         required=True,
-        metadata={"description": "Lots made from this lot by transformation, at any depth."},
+        metadata={
+            "description": "Lots made from this lot by transformation, at any depth: "
+            "recalled with it."
+        },
+    )
+    lots = fields.List(
+        fields.Nested(ReachedLotSchema),
+        required=True,
+        metadata={"description": "Every lot the recall reached, this lot first, nearest next."},
+    )
+    input_lots = fields.List(
+        fields.Nested(LotSchema),
+        required=True,
+        metadata={
+            "description": "Lots this lot was made from, at any depth: listed, not recalled."
+        },
     )

@@ -10,7 +10,9 @@ from trace.epcis import lot_uri
 from trace.models import AnchorRound, Certification, Lot, LotDocument, Producer, Product
 from trace.services.events import local_time
 from trace.services.lot_view import LotRecord, RecordedEvent
-from trace.services.recall import RecallOutcome
+from trace.services.recall import ReachedLot, RecallOutcome
+
+NO_STAMPS: dict[str, Any] = {"recalled": 0, "scanned": []}
 
 
 def lot_item(lot: Lot, product: Product, producer: Producer | None = None) -> dict[str, Any]:
@@ -129,6 +131,19 @@ def recall_item(outcome: RecallOutcome) -> dict[str, Any]:
         "already_recalled": outcome.already_recalled,
         "event_id": outcome.event.id if outcome.event else None,
         "delisting_queued": outcome.delisting_queued,
-        "stamps": outcome.sections.get("stamps", {"recalled": 0, "scanned": []}),
+        "stamps": outcome.sections.get("stamps", NO_STAMPS),
         "affected_lots": [lot_item(*row) for row in outcome.affected_lots],
+        "lots": [reached_item(reached) for reached in outcome.reached],
+        "input_lots": [lot_item(*row) for row in outcome.input_lots],
+    }
+
+
+def reached_item(reached: ReachedLot) -> dict[str, Any]:
+    """A lot a recall reached, with how many of its stamps are recalled."""
+    stamps = reached.sections.get("stamps", NO_STAMPS)
+    return lot_item(reached.lot, reached.product, reached.producer) | {
+        "recalled_now": reached.recalled_now,
+        "recall_origin_lot_id": reached.lot.recall_origin_lot_id,
+        "recall_reason": reached.lot.recall_reason,
+        "stamps_recalled": stamps["recalled"],
     }
