@@ -19,9 +19,10 @@ from stamps.models import Scan, Stamp, StampFlag
 from stamps.proofs import proof_bundle, rpc_hint_for
 from stamps.recall import recall_stamps
 from stamps.render.labels import Label, render_label_sheet
-from stamps.scanning import StampFacts, facts_of_serial, flags_of, verdict_of
+from stamps.scanning import StampFacts, facts_of_serial, flags_of
 from stamps.streaming import stream_output
 from trace.api import ApiBlueprint, auth
+from stamps.verdict import assess, lot_verdict_label
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
 from trace.downloads import download_headers
@@ -40,7 +41,10 @@ class StampVerdict(MethodView):
     @auth.errors(blp, 404)
     @blp.response(200, schemas.StampVerdictSchema)
     def get(self, serial: str) -> dict[str, Any]:
-        """A stamp's verdict: GENUINE, SUSPICIOUS, VOID or RECALLED (not logged as a scan)."""
+        """A stamp's verdict, the same as its scan page's (not logged as a scan).
+
+        Strongest first: NOT_FOUND, RECALLED, TAMPERED, VOID, PRODUCER_SUSPENDED,
+        SUSPICIOUS, GENUINE."""
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
         return verdict_item(session, facts)
@@ -57,8 +61,9 @@ class StampProof(MethodView):
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
         hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
+        verdict = assess(session, facts, current_app.extensions["stamp_stories"])
         trees = current_app.extensions["stamp_proof_trees"]
-        return proof_bundle(session, facts.stamp.serial, hint, trees)
+        return proof_bundle(session, facts.stamp.serial, hint, trees) | {"verdict": verdict}
 
 
 @blp.route("/stamps/<serial>/scans")
@@ -191,7 +196,7 @@ def verdict_item(session: Session, facts: StampFacts) -> dict[str, Any]:
     return {
         "serial": stamp.serial,
         "uri": stamp_uri(base, product.gtin, lot.code, stamp.serial),
-        "verdict": str(verdict_of(facts)),
+        "verdict": str(assess(session, facts, current_app.extensions["stamp_stories"])),
         "status": stamp.status,
         "lot_id": lot.id,
         "lot_code": lot.code,
@@ -271,3 +276,5 @@ def init_app(app: Flask) -> None:
     register_recall_hook(app, recall_stamps)
     # The label fonts carry Vietnamese; the registry's PDF reports use them too.
     app.config.setdefault("REPORT_FONTS", (FONT_DIR / REGULAR, FONT_DIR / BOLD))
+    # The inspection report (trace) states its lot's verdict without importing stamps.
+    app.extensions["lot_verdict"] = lot_verdict_label

@@ -14,19 +14,26 @@ from sqlmodel import Session, col, select
 from stamps.caching import LruCache
 from stamps.identity import format_serial, stamp_uri
 from stamps.recall import recall_notice
-from stamps.scanning import StampFacts, Verdict, flags_of, verdict_of
+from stamps.scanning import StampFacts, flags_of
+from stamps.verdict import Verdict, verdict_of
+from trace.anchoring import check_integrity
 from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
 from trace.services import events as event_service
+from trace.services.certifications import CoveredCertification, covering_product
 
 #: What a lot's story (events, certifications, anchoring) depends on. Events and
-#: certifications are append-only and anchored versions only grow, so these figures
-#: change whenever the story does: one indexed query instead of three ORM loads.
+#: certifications are append-only (a certification changes once, when verified) and
+#: anchored versions only grow, so these figures change whenever the story does: one
+#: indexed query instead of three ORM loads.
 _STORY_VERSION = select(
     select(func.max(Event.id)).where(Event.lot_id == bindparam("lot")).scalar_subquery(),
     select(func.count())
     .where(Certification.producer_id == bindparam("producer"))
     .scalar_subquery(),
     select(func.max(Certification.id))
+    .where(Certification.producer_id == bindparam("producer"))
+    .scalar_subquery(),
+    select(func.max(Certification.verified_at))
     .where(Certification.producer_id == bindparam("producer"))
     .scalar_subquery(),
     select(func.max(LotDocument.version))
@@ -68,17 +75,22 @@ def lot_story(
 ) -> LotStory:
     """A lot's certifications, current events and anchoring, read once per story version.
 
+    Reading a story afresh (a cache miss) first re-hashes the lot's document and compares
+    it with the recorded and anchored ones (:func:`trace.anchoring.check_integrity`): data
+    changed behind the service's back marks the lot tampered now, not at the next sweep.
+
     :param cache: where stories are kept between requests (one per app: ``stamps.init_app``);
         without it the story is read afresh.
     """
     version = session.execute(_STORY_VERSION, {"lot": lot.id, "producer": producer_id}).one()
     key = (lot.id, producer_id, tuple(version), today)
-    cache = cache or StoryCache(size=0)
+    cache = cache if cache is not None else StoryCache(size=0)
     story = cache.get(key)
     if story is None:
+        check_integrity(session, lot.id)  # type: ignore[arg-type]
         entries = event_service.timeline(session, lot.id)  # type: ignore[arg-type]
         story = LotStory(
-            certifications=_certifications(session, producer_id, today),
+            certifications=_certifications(session, producer_id, lot.product_id, today),
             events=[_event(e) for e in event_service.current_events(entries)],
             anchoring=_anchored(session, lot),
         )
@@ -106,6 +118,7 @@ def scan_report(
         "product": {"gtin": product.gtin, "name_vi": product.name_vi, "name_en": product.name_en},
         "producer": {
             "name": producer.name,
+            "status": producer.status,
             "commune": producer.commune,
             "district": producer.district,
             "province": producer.province,
@@ -147,11 +160,6 @@ def _plot(facts: StampFacts) -> dict[str, Any] | None:
     }
 
 
-_CERTIFICATIONS = (
-    select(Certification)
-    .where(Certification.producer_id == bindparam("producer"))
-    .order_by(col(Certification.valid_to).desc())
-)
 #: The newest confirmed anchor of a lot: only the columns a scan shows (not the document).
 _ANCHORED = (
     select(
@@ -168,18 +176,29 @@ _ANCHORED = (
 )
 
 
-def _certifications(session: Session, producer_id: int, today: date) -> list[dict[str, Any]]:
-    return [
-        {
-            "scheme": cert.scheme,
-            "ocop_stars": cert.ocop_stars,
-            "number": cert.number,
-            "issuer": cert.issuer,
-            "valid_to": cert.valid_to.isoformat(),
-            "status": "expired" if cert.is_expired(today) else "valid",
-        }
-        for cert in session.exec(_CERTIFICATIONS, params={"producer": producer_id})
-    ]
+def _certifications(
+    session: Session, producer_id: int, product_id: int, today: date
+) -> list[dict[str, Any]]:
+    """The certifications covering the lot's product; others of the producer are not shown."""
+    return [_certification(c, today) for c in covering_product(session, producer_id, product_id)]
+
+
+def _certification(covered: CoveredCertification, today: date) -> dict[str, Any]:
+    cert = covered.certification
+    return {
+        "scheme": cert.scheme,
+        "ocop_stars": cert.ocop_stars,
+        "number": cert.number,
+        "issuer": cert.issuer,
+        "valid_to": cert.valid_to.isoformat(),
+        "status": "expired" if cert.is_expired(today) else "valid",
+        # expired, verified (an inspector or admin checked it) or declared (nobody has)
+        "standing": covered.standing(today),
+        "verified_by": covered.verified_by,
+        "verifier_role": covered.verifier_role,
+        "verified_at": cert.verified_at.isoformat() if cert.verified_at else None,
+        "producer_wide": cert.producer_wide,
+    }
 
 
 def _event(event: Any) -> dict[str, Any]:

@@ -41,15 +41,17 @@ from stamps.render.layout import GRIDS
 from stamps.render.qr import stamp_png, stamp_svg
 from stamps.report import lot_story, not_found_report, scan_report
 from stamps.scanning import (
-    Verdict,
     client_fingerprint,
     find_stamp,
+    facts_of_serial,
     is_preview,
     locate_scan,
     record_scan,
 )
 from stamps.streaming import stream_output
 from trace.db import get_session
+from stamps.verdict import TEXTS as VERDICT_TEXTS
+from stamps.verdict import Verdict, assess
 from trace.downloads import download_headers
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
@@ -88,6 +90,12 @@ def scan(_rest: str) -> ResponseReturnValue:
         key = parse_stamp_path(_raw_path())
     except MalformedStampPath as error:
         return _malformed(str(error))
+    base = current_app.config["PUBLIC_BASE_URL"]
+    today = date.today()
+    stories = current_app.extensions["stamp_stories"]
+    # The story first: reading it afresh may find the lot tampered (and record that),
+    # before this scan is counted and its verdict given.
+    story = lot_story(session, facts.lot, facts.producer.id, today, stories)  # type: ignore[arg-type]
     session = get_session()
     facts = find_stamp(session, key)
     if facts is None:
@@ -97,10 +105,6 @@ def scan(_rest: str) -> ResponseReturnValue:
         scan_id = record_scan(
             session, facts, _client_hash(), request.user_agent.string, _consented_place()
         )
-    base = current_app.config["PUBLIC_BASE_URL"]
-    today = date.today()
-    stories = current_app.extensions["stamp_stories"]
-    story = lot_story(session, facts.lot, facts.producer.id, today, stories)  # type: ignore[arg-type]
     report = scan_report(session, facts, base, today, story)
     session.commit()  # last database work: what follows cannot fail a counted scan
     kind = _representation()
@@ -110,6 +114,7 @@ def scan(_rest: str) -> ResponseReturnValue:
         return Response(_json(linkset(report, base)), content_type=LINKSET)
     story_html = story.fragment(
         str(get_locale()), lambda: render_template("stamps/_story.html", r=report)
+        says=VERDICT_TEXTS[Verdict(report["verdict"])],
     )
     return render_template(
         "stamps/scan.html",
@@ -144,6 +149,10 @@ def share_location(_rest: str) -> ResponseReturnValue:
 
 @scan_bp.get("/proofs/<serial>.json")
 def public_proof(serial: str) -> ResponseReturnValue:
+    facts = facts_of_serial(session, serial)
+    if facts is None:
+        return jsonify(not_found_report()), 404
+    verdict = assess(session, facts, current_app.extensions["stamp_stories"])
     """A stamp's proof bundle for anyone holding the stamp (the serial is unguessable)."""
     if not is_well_formed_serial(serial):
         return jsonify({"detail": str(_l("This is not a stamp serial."))}), 400
@@ -151,10 +160,9 @@ def public_proof(serial: str) -> ResponseReturnValue:
     hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
     try:
         bundle = proof_bundle(session, serial, hint, current_app.extensions["stamp_proof_trees"])
-    except NotFound:
-        return jsonify(not_found_report()), 404
     except ProofPending as pending:
-        return jsonify({"status": "pending", "detail": str(pending)}), 409
+        return jsonify({"status": "pending", "detail": str(pending), "verdict": verdict}), 409
+    bundle["verdict"] = str(verdict)
     response = Response(_json(bundle), content_type="application/json")
     response.headers.update(download_headers(f"proof-{serial}.json"))
     return response
@@ -185,7 +193,8 @@ def _malformed(reason: str) -> ResponseReturnValue:
 def _not_found(key: StampKey) -> ResponseReturnValue:
     if _representation() != "html":
         return jsonify(not_found_report()), 404
-    return render_template("stamps/not_found.html", key=key), 404
+    says = VERDICT_TEXTS[Verdict.NOT_FOUND]
+    return render_template("stamps/not_found.html", key=key, says=says), 404
 
 
 def _client_hash() -> str:
@@ -230,6 +239,8 @@ def linkset(report: dict[str, Any], base_url: str) -> dict[str, Any]:
     """A GS1 Digital Link linkset (RFC 9264) for the stamp's URI."""
     anchor = report["uri"]
     page = {
+        # A target attribute (RFC 9264 §4.2.4): what the page says of the stamp.
+        "verdict": report["verdict"],
         "href": anchor,
         "title": "Truy xuất nguồn gốc / Traceability",
         "type": "text/html",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import chain
 from trace import cli, db, i18n, request_limits
@@ -28,6 +29,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(app.instance_path, config))
     request_limits.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Client addresses (rate limits, scan fingerprints) come from the proxies' header,
+        # and only from the hops we trust: a client cannot pretend to be many.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     db.init_app(app)
     i18n.init_app(app)
     chain.init_app(app)

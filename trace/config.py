@@ -73,9 +73,23 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     config.update(overrides)
     config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])
+    config["TRUSTED_PROXIES"] = _proxy_count(
+        config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0"))
+    )
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key_for(env, instance_path)
     return config
+
+
+def _proxy_count(value: object) -> int:
+    """How many reverse proxies in front of the app append to ``X-Forwarded-For``."""
+    try:
+        count = int(str(value))
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ConfigError(f"TRUSTED_PROXIES must be a whole number of proxies, not {value!r}")
+    return count
 
 
 def normalize_database_url(url: str) -> str:
