@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from stamps.models import FlagRule
 from stamps.render.layout import GRIDS
-from stamps.scanning import Verdict
+from stamps.verdict import Verdict
 from trace.api.fields import decimal_string, record_id
 from trace.api.pagination import PageQueryArgsSchema, page_schema
 
@@ -41,6 +41,10 @@ class ProofBundleSchema(Schema):
     lot = fields.Dict(required=True, metadata={"description": "The document's path in the round."})
     anchor = fields.Dict(required=True, metadata={"description": "Root, chain, contract, tx."})
     rpc_hint = fields.String(allow_none=True)
+    verdict = fields.String(
+        validate=validate.OneOf([str(v) for v in Verdict]),
+        metadata={"description": "The stamp's verdict now, as its scan page gives it."},
+    )
 
 
 class ScanSchema(Schema):

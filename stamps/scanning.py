@@ -1,8 +1,11 @@
-"""What a scan finds: the stamp's facts, its verdict, the scan log and the clone rules."""
+"""What a scan finds: the stamp's facts, the scan log and the clone rules.
+
+The verdict is :mod:`stamps.verdict`'s; ``Verdict`` and ``verdict_of`` are re-exported here
+for older callers.
+"""
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import re
@@ -16,6 +19,8 @@ from sqlmodel import Session, col, select
 from stamps.identity import StampKey
 from stamps.models import FlagRule, Scan, Stamp, StampFlag, StampStatus
 from stamps.places import Place, distance_km
+from stamps.verdict import Verdict as Verdict
+from stamps.verdict import verdict_of as verdict_of
 from trace.models import Lot, Plot, Producer, Product
 from trace.models.base import utcnow
 
@@ -26,14 +31,6 @@ PREVIEW_AGENTS = re.compile(
     r"|skypeuri|embedly|linkedin|pinterest|curl-preview|headless-preview",
     re.IGNORECASE,
 )
-
-
-class Verdict(enum.StrEnum):
-    GENUINE = "GENUINE"
-    NOT_FOUND = "NOT_FOUND"
-    VOID = "VOID"
-    RECALLED = "RECALLED"
-    SUSPICIOUS = "SUSPICIOUS"
 
 
 @dataclass(frozen=True)
@@ -93,19 +90,6 @@ def find_stamp(session: Session, key: StampKey) -> StampFacts | None:
     if facts.product.gtin != key.gtin or facts.lot.code != key.lot:
         return None  # a real serial on the wrong product: a copied label
     return facts
-
-
-def verdict_of(facts: StampFacts | None) -> Verdict:
-    """Recall outranks everything; then void, then any clone flag."""
-    if facts is None:
-        return Verdict.NOT_FOUND
-    if facts.stamp.status == StampStatus.RECALLED or facts.lot.recalled_at is not None:
-        return Verdict.RECALLED
-    if facts.stamp.status == StampStatus.VOID:
-        return Verdict.VOID
-    if facts.stamp.flagged:
-        return Verdict.SUSPICIOUS
-    return Verdict.GENUINE
 
 
 def is_preview(method: str, user_agent: str) -> bool:

@@ -42,16 +42,16 @@ from stamps.render.qr import stamp_png, stamp_svg
 from stamps.report import lot_story, not_found_report, scan_report
 from stamps.scanning import (
     client_fingerprint,
-    find_stamp,
     facts_of_serial,
+    find_stamp,
     is_preview,
     locate_scan,
     record_scan,
 )
 from stamps.streaming import stream_output
-from trace.db import get_session
 from stamps.verdict import TEXTS as VERDICT_TEXTS
 from stamps.verdict import Verdict, assess
+from trace.db import get_session
 from trace.downloads import download_headers
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
@@ -90,16 +90,16 @@ def scan(_rest: str) -> ResponseReturnValue:
         key = parse_stamp_path(_raw_path())
     except MalformedStampPath as error:
         return _malformed(str(error))
+    session = get_session()
+    facts = find_stamp(session, key)
+    if facts is None:
+        return _not_found(key)
     base = current_app.config["PUBLIC_BASE_URL"]
     today = date.today()
     stories = current_app.extensions["stamp_stories"]
     # The story first: reading it afresh may find the lot tampered (and record that),
     # before this scan is counted and its verdict given.
     story = lot_story(session, facts.lot, facts.producer.id, today, stories)  # type: ignore[arg-type]
-    session = get_session()
-    facts = find_stamp(session, key)
-    if facts is None:
-        return _not_found(key)
     scan_id = None
     if not is_preview(request.method, request.user_agent.string):
         scan_id = record_scan(
@@ -114,11 +114,11 @@ def scan(_rest: str) -> ResponseReturnValue:
         return Response(_json(linkset(report, base)), content_type=LINKSET)
     story_html = story.fragment(
         str(get_locale()), lambda: render_template("stamps/_story.html", r=report)
-        says=VERDICT_TEXTS[Verdict(report["verdict"])],
     )
     return render_template(
         "stamps/scan.html",
         r=report,
+        says=VERDICT_TEXTS[Verdict(report["verdict"])],
         form=_location_form(scan_id),
         province_options=province_options(),
         story_html=story_html,
@@ -149,14 +149,14 @@ def share_location(_rest: str) -> ResponseReturnValue:
 
 @scan_bp.get("/proofs/<serial>.json")
 def public_proof(serial: str) -> ResponseReturnValue:
-    facts = facts_of_serial(session, serial)
-    if facts is None:
-        return jsonify(not_found_report()), 404
-    verdict = assess(session, facts, current_app.extensions["stamp_stories"])
     """A stamp's proof bundle for anyone holding the stamp (the serial is unguessable)."""
     if not is_well_formed_serial(serial):
         return jsonify({"detail": str(_l("This is not a stamp serial."))}), 400
     session = get_session()
+    facts = facts_of_serial(session, serial)
+    if facts is None:
+        return jsonify(not_found_report()), 404
+    verdict = assess(session, facts, current_app.extensions["stamp_stories"])
     hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
     try:
         bundle = proof_bundle(session, serial, hint, current_app.extensions["stamp_proof_trees"])
@@ -239,12 +239,12 @@ def linkset(report: dict[str, Any], base_url: str) -> dict[str, Any]:
     """A GS1 Digital Link linkset (RFC 9264) for the stamp's URI."""
     anchor = report["uri"]
     page = {
-        # A target attribute (RFC 9264 §4.2.4): what the page says of the stamp.
-        "verdict": report["verdict"],
         "href": anchor,
         "title": "Truy xuất nguồn gốc / Traceability",
         "type": "text/html",
         "hreflang": ["vi", "en"],
+        # A target attribute (RFC 9264 §4.2.4): what the page says of the stamp.
+        "verdict": report["verdict"],
     }
     links: dict[str, Any] = {
         "anchor": anchor,

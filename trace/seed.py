@@ -129,6 +129,10 @@ def _seed_farm(
     accounts.set_producer_status(session, admin, user.producer_id, ProducerStatus.APPROVED)
     farmer = accounts.actor_for(user)
     plot = holdings.add_plot(session, farmer, *farm["plot"])
+    name_vi, name_en, category, unit = farm["product"]
+    product = holdings.add_product(
+        session, farmer, name_vi=name_vi, name_en=name_en, category=category, unit=unit, gtin=None
+    )
     holdings.add_certification(
         session,
         farmer,
@@ -139,10 +143,7 @@ def _seed_farm(
         valid_to=today + timedelta(days=430),
         upload_folder="",
         max_bytes=0,
-    )
-    name_vi, name_en, category, unit = farm["product"]
-    product = holdings.add_product(
-        session, farmer, name_vi=name_vi, name_en=name_en, category=category, unit=unit, gtin=None
+        product_ids=[product.id],  # type: ignore[list-item]
     )
     code, quantity, days_ago = farm["lot"]
     harvest = today - timedelta(days=days_ago)

@@ -87,6 +87,7 @@ def test_a_new_certification_shows_on_the_next_scan(
             issuer="Chi cục Trồng trọt Long An",
             valid_from=date.today() - timedelta(days=10),
             valid_to=date.today() + timedelta(days=300),
+            producer_wide=True,
         )
     )
     session.commit()
@@ -132,6 +133,7 @@ def test_a_certificate_expires_at_midnight_for_a_cached_story(
             issuer="Control Union",
             valid_from=today - timedelta(days=365),
             valid_to=today,
+            producer_wide=True,
         )
     )
     session.commit()

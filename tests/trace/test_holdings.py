@@ -24,6 +24,7 @@ def cert_form(**changes: object) -> dict[str, object]:
         "issuer": "Trung tâm Chứng nhận",
         "valid_from": (today - timedelta(days=10)).isoformat(),
         "valid_to": (today + timedelta(days=300)).isoformat(),
+        "producer_wide": "y",  # the form asks which products it covers
     }
     form.update(changes)
     return form
@@ -125,8 +126,10 @@ def test_expired_certification_is_shown_as_expired(login_as, farm_a: Farm) -> No
         items = client.get(path).get_data(as_text=True).split("<li")
         old = next(item for item in items if "OLD-1" in item)
         new = next(item for item in items if "NEW-1" in item)
-        assert 'badge bad">Expired' in old and 'badge ok">Valid' not in old
-        assert 'badge ok">Valid' in new and 'badge bad">Expired' not in new
+        assert 'badge bad">Expired' in old and "Declared by the producer" not in old
+        # Nobody has checked it yet: declared, never "valid".
+        assert 'badge pending">Declared by the producer, not verified' in new
+        assert 'badge bad">Expired' not in new and ">Valid<" not in new
 
 
 def test_ocop_needs_its_stars(login_as, farm_a: Farm) -> None:  # type: ignore[no-untyped-def]

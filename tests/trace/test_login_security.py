@@ -210,3 +210,20 @@ def test_create_user_refuses_a_common_password(runner: Any) -> None:
     )
     assert result.exit_code != 0
     assert "password: This password is too common" in result.output
+
+
+def test_one_client_registering_many_accounts_is_slowed(app: Flask) -> None:
+    from tests.trace.test_registration import FORM
+
+    client = app.test_client()
+    statuses = [
+        client.post(
+            "/register",
+            data=dict(FORM, email=f"f{n}@example.vn", registration_number=f"{1102000000 + n}"),
+        ).status_code
+        for n in range(11)
+    ]
+    assert statuses == [302] * 10 + [429]
+    refused = client.post("/register?lang=en", data=dict(FORM, email="late@example.vn"))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Too many registrations from this network" in refused.get_data(as_text=True)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from trace.anchoring import IntegrityReport
@@ -122,7 +123,14 @@ def _facts(record: LotRecord) -> list[list[Any]]:
         [_("Quantity"), f"{lot.quantity.normalize():f} {lot.unit}"],
         [_("Stamps"), lot.stamp_count],
         [_("Recalled"), lot.recalled_at.isoformat() if lot.recalled_at else _("no")],
+        [_("Verdict"), _lot_verdict(record)],
     ]
+
+
+def _lot_verdict(record: LotRecord) -> str:
+    """What the lot's active stamps scan as: the stamps package's one verdict function."""
+    label = current_app.extensions.get("lot_verdict")
+    return label(record.lot, record.producer) if label else "—"
 
 
 def _events(record: LotRecord) -> list[list[Any]]:

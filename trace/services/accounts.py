@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from trace.errors import NotFound, ValidationError
@@ -164,7 +164,9 @@ def change_password(
 def end_sessions(session: Session, user_id: int) -> None:
     """Revoke every session of the account (logout): old session cookies stop working."""
     session.execute(
-        update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(session_version=col(User.session_version) + 1)
     )
     session.commit()
 

@@ -7,18 +7,25 @@ import os
 import re
 import tempfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from trace import gs1
 from trace.errors import ValidationError
 from trace.i18n import _l
-from trace.models import Certification, CertificationScheme, Plot, Product
+from trace.models import (
+    Certification,
+    CertificationProduct,
+    CertificationScheme,
+    Plot,
+    Product,
+)
 from trace.services.access import Actor, producer_for_change
 from trace.services.changes import mark_producer_changed
 from trace.services.checks import Checks
@@ -72,11 +79,17 @@ def add_certification(
     max_bytes: int,
     ocop_stars: int | None = None,
     pdf: CertificateFile | None = None,
+    product_ids: Sequence[int] | None = None,
+    producer_wide: bool = False,
 ) -> Certification:
-    """Record a certification, storing its PDF by sha256.
+    """Record a certification, storing its PDF by sha256; it stays "declared" until verified.
 
+    :param product_ids: the producer's products it covers (shown on their scan pages); an
+        empty list is refused unless ``producer_wide``. None (not asked): it names none.
+    :param producer_wide: it covers every product of the producer. A certificate with
+        neither is shown on no product.
     :raises ValidationError: bad scheme, dates out of order, a file that is not a PDF or
-        is too large.
+        is too large, a product that is not the producer's.
     """
     producer = producer_for_change(session, actor)
     checks = Checks()
@@ -99,16 +112,43 @@ def add_certification(
         issuer=checks.text("issuer", issuer, 200),
         valid_from=valid_from or date.min,
         valid_to=valid_to or date.min,
+        producer_wide=producer_wide,
     )
+    if product_ids is not None and not product_ids and not producer_wide:
+        checks.fail(
+            "product_ids",
+            _l("Choose the products it covers, or tick that it covers all your products."),
+        )
+    covered = _own_products(session, checks, producer.id, product_ids or ())  # type: ignore[arg-type]
     checks.done()
     if pdf is not None:
         cert.pdf_sha256 = store_certificate_pdf(upload_folder, pdf.content)
         # Never the client's name: a PDF/HTML polyglot called x.html stays a .pdf.
         cert.pdf_filename = served_name("certificate", cert.pdf_sha256, PDF)
     session.add(cert)
+    session.flush()
+    session.add_all(
+        CertificationProduct(certification_id=cert.id, product_id=p)  # type: ignore[arg-type]
+        for p in covered
+    )
     mark_producer_changed(session, producer.id)  # type: ignore[arg-type]
     session.commit()
     return cert
+
+
+def _own_products(
+    session: Session, checks: Checks, producer_id: int, product_ids: Sequence[int]
+) -> list[int]:
+    wanted = sorted(set(product_ids))
+    if not wanted:
+        return []
+    statement = select(Product.id).where(
+        Product.producer_id == producer_id, col(Product.id).in_(wanted)
+    )
+    found = sorted(session.exec(statement))
+    if found != wanted:
+        checks.fail("product_ids", _l("Choose among your own products."))
+    return wanted
 
 
 def certificate_path(upload_folder: str, sha256: str) -> Path:

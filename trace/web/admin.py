@@ -12,7 +12,7 @@ from trace.db import get_session
 from trace.errors import ValidationError
 from trace.i18n import _l
 from trace.models import Certification, Plot, ProducerStatus, Product, Role, User
-from trace.services import accounts, lots
+from trace.services import accounts, certifications, lots
 from trace.services import producers as producer_service
 from trace.web.farm import owned_by
 from trace.web.forms import ActionForm, InspectorForm
@@ -75,6 +75,17 @@ def change_status(producer_id: int, action: str) -> ResponseReturnValue:
     return redirect(
         request.referrer if _same_site(request.referrer) else url_for("admin.producers")
     )
+
+
+@bp.post("/certifications/<int:cert_id>/verify")
+@roles(Role.ADMIN, Role.INSPECTOR)
+def verify_certification(cert_id: int) -> ResponseReturnValue:
+    """Mark a declared certification verified (checked with its issuer)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    cert = certifications.verify_certification(get_session(), actor(), cert_id)
+    flash(_l("Certification %(number)s verified.", number=cert.number))
+    return redirect(url_for("admin.producer_detail", producer_id=cert.producer_id))
 
 
 @bp.route("/inspectors", methods=["GET", "POST"])

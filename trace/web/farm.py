@@ -21,6 +21,7 @@ from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Certification, Plot, Producer, Product, Role
 from trace.services import holdings, producers
+from trace.services.certifications import products_covered
 from trace.uploads import PDF
 from trace.web.auth import profile_from
 from trace.web.forms import (
@@ -28,6 +29,7 @@ from trace.web.forms import (
     PlotForm,
     ProductForm,
     ProfileForm,
+    choices,
     int_or_none,
     parse_date,
 )
@@ -114,6 +116,8 @@ def certifications() -> ResponseReturnValue:
     """List certifications and add one with its PDF."""
     producer = _producer()
     form = CertificationForm()
+    products = owned_by(Product, producer.id)  # type: ignore[arg-type]
+    form.product_ids.choices = choices((p.id, f"{p.name_vi} ({p.gtin})") for p in products)
     errors: list[str] = []
     if form.validate_on_submit():
         valid_from, valid_to = parse_date(form.valid_from), parse_date(form.valid_to)
@@ -132,17 +136,22 @@ def certifications() -> ResponseReturnValue:
                 pdf=pdf,
                 upload_folder=current_app.config["UPLOAD_FOLDER"],
                 max_bytes=current_app.config["CERTIFICATE_MAX_BYTES"],
+                product_ids=[i for i in (int_or_none(v) for v in form.product_ids.data or []) if i],
+                producer_wide=bool(form.producer_wide.data),
             )
         except ValidationError as error:
             errors = form.attach(error.errors)
         else:
             flash(_l("Certification added."))
             return redirect(url_for("farm.certifications"))
+    certs = owned_by(Certification, producer.id)  # type: ignore[arg-type]
     return _page(
         "farm/certifications.html",
         form,
         errors,
-        certifications=owned_by(Certification, producer.id),
+        certifications=certs,
+        covered=products_covered(get_session(), [c.id for c in certs]),  # type: ignore[arg-type]
+        product_names={p.id: p.name_vi for p in products},  # type: ignore[arg-type]
         today=date.today(),  # type: ignore[arg-type]
     )
 

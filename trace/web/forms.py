@@ -9,6 +9,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     EmailField,
     Field,
     PasswordField,
@@ -146,6 +147,8 @@ class CertificationForm(Form):
     valid_from = StringField(_l("Valid from"), render_kw={"type": "date"})
     valid_to = StringField(_l("Valid to"), render_kw={"type": "date"})
     pdf = FileField(_l("Certificate (PDF, up to 5 MB)"), render_kw={"accept": "application/pdf"})
+    product_ids = SelectMultipleField(_l("Products it covers"), choices=[], validate_choice=False)
+    producer_wide = BooleanField(_l("It covers all my products"))
 
 
 class ProductForm(Form):

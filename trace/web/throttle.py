@@ -20,9 +20,9 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from flask import Flask, current_app, render_template, request
-from flask.typing import ResponseReturnValue
+from flask import Flask, Response, current_app, make_response, render_template, request
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
 
@@ -78,7 +78,7 @@ def init_app(app: Flask) -> None:
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
-    login = app.view_functions["auth.login"]
+    login: Callable[..., Any] = app.view_functions["auth.login"]
     for limit, key_func in (
         ("LOGIN_CLIENT_LIMIT", None),
         ("LOGIN_ACCOUNT_LIMIT", _account_key),
@@ -95,7 +95,7 @@ def init_app(app: Flask) -> None:
         methods=["POST"],
         deduct_when=lambda response: response.status_code == 302,
         on_breach=_refused_registration,
-    )(app.view_functions["auth.register"])
+    )(cast(Callable[..., Any], app.view_functions["auth.register"]))
     # Decorated limits are checked by the decorated function, so it must be the view.
     app.view_functions.update({"auth.login": login, "auth.register": register})
     app.extensions["login_limiter"] = limiter
@@ -123,7 +123,7 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def too_many_logins(form: object, seconds: int) -> ResponseReturnValue:
+def too_many_logins(form: object, seconds: int) -> Response:
     """The login page refusing a throttled login: 429, a message and ``Retry-After``."""
     minutes = max(1, math.ceil(seconds / 60))
     message = _l(
@@ -131,7 +131,7 @@ def too_many_logins(form: object, seconds: int) -> ResponseReturnValue:
         minutes=minutes,
     )
     body = render_template("auth/login.html", form=form, errors=[str(message)])
-    return body, 429, {"Retry-After": str(max(1, seconds))}
+    return _retry_after(make_response(body, 429), seconds)
 
 
 def _setting(name: str) -> Callable[[], str]:
@@ -150,17 +150,19 @@ def _seconds_until(limit: RequestLimit) -> int:
     return max(1, int(limit.reset_at - time.time()))  # reset_at is already rounded up
 
 
-def _refused_login(limit: RequestLimit) -> object:
+def _refused_login(limit: RequestLimit) -> Response:
     from trace.web.forms import LoginForm
 
-    body, status, headers = too_many_logins(LoginForm(), _seconds_until(limit))  # type: ignore[misc]
-    return current_app.make_response((body, status, headers))
+    return too_many_logins(LoginForm(), _seconds_until(limit))
 
 
-def _refused_registration(limit: RequestLimit) -> object:
+def _refused_registration(limit: RequestLimit) -> Response:
     from trace.web.errors import error_page
 
     message = _l("Too many registrations from this network. Try again later.")
-    body, status = error_page(429, str(message))  # type: ignore[misc]
-    headers = {"Retry-After": str(_seconds_until(limit))}
-    return current_app.make_response((body, status, headers))
+    return _retry_after(make_response(error_page(429, str(message))), _seconds_until(limit))
+
+
+def _retry_after(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(max(1, seconds))
+    return response

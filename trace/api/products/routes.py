@@ -16,6 +16,7 @@ from trace.db import get_session
 from trace.models import Certification, Producer, Product
 from trace.models.tokens import Scope
 from trace.services.access import visible_producer
+from trace.services.certifications import verify_certification
 from trace.services.search import CatalogueFilters, producers_query, products_query
 
 blp = ApiBlueprint(
@@ -108,3 +109,31 @@ def valid_schemes(session: Session, producer_ids: list[Any]) -> dict[int, list[s
     for producer_id, scheme in session.exec(statement):
         found.setdefault(producer_id, []).append(scheme)
     return {k: sorted(v) for k, v in found.items()}
+
+
+@blp.route("/certifications/<int:cert_id>/verify")
+class CertificationVerify(MethodView):
+    @auth.requires(blp, Scope.CAPTURE)
+    @auth.errors(blp, 404)
+    @blp.response(200, schemas.CertificationStandingSchema)
+    def post(self, cert_id: int) -> dict[str, Any]:
+        """Mark a declared certification verified (inspectors and admins; idempotent)."""
+        cert = verify_certification(get_session(), auth.actor(), cert_id)
+        return certification_item(cert)
+
+
+def certification_item(cert: Certification) -> dict[str, Any]:
+    """A certification as the API shows it."""
+    keys = (
+        "id",
+        "producer_id",
+        "scheme",
+        "number",
+        "issuer",
+        "valid_from",
+        "valid_to",
+        "verified_at",
+        "verified_by_id",
+        "producer_wide",
+    )
+    return {key: getattr(cert, key) for key in keys} | {"standing": cert.standing(date.today())}

@@ -67,3 +67,23 @@ class ProductSchema(Schema):
 
 ProductPageSchema = page_schema(ProductSchema, "ProductPageSchema")
 ProducerPageSchema = page_schema(ProducerSchema, "ProducerPageSchema")
+
+
+class CertificationStandingSchema(Schema):
+    """A producer's certification and how far it can be trusted."""
+
+    id = fields.Integer(required=True)
+    producer_id = fields.Integer(required=True)
+    scheme = fields.String(required=True)
+    number = fields.String(required=True)
+    issuer = fields.String(required=True)
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(required=True)
+    standing = fields.String(
+        required=True,
+        validate=validate.OneOf(["expired", "verified", "declared"]),
+        metadata={"description": "`declared` until an inspector or admin verifies it."},
+    )
+    verified_at = fields.DateTime(allow_none=True)
+    verified_by_id = fields.Integer(allow_none=True)
+    producer_wide = fields.Boolean(required=True)
