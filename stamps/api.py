@@ -21,8 +21,8 @@ from stamps.recall import recall_stamps
 from stamps.render.labels import Label, render_label_sheet
 from stamps.scanning import StampFacts, facts_of_serial, flags_of
 from stamps.streaming import stream_output
-from trace.api import ApiBlueprint, auth
 from stamps.verdict import assess, lot_verdict_label
+from trace.api import ApiBlueprint, auth
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
 from trace.downloads import download_headers
@@ -60,8 +60,8 @@ class StampProof(MethodView):
         """The stamp's proof bundle, checkable against the chain without our database."""
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
-        hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
         verdict = assess(session, facts, current_app.extensions["stamp_stories"])
+        hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
         trees = current_app.extensions["stamp_proof_trees"]
         return proof_bundle(session, facts.stamp.serial, hint, trees) | {"verdict": verdict}
 
@@ -274,7 +274,7 @@ def init_app(app: Flask) -> None:
 
     app.extensions["api"].register_blueprint(blp)
     register_recall_hook(app, recall_stamps)
-    # The label fonts carry Vietnamese; the registry's PDF reports use them too.
-    app.config.setdefault("REPORT_FONTS", (FONT_DIR / REGULAR, FONT_DIR / BOLD))
     # The inspection report (trace) states its lot's verdict without importing stamps.
     app.extensions["lot_verdict"] = lot_verdict_label
+    # The label fonts carry Vietnamese; the registry's PDF reports use them too.
+    app.config.setdefault("REPORT_FONTS", (FONT_DIR / REGULAR, FONT_DIR / BOLD))
