@@ -1,6 +1,7 @@
 """Database tables of the registry (SQLModel); the schema itself is owned by Alembic."""
 
 from trace.models.accounts import Role, User
+from trace.models.alerts import Alert, WebhookDelivery, WebhookSubscription
 from trace.models.anchoring import AnchorRound, Job, LotDocument, RoundStatus, WorkerHeartbeat
 from trace.models.lots import Event, EventKind, Lot, LotInput
 from trace.models.registry import (
@@ -15,6 +16,9 @@ from trace.models.registry import (
 )
 
 __all__ = [
+    "Alert",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "AnchorRound",
     "Job",
     "LotDocument",
