@@ -62,3 +62,16 @@ def test_every_form_post_without_token_is_refused(
     session.expire_all()
     assert before == {m: len(session.exec(select(m)).all()) for m in before}
     assert session.get(Producer, farm_a.user.producer_id).status == "approved"
+
+
+def test_a_password_change_without_token_is_refused_and_changes_nothing(
+    app: Flask, farm_a: Farm
+) -> None:
+    farmer = logged_in(app, farm_a.email)
+    forged = farmer.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "password": "kẻ lạ đổi mật khẩu của tôi"},
+    )
+    assert forged.status_code == 400
+    assert farmer.get("/farm/").status_code == 200  # the session did not end either
+    logged_in(app, farm_a.email)  # the old password still works
