@@ -214,7 +214,7 @@ def recall_as_inspector(server: LiveServer, api: Any, lot_id: int) -> None:
     """An inspector with a recall-scoped token recalls the lot through the API."""
     with server.session() as session:
         inspector = accounts.create_user(
-            session, "inspector@e2e.example.vn", "inspector pass 1", Role.INSPECTOR, FAST_HASH
+            session, "inspector@e2e.example.vn", "kho lạnh bến lức 7", Role.INSPECTOR, FAST_HASH
         )
         admin = session.exec(select(User).where(User.role == Role.ADMIN)).one()
         operator = Actor(user_id=admin.id, role=Role.ADMIN)  # type: ignore[arg-type]
