@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,29 +23,18 @@ from stamps.identity import (
     parse_stamp_path,
     stamp_uri,
 )
+from tests.standards import DIGITAL_LINK
 from trace.gs1 import GS1_CSET82
 
-STANDARDS = Path(__file__).resolve().parents[2].parent / "shared" / "standards" / "digital-link"
 GTIN = "09520123456788"
 BASE = "https://truyxuat.example.vn"
 _GTIN_AIS = {"01", "22", "10", "21"}
 
 
-_ABSENT = f"GS1 Digital Link vectors not found: {STANDARDS} is absent"
-
-
 def _dl_vectors() -> dict[str, Any]:
-    path = STANDARDS / "dl-uri-test-vectors.json"
-    if not path.is_file():
-        return {"parse": [], "generate": []}
+    """GS1's Digital Link URI vectors, vendored in tests/standards (Apache-2.0)."""
+    path = DIGITAL_LINK / "dl-uri-test-vectors.json"
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _or_skip(cases: list[dict[str, Any]], placeholder: dict[str, Any]) -> list[Any]:
-    """The cases, or one skipped placeholder naming the missing folder."""
-    if cases or (STANDARDS / "dl-uri-test-vectors.json").is_file():
-        return cases
-    return [pytest.param(placeholder, marks=pytest.mark.skip(reason=_ABSENT))]
 
 
 def _is_default(options: dict[str, bool]) -> bool:
@@ -80,11 +68,6 @@ def _gtin_generate_cases() -> list[dict[str, Any]]:
 
 def _bracketed(pairs: list[tuple[str, str]]) -> str:
     return "".join(f"({ai}){value}" for ai, value in pairs)
-
-
-def _require_vectors() -> None:
-    if not (STANDARDS / "dl-uri-test-vectors.json").is_file():
-        pytest.skip(_ABSENT)
 
 
 # --- serials ---------------------------------------------------------------------------
@@ -149,7 +132,7 @@ def test_a_large_batch_of_serials_is_distinct_and_well_formed() -> None:
     # Speed is measured in bench/, not here: this machine is shared and noisy.
     serials = new_serials(200_000)
     assert len(set(serials)) == 200_000
-    assert all(is_well_formed_serial(s) for s in serials[:: 997])
+    assert all(is_well_formed_serial(s) for s in serials[::997])
 
 
 # --- Digital Link ------------------------------------------------------------------------
@@ -163,8 +146,14 @@ def test_stamp_uri_follows_the_digital_link_path_order() -> None:
 
 @pytest.mark.parametrize(
     ("lot", "encoded"),
-    [("A/B", "A%2FB"), ("50%", "50%25"), ("A?B", "A%3FB"), ("A+B", "A%2BB"),
-     ("x.y_z-1", "x.y_z-1"), ("!\"&'()*,:;<=>", "%21%22%26%27%28%29%2A%2C%3A%3B%3C%3D%3E")],
+    [
+        ("A/B", "A%2FB"),
+        ("50%", "50%25"),
+        ("A?B", "A%3FB"),
+        ("A+B", "A%2BB"),
+        ("x.y_z-1", "x.y_z-1"),
+        ("!\"&'()*,:;<=>", "%21%22%26%27%28%29%2A%2C%3A%3B%3C%3D%3E"),
+    ],
 )
 def test_lot_characters_are_percent_encoded_and_round_trip(lot: str, encoded: str) -> None:
     serial = new_serials(1)[0]
@@ -183,9 +172,16 @@ def test_every_cset82_character_round_trips_through_a_stamp_uri() -> None:
 
 @pytest.mark.parametrize(
     ("gtin", "lot", "serial"),
-    [("9520123456788", "L1", "S"), ("09520123456789", "L1", "S"), (GTIN, "LÔ 1", "S"),
-     (GTIN, "A#B", "S"), (GTIN, "A B", "S"), (GTIN, "", "S"), (GTIN, "L" * 21, "S"),
-     (GTIN, "L1", "")],
+    [
+        ("9520123456788", "L1", "S"),
+        ("09520123456789", "L1", "S"),
+        (GTIN, "LÔ 1", "S"),
+        (GTIN, "A#B", "S"),
+        (GTIN, "A B", "S"),
+        (GTIN, "", "S"),
+        (GTIN, "L" * 21, "S"),
+        (GTIN, "L1", ""),
+    ],
 )
 def test_stamp_uri_refuses_values_gs1_does_not_allow(gtin: str, lot: str, serial: str) -> None:
     with pytest.raises(ValueError):
@@ -200,7 +196,7 @@ def test_stamp_uri_refuses_values_gs1_does_not_allow(gtin: str, lot: str, serial
         (f"/01/{GTIN}/10/L/10/L/21/S", "order"),
         (f"/01/{GTIN}/10/A%20B/21/S", "' '"),
         (f"/01/{GTIN}/10/A%2/21/S", "cannot hold"),
-        (f"/01/{GTIN}/10/A\"B/21/S", "cannot hold"),
+        (f'/01/{GTIN}/10/A"B/21/S', "cannot hold"),
         (f"/01/{GTIN}/10/{'L' * 21}/21/S", "at most 20"),
         (f"/01/{GTIN}/10/L/21/S/", "no /01/"),
         (f"/01/{GTIN}/10/L", "exactly"),
@@ -223,9 +219,7 @@ def test_stamp_path_parse_errors_are_value_errors() -> None:
     assert issubclass(MalformedStampPath, ValueError)
 
 
-@pytest.mark.parametrize(
-    "case", _or_skip(_gtin_path_parse_cases(), {"uri": ""}), ids=lambda c: c["uri"]
-)
+@pytest.mark.parametrize("case", _gtin_path_parse_cases(), ids=lambda c: c["uri"])
 def test_gtin_paths_parse_like_the_gs1_syntax_engine(case: dict[str, Any]) -> None:
     if not case["should_succeed"]:
         with pytest.raises(MalformedStampPath):
@@ -236,18 +230,18 @@ def test_gtin_paths_parse_like_the_gs1_syntax_engine(case: dict[str, Any]) -> No
 
 @pytest.mark.parametrize(
     "case",
-    _or_skip(_gtin_generate_cases(), {"ai_data_bracketed": ""}),
+    _gtin_generate_cases(),
     ids=lambda c: c["ai_data_bracketed"],
 )
 def test_gtin_uris_are_generated_like_the_gs1_syntax_engine(case: dict[str, Any]) -> None:
     pairs = dict(re.findall(r"\((\d+)\)([^(]*)", case["ai_data_bracketed"]))
-    uri = gtin_dl_uri(case["stem"], pairs["01"], cpv=pairs.get("22"), lot=pairs.get("10"),
-                      serial=pairs.get("21"))
+    uri = gtin_dl_uri(
+        case["stem"], pairs["01"], cpv=pairs.get("22"), lot=pairs.get("10"), serial=pairs.get("21")
+    )
     assert uri == case["expected_uri"]
 
 
 def test_enough_reference_vectors_apply_to_gtin_paths() -> None:
-    _require_vectors()
     parse_cases = _gtin_path_parse_cases()
     assert len(parse_cases) >= 25
     assert any(c["should_succeed"] for c in parse_cases)

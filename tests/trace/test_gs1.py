@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.standards import DIGITAL_LINK
 from trace.gs1 import (
     GS1_CSET82,
     gs1_check_digit,
@@ -22,22 +22,14 @@ from trace.gs1 import (
     validate_serial,
 )
 
-STANDARDS = Path(__file__).resolve().parents[2].parent / "shared" / "standards" / "digital-link"
-
 
 def _load(name: str) -> Any:
-    path = STANDARDS / name
-    if not path.is_file():
-        pytest.skip(f"GS1 reference data not found: {STANDARDS} is absent")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A GS1 reference file, vendored in tests/standards/digital-link (Apache-2.0)."""
+    return json.loads((DIGITAL_LINK / name).read_text(encoding="utf-8"))
 
 
 def _csum_vectors() -> list[Any]:
-    path = STANDARDS / "check-digit-vectors.json"
-    if not path.is_file():
-        reason = f"GS1 reference data not found: {STANDARDS} is absent"
-        return [pytest.param({"data": ""}, marks=pytest.mark.skip(reason=reason))]
-    vectors = json.loads(path.read_text(encoding="utf-8"))["vectors"]
+    vectors = _load("check-digit-vectors.json")["vectors"]
     return [v for v in vectors if v["linter"] == "csum"]
 
 
@@ -110,8 +102,14 @@ def test_gtin_is_built_from_company_prefix_and_item_reference() -> None:
 
 @pytest.mark.parametrize(
     ("prefix", "item", "indicator"),
-    [("952012", 1_000_000, "0"), ("952012345678", 1, "0"), ("952012", -1, "0"),
-     ("95201", 1, "0"), ("952012", 1, "10"), ("952012", 1, "x")],
+    [
+        ("952012", 1_000_000, "0"),
+        ("952012345678", 1, "0"),
+        ("952012", -1, "0"),
+        ("95201", 1, "0"),
+        ("952012", 1, "10"),
+        ("952012", 1, "x"),
+    ],
 )
 def test_gtin_from_company_prefix_refuses_what_does_not_fit(
     prefix: str, item: int, indicator: str
@@ -122,8 +120,13 @@ def test_gtin_from_company_prefix_refuses_what_does_not_fit(
 
 @pytest.mark.parametrize(
     ("value", "valid"),
-    [("952012", True), ("952012345678", True), ("95201", False), ("9520123456789", False),
-     ("95201a", False)],
+    [
+        ("952012", True),
+        ("952012345678", True),
+        ("95201", False),
+        ("9520123456789", False),
+        ("95201a", False),
+    ],
 )
 def test_company_prefix_has_6_to_12_digits(value: str, valid: bool) -> None:
     assert is_valid_company_prefix(value) is valid
@@ -131,8 +134,12 @@ def test_company_prefix_has_6_to_12_digits(value: str, valid: bool) -> None:
 
 @pytest.mark.parametrize(
     ("value", "valid"),
-    [("9520123456788", True), ("9520123456789", False), ("952012345678", False),
-     ("09520123456788", False)],
+    [
+        ("9520123456788", True),
+        ("9520123456789", False),
+        ("952012345678", False),
+        ("09520123456788", False),
+    ],
 )
 def test_gln_is_13_digits_with_check_digit(value: str, valid: bool) -> None:
     assert is_valid_gln(value) is valid
@@ -164,8 +171,15 @@ def test_ai82_values_up_to_20_characters_are_accepted(validate: Any, value: str)
 @pytest.mark.parametrize("validate", [validate_lot_code, validate_serial])
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("", "empty"), ("a" * 21, "at most 20"), ("LÔ 1", "'Ô'"), ("A#B", "'#'"),
-     ("A~B", "'~'"), ("A B", "' '"), ("A\x00B", "'\\x00'")],
+    [
+        ("", "empty"),
+        ("a" * 21, "at most 20"),
+        ("LÔ 1", "'Ô'"),
+        ("A#B", "'#'"),
+        ("A~B", "'~'"),
+        ("A B", "' '"),
+        ("A\x00B", "'\\x00'"),
+    ],
 )
 def test_ai82_violations_are_explained(validate: Any, value: str, reason: str) -> None:
     message = validate(value)
