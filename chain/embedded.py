@@ -145,7 +145,8 @@ class EmbeddedChainClient(Web3ChainClient):
         self.data_dir = Path(data_dir)
         super().__init__(DeploymentStore(self.data_dir / "deployment.json"))
         self._shared = _shared_store(self.data_dir)
-        self._lock = self._shared.lock
+        # Web3ChainClient only enters it, acquires and releases it, as it would an RLock.
+        self._lock = self._shared.lock  # type: ignore[assignment]
 
     @property
     def _db(self) -> SqliteAtomicDB | None:
@@ -340,28 +341,70 @@ class EmbeddedChainClient(Web3ChainClient):
 
     @contextmanager
     def _bridge_turn(self, wait: float | None) -> Iterator[None]:
-        # One bridge request at a time queues for the chain lock, so anchoring and health
-        # checks wait behind at most one (time-limited) read, never behind a crowd of them.
+        # One bridge request at a time queues for the chain, behind the service's own work.
         deadline = None if wait is None else time.monotonic() + wait
         gate = self._shared.bridge_gate
         if not _acquire(gate, deadline):
             raise ChainBusy(f"chain busy: other reads queued for more than {wait:g} s")
         try:
-            if not _acquire(self._lock, deadline):
+            if not self._shared.lock.acquire_after_service(deadline):
                 raise ChainBusy(f"chain busy: anchoring held it for more than {wait:g} s")
             try:
                 yield
             finally:
-                self._lock.release()
+                self._shared.lock.release()
         finally:
             gate.release()
+
+
+class _ChainLock:
+    """The chain's re-entrant lock, serving the service's own work before bridge reads.
+
+    Anchoring and health checks take it with ``with``. A JSON-RPC bridge read takes it
+    with :meth:`acquire_after_service`, which first lets every waiting service thread
+    through: a read that releases the lock and asks again at once (the next request of a
+    batch) would otherwise win it over a woken waiter time after time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._queue = threading.Condition(threading.Lock())
+        self._service_waiting = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        with self._queue:
+            self._service_waiting += 1
+        try:
+            return self._lock.acquire(blocking, timeout)
+        finally:
+            with self._queue:
+                self._service_waiting -= 1
+                self._queue.notify_all()
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire_after_service(self, deadline: float | None) -> bool:
+        """Take the lock once no service thread waits for it; False past ``deadline``."""
+        with self._queue:
+            if not self._queue.wait_for(
+                lambda: self._service_waiting == 0, timeout=_seconds_left(deadline)
+            ):
+                return False
+        return _acquire(self._lock, deadline)
 
 
 @dataclass(eq=False)
 class _SharedStore:
     """The open chain of one directory, shared by every client of it in this process."""
 
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: _ChainLock = field(default_factory=_ChainLock)
     #: Taken by a JSON-RPC bridge request before it queues for ``lock``.
     bridge_gate: threading.Lock = field(default_factory=threading.Lock)
     w3: Web3 | None = None
@@ -379,10 +422,13 @@ def _shared_store(data_dir: Path) -> _SharedStore:
         return _REGISTRY.setdefault(os.path.abspath(data_dir), _SharedStore())
 
 
+def _seconds_left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
 def _acquire(lock: threading.Lock | threading.RLock, deadline: float | None) -> bool:
-    if deadline is None:
-        return lock.acquire()
-    return lock.acquire(timeout=max(deadline - time.monotonic(), 0.0))
+    left = _seconds_left(deadline)
+    return lock.acquire() if left is None else lock.acquire(timeout=left)
 
 
 def _lock_directory(data_dir: Path) -> IO[str]:

@@ -27,7 +27,11 @@ def _req(method: str, params: list[Any] | None = None, rid: int = 1) -> dict[str
     return {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or []}
 
 
-def _one(client: Any, payload: Any, limits: RpcLimits | None = None) -> dict[str, Any]:
+#: Tests not about time get plenty of it: a loaded machine must not fail them.
+AMPLE_TIME = RpcLimits(time_limit=30)
+
+
+def _one(client: Any, payload: Any, limits: RpcLimits = AMPLE_TIME) -> dict[str, Any]:
     reply = handle_jsonrpc(client, payload, limits)
     assert isinstance(reply, dict)
     return reply
@@ -50,7 +54,7 @@ def test_read_methods_answer_in_wire_format(anchored_lot: AnchoredLot) -> None:
 
 def test_unknown_transaction_is_null_not_an_error(anchored_lot: AnchoredLot) -> None:
     reply = handle_jsonrpc(
-        anchored_lot.client, _req("eth_getTransactionReceipt", ["0x" + "0" * 64])
+        anchored_lot.client, _req("eth_getTransactionReceipt", ["0x" + "0" * 64]), AMPLE_TIME
     )
     assert reply == {"jsonrpc": "2.0", "id": 1, "result": None}
 
@@ -64,12 +68,14 @@ def test_a_batch_above_the_cap_is_refused_whole(anchored_lot: AnchoredLot) -> No
     batch = [_req("eth_chainId", rid=n) for n in range(11)]
     reply = _one(anchored_lot.client, batch)
     assert reply["error"] == {"code": -32600, "message": "a batch must hold 1 to 10 requests"}
-    replies = handle_jsonrpc(anchored_lot.client, batch[:10])
+    replies = handle_jsonrpc(anchored_lot.client, batch[:10], AMPLE_TIME)
     assert [r["result"] for r in replies] == [hex(EMBEDDED_CHAIN_ID)] * 10  # type: ignore[index]
 
 
 def test_batches_and_invalid_requests(anchored_lot: AnchoredLot) -> None:
-    replies = handle_jsonrpc(anchored_lot.client, [_req("eth_chainId", rid=1), {"id": 2}])
+    replies = handle_jsonrpc(
+        anchored_lot.client, [_req("eth_chainId", rid=1), {"id": 2}], AMPLE_TIME
+    )
     assert isinstance(replies, list)
     assert replies[0]["result"] == hex(EMBEDDED_CHAIN_ID)
     assert replies[1]["error"]["code"] == -32600
@@ -101,7 +107,9 @@ def test_eth_call_asking_for_more_gas_than_the_cap_is_refused(anchored_lot: Anch
         "code": LIMIT_EXCEEDED,
         "message": "gas 1000000000 is above this endpoint's cap of 1000000",
     }
-    tight = _one(anchored_lot.client, _verify_call(anchored_lot, 1, gas=10**9), RpcLimits(1))
+    tight = _one(
+        anchored_lot.client, _verify_call(anchored_lot, 1, gas=10**9), RpcLimits(1, time_limit=30)
+    )
     assert tight["error"]["message"].endswith("cap of 1")
     bad = _one(anchored_lot.client, _verify_call(anchored_lot, 1, gas=-5))
     assert bad["error"] == {"code": LIMIT_EXCEEDED, "message": "gas must be a hex quantity"}
