@@ -23,6 +23,7 @@ from stamps.scanning import StampFacts, facts_of_serial, flags_of
 from stamps.streaming import stream_output
 from stamps.verdict import assess, lot_verdict_label
 from trace.api import ApiBlueprint, auth
+from trace.api.alerts.routes import tampered_lot_items
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
 from trace.downloads import download_headers
@@ -101,11 +102,14 @@ class Anomalies(MethodView):
     @blp.arguments(schemas.AnomalyQueryArgsSchema, location="query")
     @blp.response(200, schemas.AnomalyPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Flagged stamps (suspected copies), newest first; by province, product or rule."""
+        """Flagged stamps (suspected copies), newest first, and lots found tampered."""
         session = get_session()
         page = paginate(session, anomalies_query(auth.actor(), args), args)
         base = current_app.config["PUBLIC_BASE_URL"]
-        return page_body(page, [anomaly_item(base, *row) for row in page.items])
+        tampered = tampered_lot_items(session, auth.actor(), args)
+        return page_body(page, [anomaly_item(base, *row) for row in page.items]) | {
+            "tampered_lots": tampered
+        }
 
 
 @blp.route("/batches/<int:lot_id>/stamps")

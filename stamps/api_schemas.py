@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from stamps.models import FlagRule
 from stamps.render.layout import GRIDS
 from stamps.verdict import Verdict
+from trace.api.alerts.schemas import tampered_lots_field
 from trace.api.fields import decimal_string, record_id
 from trace.api.pagination import PageQueryArgsSchema, page_schema
 
@@ -125,5 +126,8 @@ class StampRunSchema(Schema):
 
 ScanPageSchema = page_schema(ScanSchema, "ScanPageSchema")
 FlagPageSchema = page_schema(FlagSchema, "FlagPageSchema")
-AnomalyPageSchema = page_schema(AnomalySchema, "AnomalyPageSchema")
+class AnomalyPageSchema(page_schema(AnomalySchema, "FlagAnomalyPageSchema")):  # type: ignore[misc]
+    """A page of flagged stamps, and every lot found tampered."""
+
+    tampered_lots = tampered_lots_field()
 LotStampPageSchema = page_schema(LotStampSchema, "LotStampPageSchema")

@@ -21,6 +21,7 @@ from stamps.models import FlagRule, Scan, Stamp, StampFlag, StampStatus
 from stamps.places import Place, distance_km
 from stamps.verdict import Verdict as Verdict
 from stamps.verdict import verdict_of as verdict_of
+from trace.alerts.sources import alert_flag_raised
 from trace.models import Lot, Plot, Producer, Product
 from trace.models.base import utcnow
 
@@ -204,6 +205,7 @@ def _flag(session: Session, stamp: Stamp, rule: FlagRule, detail: dict[str, obje
     ).one()
     if not exists:
         session.add(StampFlag(stamp_id=stamp.id, rule=rule, detail=detail))  # type: ignore[arg-type]
+        alert_flag_raised(session, stamp.lot_id, stamp.id, stamp.serial, rule, detail)  # type: ignore[arg-type]
 
 
 def flags_of(session: Session, stamp_id: int) -> list[StampFlag]:

@@ -83,7 +83,7 @@ TEXTS: dict[Verdict, VerdictText] = {
         _l("TAMPERED"),
         _l(
             "This lot's data no longer matches what was anchored on the blockchain. Do not "
-            "rely on it; inspectors have been alerted."
+            "rely on it."
         ),
         "bad",
     ),

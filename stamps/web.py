@@ -51,6 +51,7 @@ from stamps.scanning import (
 from stamps.streaming import stream_output
 from stamps.verdict import TEXTS as VERDICT_TEXTS
 from stamps.verdict import Verdict, assess
+from trace.alerts import AlertKind, lot_alerted
 from trace.db import get_session
 from trace.downloads import download_headers
 from trace.errors import NotFound, ValidationError
@@ -122,6 +123,7 @@ def scan(_rest: str) -> ResponseReturnValue:
         form=_location_form(scan_id),
         province_options=province_options(),
         story_html=story_html,
+        alerted=lot_alerted(session, facts.lot.id, AlertKind.TAMPER_DETECTED),  # type: ignore[arg-type]
     )
 
 

@@ -37,11 +37,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     chain.init_app(app)
-    from trace import anchoring, api, web
+    from trace import alerts, anchoring, api, web
 
     web.init_app(app)
     anchoring.init_app(app)
     api.init_app(app)
+    alerts.init_app(app)
     cli.init_app(app)
     # The composition root is the one place that wires the other packages in.
     import marketplace

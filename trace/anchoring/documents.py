@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from chain.canonical import canonical_json, document_hash
+from trace.alerts.sources import alert_tampered
 from trace.models import (
     Certification,
     Event,
@@ -167,4 +168,5 @@ def mark_tampered(session: Session, lot_id: int) -> None:
     if lot is not None and lot.tampered_at is None:
         lot.tampered_at = utcnow()
         session.add(lot)
+        alert_tampered(session, lot_id)
     session.commit()

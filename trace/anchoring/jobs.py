@@ -12,6 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from chain.errors import ChainError
 from trace import jobs
+from trace.alerts.sources import alert_round_failing
 from trace.anchoring.documents import refresh_document
 from trace.anchoring.integrity import sweep_integrity
 from trace.anchoring.rounds import prepare_round, send_round
@@ -60,6 +61,7 @@ def run_round(session: Session, _payload: dict[str, Any]) -> None:
             session, current_app.extensions["chain"], anchor, int(config["ANCHOR_CONFIRMATIONS"])
         )
     except ChainError as error:
+        alert_round_failing(session, anchor, error, int(config["ALERT_ROUND_FAILURES"]))
         raise jobs.RetryLater(f"round {anchor.id}: {error}") from error
     log.info(
         "anchored round %s: %s leaves in block %s",

@@ -28,13 +28,25 @@ DESCRIPTION = """Verify stamps and lots without trusting the registry's database
 query EPCIS 2.0 events, export FSMA 204 records, recall lots.
 
 Send a token as `Authorization: Bearer <token>`. Tokens have scopes (`read`, `recall`,
-`capture`, `mint`); a farmer's token only ever sees that farmer's producer. Errors are
+`capture`, `mint`, `admin`: webhook subscriptions); a farmer's token only ever sees that
+farmer's producer. Errors are
 RFC 9457 `application/problem+json`; lists return `items` with pagination fields."""
 
 
 def init_app(app: Flask) -> None:
     """Register the API, its docs (served locally, no CDN), token pages and CLI."""
-    from trace.api import batches, cli, docs, epcis, exports, inspections, products, tokens_web
+    from trace.api import (
+        alerts,
+        batches,
+        cli,
+        docs,
+        epcis,
+        exports,
+        inspections,
+        products,
+        tokens_web,
+        webhooks,
+    )
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -44,7 +56,7 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["api"] = api
     app.before_request(_refuse_nul_in_query)
-    for module in (batches, inspections, products, epcis, exports):
+    for module in (batches, inspections, products, epcis, exports, alerts, webhooks):
         module.register(api)
     docs.init_app(app)
     tokens_web.init_app(app)

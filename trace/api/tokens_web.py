@@ -28,6 +28,7 @@ SCOPE_LABELS = {
     Scope.RECALL: _l("recall: recall lots"),
     Scope.CAPTURE: _l("capture: send EPCIS events and inspection results"),
     Scope.MINT: _l("mint: mint stamps for your own lots"),
+    Scope.ADMIN: _l("admin: manage alert webhook subscriptions"),
 }
 
 

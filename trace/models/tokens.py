@@ -15,6 +15,7 @@ class Scope(enum.StrEnum):
     RECALL = "recall"
     CAPTURE = "capture"
     MINT = "mint"
+    ADMIN = "admin"  # manage webhook subscriptions (administrators only)
 
 
 class ApiToken(SQLModel, table=True):

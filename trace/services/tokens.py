@@ -24,7 +24,7 @@ MAX_EXPIRY_DAYS = 730
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.FARMER: frozenset({Scope.READ, Scope.MINT}),
     Role.INSPECTOR: frozenset({Scope.READ, Scope.RECALL, Scope.CAPTURE}),
-    Role.ADMIN: frozenset({Scope.READ, Scope.RECALL, Scope.CAPTURE}),
+    Role.ADMIN: frozenset({Scope.READ, Scope.RECALL, Scope.CAPTURE, Scope.ADMIN}),
 }
 LAST_USE_RESOLUTION = timedelta(minutes=1)
 

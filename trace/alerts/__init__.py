@@ -1,0 +1,84 @@
+"""Alerts for inspectors: recorded where things happen, read as a feed, pushed to webhooks.
+
+``record_alert`` runs in its caller's transaction. ``init_app`` wires the sources that
+need no edit of their package (the recall hook, the worker's certificate check) and the
+webhook delivery job; tampering, clone flags and failing rounds call :mod:`sources`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date
+from typing import Any
+
+from flask import Flask
+from sqlmodel import Session
+
+from trace import jobs
+from trace.alerts.service import (
+    AlertKind,
+    alert_message,
+    list_alerts,
+    lot_alerted,
+    record_alert,
+)
+from trace.services.recall import register_recall_hook
+
+__all__ = ["AlertKind", "alert_message", "init_app", "list_alerts", "lot_alerted", "record_alert"]
+JOB_CERTIFICATIONS = "alerts.certifications_expired"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def init_app(app: Flask) -> None:
+    """Read the alert settings; register the recall hook, the jobs and their schedule."""
+    from trace.alerts.delivery import run_delivery
+    from trace.alerts.sources import alert_recalled
+    from trace.alerts.webhooks import JOB_DELIVER
+
+    production = app.config.get("AGRITRACE_ENV") == "production"
+    app.config.setdefault(
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS", _flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", not production)
+    )
+    app.config.setdefault(
+        "WEBHOOK_TIMEOUT_SECONDS", float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 5.0))
+    )
+    app.config.setdefault("ALERT_ROUND_FAILURES", int(os.environ.get("ALERT_ROUND_FAILURES", 3)))
+    app.config.setdefault(
+        "CERTIFICATION_CHECK_SECONDS",
+        float(os.environ.get("CERTIFICATION_CHECK_SECONDS", 3600.0)),
+    )
+    register_recall_hook(app, alert_recalled)
+    registry = jobs.handlers(app)
+    registry[JOB_DELIVER] = run_delivery
+    registry[JOB_CERTIFICATIONS] = run_certification_check
+    jobs.add_idle_hook(app, _CertificationSchedule(app))
+
+
+def run_certification_check(session: Session, _payload: dict[str, Any]) -> None:
+    """Job: an alert for each certificate that expired lately and has none yet."""
+    from trace.alerts.sources import alert_expired_certifications
+
+    alert_expired_certifications(session, date.today())
+
+
+class _CertificationSchedule:
+    """Queues the certificate check when the worker starts, then every
+    ``CERTIFICATION_CHECK_SECONDS``."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.last: float | None = None
+
+    def __call__(self) -> None:
+        every = float(self.app.config["CERTIFICATION_CHECK_SECONDS"])
+        if self.last is not None and time.monotonic() - self.last < every:
+            return
+        with Session(self.app.extensions["db_engine"]) as session:
+            jobs.enqueue(session, JOB_CERTIFICATIONS, {}, dedupe_key=JOB_CERTIFICATIONS)
+            session.commit()
+        self.last = time.monotonic()
