@@ -16,8 +16,11 @@ def init_app(app: Flask) -> None:
     from stamps.report import StoryCache
     from stamps.scale import seed_scale_command
     from stamps.web import manage_bp, scan_bp
+    from stamps.web_void import void_bp
 
     app.config.setdefault("SCAN_RATE_LIMIT", "60 per minute")
+    # How long a farmer can undo a void of damaged labels.
+    app.config.setdefault("STAMP_VOID_UNDO_HOURS", int(os.environ.get("STAMP_VOID_UNDO_HOURS", 24)))
     app.config.setdefault(
         "PROOF_TREE_CACHE_LEAVES", int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 1_000_000))
     )
@@ -43,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("demo_seed_hooks", []).append(seed_demo_stamps)
     app.register_blueprint(scan_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(void_bp)
     app.register_error_handler(RateLimitExceeded, _too_many)
     api.init_app(app)
     app.cli.add_command(seed_scale_command)

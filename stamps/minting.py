@@ -1,4 +1,4 @@
-"""Minting stamp runs in bulk, activating them under a mass balance, voiding ranges."""
+"""Minting stamp runs in bulk and activating them under a mass balance (voids: ``voiding``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from chain.merkle import leaf_value_for, merkle_root
-from stamps.identity import is_well_formed_serial, new_serials, normalize_serial
+from stamps.identity import new_serials
 from stamps.models import Stamp, StampRun, StampStatus
 from stamps.processes import pool_context
 from trace import jobs
@@ -196,49 +196,6 @@ def activate_run(session: Session, actor: Actor, run_id: int) -> StampRun:
     jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
     session.commit()
     return run
-
-
-def void_range(
-    session: Session, actor: Actor, lot_id: int, first_serial: str, last_serial: str
-) -> int:
-    """Void the stamps printed from ``first_serial`` to ``last_serial`` (damaged labels).
-
-    Labels print in serial order, so a range on the sheet is a serial range of one lot.
-
-    :returns: how many stamps became void.
-    :raises ValidationError: a serial that is malformed or not of this lot.
-    """
-    producer_for_change(session, actor)
-    lot = owned(session, actor, Lot, lot_id)
-    first, last = sorted(
-        _serial_of_lot(session, lot_id, name, value)
-        for name, value in (("first_serial", first_serial), ("last_serial", last_serial))
-    )
-    result = session.execute(
-        update(Stamp)
-        .where(
-            col(Stamp.lot_id) == lot_id,
-            col(Stamp.serial).between(first, last),
-            col(Stamp.status).in_([StampStatus.ISSUED, StampStatus.ACTIVE]),
-        )
-        .values(status=StampStatus.VOID)
-    )
-    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
-    session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _serial_of_lot(session: Session, lot_id: int, field: str, typed: str) -> str:
-    serial = normalize_serial(typed or "")
-    found = (
-        is_well_formed_serial(serial)
-        and session.exec(
-            select(func.count()).where(Stamp.serial == serial, Stamp.lot_id == lot_id)
-        ).one()
-    )
-    if not found:
-        raise ValidationError({field: _l("This serial is not one of this lot's stamps.")})
-    return serial
 
 
 def _own_run(session: Session, actor: Actor, run_id: int) -> StampRun:

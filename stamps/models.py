@@ -108,7 +108,7 @@ class StampVoidAction(enum.StrEnum):
 class StampVoid(SQLModel, table=True):
     """Audit log of voided labels: one row per void and one per undo (``undoes_id``).
 
-    ``stamps`` lists each stamp touched as ``{"id", "serial", "run_id", "position",
+    ``stamps`` lists each stamp touched as ``{"stamp_id", "serial", "run_id", "position",
     "status"}``: for a void, the status it had before; for an undo, the one it got back.
     """
 

@@ -71,11 +71,6 @@ class MintForm(Form):
     pack_size = StringField(_l("Quantity per pack"), render_kw={"inputmode": "decimal"})
 
 
-class VoidForm(Form):
-    first_serial = StringField(_l("First serial of the damaged range"))
-    last_serial = StringField(_l("Last serial of the damaged range"))
-
-
 class LocationForm(FlaskForm):
     token = HiddenField()
     province = SelectField(_l("Your province or city"), validate_choice=False)
@@ -276,16 +271,16 @@ def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-# --- farmers: minting, activation, voiding, downloads -----------------------------------
+# --- farmers: minting, activation, downloads --------------------------------------------
 
 
 @manage_bp.route("/lots/<int:lot_id>/stamps", methods=["GET", "POST"])
 @roles(Role.FARMER, Role.INSPECTOR, Role.ADMIN)
 def lot_stamps(lot_id: int) -> ResponseReturnValue:
-    """A lot's stamp runs, the mint form and the void form."""
+    """A lot's stamp runs and the mint form (voiding has its own pages: ``web_void``)."""
     session = get_session()
     lot = owned(session, actor(), Lot, lot_id)
-    form, void_form = MintForm(prefix="mint"), VoidForm(prefix="void")
+    form = MintForm(prefix="mint")
     errors: list[str] = []
     if request.method == "POST":
         if actor().role != Role.FARMER:
@@ -300,32 +295,7 @@ def lot_stamps(lot_id: int) -> ResponseReturnValue:
             else:
                 flash(_l("%(n)s stamps minted.", n=f"{run.count:,}"))
                 return redirect(url_for("stamps.lot_stamps", lot_id=lot_id))
-    return _manage_page(lot, form, void_form, errors)
-
-
-@manage_bp.post("/lots/<int:lot_id>/stamps/void")
-@roles(Role.FARMER)
-def void(lot_id: int) -> ResponseReturnValue:
-    """Void a printed range of damaged labels."""
-    session = get_session()
-    lot = owned(session, actor(), Lot, lot_id)
-    form, void_form = MintForm(prefix="mint"), VoidForm(prefix="void")
-    errors: list[str] = []
-    if void_form.validate_on_submit():
-        try:
-            n = minting.void_range(
-                session,
-                actor(),
-                lot_id,
-                void_form.first_serial.data or "",
-                void_form.last_serial.data or "",
-            )
-        except ValidationError as error:
-            errors = void_form.attach(error.errors)
-        else:
-            flash(_l("%(n)s stamps voided.", n=f"{n:,}"))
-            return redirect(url_for("stamps.lot_stamps", lot_id=lot_id))
-    return _manage_page(lot, form, void_form, errors)
+    return _manage_page(lot, form, errors)
 
 
 @manage_bp.post("/runs/<int:run_id>/activate")
@@ -347,9 +317,9 @@ def activate(run_id: int) -> ResponseReturnValue:
     return redirect(url_for("stamps.lot_stamps", lot_id=run.lot_id))
 
 
-def _manage_page(lot: Lot, form: MintForm, void_form: VoidForm, errors: list[str]) -> Any:
+def _manage_page(lot: Lot, form: MintForm, errors: list[str]) -> Any:
     session = get_session()
-    status = 422 if errors or form.has_errors() or void_form.has_errors() else 200
+    status = 422 if errors or form.has_errors() else 200
     return render_template(
         "stamps/manage.html",
         lot=lot,
@@ -357,7 +327,6 @@ def _manage_page(lot: Lot, form: MintForm, void_form: VoidForm, errors: list[str
         runs=minting.runs_of_lot(session, lot.id),  # type: ignore[arg-type]
         counts=minting.status_counts(session, lot.id),  # type: ignore[arg-type]
         form=form,
-        void_form=void_form,
         errors=errors,
         grids=sorted(GRIDS),
         action_form=Form(),

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from stamps import minting
+from stamps import minting, voiding
 from stamps.models import Stamp
 from tests.registry_fixtures import Farm, login
 from trace.models import Product, User
@@ -94,8 +94,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("/lots/<int:lot_id>/stamps", "POST"): expect(
         "/lots/{lot}/stamps", 302, 422, 404, 404, 404, data={}
     ),
+    ("/lots/<int:lot_id>/stamps/void", "GET"): expect("/lots/{lot}/stamps/void", *A_ONLY),
     ("/lots/<int:lot_id>/stamps/void", "POST"): expect(
         "/lots/{lot}/stamps/void", 302, 422, 404, 404, 404, data={}
+    ),
+    # No signed preview: the farmer is sent back to choose the labels.
+    ("/lots/<int:lot_id>/stamps/void/confirm", "POST"): expect(
+        "/lots/{lot}/stamps/void/confirm", 302, 302, 404, 404, 404, data={}
+    ),
+    ("/voids/<int:void_id>/undo", "POST"): expect(
+        "/voids/{void}/undo", 302, 302, 404, 404, 404, data={}
     ),
     ("/runs/<int:run_id>/activate", "POST"): expect(
         "/runs/{run}/activate", 302, 302, 404, 404, 404, data={}
@@ -178,6 +186,8 @@ def objects(app: Flask, session: Session, farm_a: Farm) -> dict[str, Any]:
     run = minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 2, "1")
     stamp = session.exec(select(Stamp).where(Stamp.run_id == run.id)).first()
     assert stamp is not None
+    labels = voiding.labels_by_serial(session, farm_a.actor, farm_a.lot_id, stamp.serial)
+    void = voiding.void_labels(session, farm_a.actor, farm_a.lot_id, labels)
     token = tokens.issue_token(session, farm_a.actor, farm_a.email, ["read"]).token
     gtin = session.get(Product, farm_a.product_id).gtin  # type: ignore[union-attr]
     return {
@@ -186,6 +196,7 @@ def objects(app: Flask, session: Session, farm_a: Farm) -> dict[str, Any]:
         "producer": farm_a.user.producer_id,
         "cert": cert.id,
         "run": run.id,
+        "void": void.id,
         "token": token.id,
         "serial": stamp.serial,
         "stamp_path": f"/01/{gtin}/10/TL-1/21/{stamp.serial}",

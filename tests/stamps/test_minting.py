@@ -1,4 +1,4 @@
-"""Farmers mint stamp runs in bulk under a mass balance, activate them and void ranges."""
+"""Farmers mint stamp runs in bulk under a mass balance and activate them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from chain.merkle import leaf_value_for, merkle_root
-from stamps import minting
+from stamps import minting, voiding
 from stamps.identity import is_well_formed_serial
 from stamps.models import Stamp, StampRun
 from tests.registry_fixtures import Farm
@@ -68,30 +68,9 @@ def test_mass_balance_refuses_more_packs_than_the_lot_holds(session: Session, fa
 def test_voided_stamps_free_their_share_of_the_lot(session: Session, farm_a: Farm) -> None:
     minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 500, "1")
     found = serials(session, farm_a.lot_id)
-    assert minting.void_range(session, farm_a.actor, farm_a.lot_id, found[0], found[9]) == 10
+    labels = voiding.labels_by_serial(session, farm_a.actor, farm_a.lot_id, "\n".join(found[:10]))
+    assert len(voiding.void_labels(session, farm_a.actor, farm_a.lot_id, labels).stamps) == 10
     minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 10, "1")
-
-
-def test_void_range_marks_each_stamp_in_printed_order(session: Session, farm_a: Farm) -> None:
-    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 20, "1")
-    found = serials(session, farm_a.lot_id)
-    # Typed the other way round, in lower case with the printed hyphens: still the range.
-    typed_last = f"{found[7][:5]}-{found[7][5:10]}-{found[7][10:]}".lower()
-    assert minting.void_range(session, farm_a.actor, farm_a.lot_id, typed_last, found[3]) == 5
-    statuses = dict(session.exec(select(Stamp.serial, Stamp.status)).all())
-    assert [statuses[s] for s in found[2:9]] == ["issued"] + ["void"] * 5 + ["issued"]
-
-
-def test_void_range_refuses_a_serial_of_another_lot(
-    session: Session, farm_a: Farm, farm_b: Farm
-) -> None:
-    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 3, "1")
-    minting.mint_stamps(session, farm_b.actor, farm_b.lot_id, 3, "1")
-    other = serials(session, farm_b.lot_id)[0]
-    with pytest.raises(ValidationError):
-        minting.void_range(
-            session, farm_a.actor, farm_a.lot_id, serials(session, farm_a.lot_id)[0], other
-        )
 
 
 def test_activation_marks_issued_stamps_active(session: Session, farm_a: Farm) -> None:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlmodel import Session, col, select
 
-from stamps import minting
+from stamps import minting, voiding
 from stamps.models import Scan, Stamp, StampFlag
 from tests.registry_fixtures import Farm
 from trace.models import Lot, Product
@@ -97,7 +97,8 @@ def test_void_stamp_is_void_and_its_scan_is_flagged(
     client, session: Session, farm_a: Farm, stamped: list[str]
 ) -> None:  # type: ignore[no-untyped-def]
     serial = stamped[2].rsplit("/", 1)[1]
-    minting.void_range(session, farm_a.actor, farm_a.lot_id, serial, serial)
+    labels = voiding.labels_by_serial(session, farm_a.actor, farm_a.lot_id, serial)
+    voiding.void_labels(session, farm_a.actor, farm_a.lot_id, labels)
     assert scan(client, stamped[2])["verdict"] == "VOID"
     assert session.exec(select(StampFlag.rule)).all() == ["void_scan"]
     assert scan(client, stamped[3])["verdict"] == "GENUINE"
