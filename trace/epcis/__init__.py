@@ -29,6 +29,7 @@ from .identifiers import item_uri, location_uri, lot_uri, party_uri
 from .validation import (
     DEFAULT_SCHEMA_PATH,
     EpcisValidationError,
+    load_schema,
     parse_capture,
     validate_document,
 )
@@ -39,7 +40,7 @@ __all__ = [
     "EVENT_PROFILES", "FSMA_CTE", "BizTransaction", "EpcisValidationError", "EventOptions",
     "EventProfile", "QuantityElement", "SourceDestination", "aggregation_event",
     "document_hash_ids", "document_prehash_strings", "epcis_document", "event_hash_id",
-    "hash_id", "item_uri", "location_uri", "lot_uri", "object_event", "parse_capture",
-    "party_uri", "prehash_string", "transaction_event", "transformation_event",
+    "hash_id", "item_uri", "load_schema", "location_uri", "lot_uri", "object_event",
+    "parse_capture", "party_uri", "prehash_string", "transaction_event", "transformation_event",
     "validate_document",
 ]  # fmt: skip

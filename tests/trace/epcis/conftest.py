@@ -1,4 +1,9 @@
-"""EPCIS test fixtures: the shared standards folder beside the repository, skipped when absent."""
+"""EPCIS test data: the schema shipped in the package and example documents that always exist.
+
+Our own documents (tests/standards/epcis-documents) and the event-hash inputs (vendored, MIT)
+are always there; GS1's example documents are not openly licensed, so they are added only
+where the organisation's shared standards folder is present.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,25 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED_STANDARDS = REPO_ROOT.parent / "shared" / "standards"
-SHARED_HASH_FOLDER = SHARED_STANDARDS / "epcis-hash"
-SHARED_EPCIS_FOLDER = SHARED_STANDARDS / "epcis"
-SCHEMA_PATH = SHARED_EPCIS_FOLDER / "schema" / "EPCIS-JSON-Schema.json"
-VECTORS = Path(__file__).resolve().parent / "vectors"
+from tests.standards import EPCIS_DOCUMENTS, EPCIS_HASH, shared
+from trace.epcis import DEFAULT_SCHEMA_PATH
+
+
+def valid_documents() -> list[Path]:
+    """EPCIS 2.0 documents the schema and the capture must accept."""
+    folders = [EPCIS_DOCUMENTS, EPCIS_HASH / "examples"]
+    gs1 = shared("epcis")
+    if gs1 is not None:
+        folders.append(gs1 / "examples")
+    return sorted(p for folder in folders for p in folder.glob("*.jsonld"))
+
+
+def invalid_documents() -> list[Path]:
+    """Documents of ours that each break one rule of the EPCIS 2.0 JSON schema."""
+    return sorted((EPCIS_DOCUMENTS / "invalid").glob("*.jsonld"))
 
 
 @pytest.fixture
 def schema_path() -> Path:
-    """The EPCIS 2.0 JSON schema in the shared folder; skips when it is not there."""
-    if not SCHEMA_PATH.is_file():
-        pytest.skip(f"EPCIS JSON schema not found: {SHARED_EPCIS_FOLDER} is absent")
-    pytest.importorskip("jsonschema", reason="jsonschema is not installed (project dependency)")
-    return SCHEMA_PATH
+    """The EPCIS 2.0 JSON schema the service validates captures against (in the package)."""
+    return DEFAULT_SCHEMA_PATH

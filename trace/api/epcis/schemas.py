@@ -40,7 +40,11 @@ class CaptureSchema(Schema):
     captured = fields.Integer(required=True, metadata={"description": "Events in the document."})
     new = fields.Integer(required=True, metadata={"description": "Events not stored before."})
     schema_validated = fields.Boolean(
-        required=True, metadata={"description": "Whether the GS1 JSON schema was applied."}
+        required=True,
+        metadata={
+            "description": "Always true: every capture is validated against the EPCIS 2.0 "
+            "JSON schema (kept for existing clients)."
+        },
     )
     event_ids = fields.List(
         fields.String(), required=True, metadata={"description": "CBV 2.0 event hash IDs."}
