@@ -51,19 +51,22 @@ class CaptureResult:
 
     hash_ids: list[str]
     new: int
-    schema_validated: bool
     lots: dict[str, list[int]] = field(default_factory=dict)
     errors_declared: int = 0
 
 
 def capture(
-    session: Session, actor: Actor, document: Mapping[str, Any], schema_path: Path | None
+    session: Session, actor: Actor, document: Mapping[str, Any], schema_path: Path | None = None
 ) -> CaptureResult:
     """Capture an EPCIS 2.0 document or single event; capturing it again stores nothing new.
 
-    :param schema_path: the EPCIS JSON schema; when None or absent only the structural
-        checks of :func:`trace.epcis.parse_capture` run (``schema_validated`` is False).
+    Every document passes the checks of :func:`trace.epcis.parse_capture` and the EPCIS 2.0
+    JSON schema; validation is never skipped.
+
+    :param schema_path: the EPCIS JSON schema; None for the one shipped in the package
+        (:data:`trace.epcis.DEFAULT_SCHEMA_PATH`).
     :raises InvalidEpcis: any problem, with the JSON path of each; nothing is stored.
+    :raises FileNotFoundError: when the schema is missing (the app checks it at start).
     """
     events = _checked_events(document, schema_path)
     rows = _unique_rows(events)
@@ -75,9 +78,8 @@ def capture(
     declared = _declare_errors(session, rows)
     lots = _linked_lots(session, list(rows))
     session.commit()
-    validated = schema_path is not None and schema_path.is_file()
     hash_ids = [row["hash_id"] for row in rows.values()]
-    return CaptureResult(hash_ids, new, validated, lots, declared)
+    return CaptureResult(hash_ids, new, lots, declared)
 
 
 def _checked_events(document: Mapping[str, Any], schema_path: Path | None) -> list[dict[str, Any]]:
@@ -85,10 +87,9 @@ def _checked_events(document: Mapping[str, Any], schema_path: Path | None) -> li
         events = parse_capture(document)
     except EpcisValidationError as error:
         raise InvalidEpcis(_as_problems(error.errors)) from None
-    if schema_path is not None and schema_path.is_file():
-        messages = validate_document(document, schema_path)
-        if messages:
-            raise InvalidEpcis([_split(message) for message in messages])
+    messages = validate_document(document, schema_path)
+    if messages:
+        raise InvalidEpcis([_split(message) for message in messages])
     return events
 
 
