@@ -7,24 +7,18 @@ import csv
 import hashlib
 import io
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from tests.registry_fixtures import Farm
+from tests.standards import FSMA204
 from trace.models import Event, Job
 from trace.models.exports import ExportManifest
 from trace.services.events import NewEvent, record_event
 
-KDE_CSV = (
-    Path(__file__).resolve().parents[4]
-    / "shared"
-    / "standards"
-    / "fsma204"
-    / "kde_columns_by_cte.csv"
-)
+KDE_CSV = FSMA204 / "kde_columns_by_cte.csv"
 
 
 @pytest.fixture
@@ -61,9 +55,6 @@ def test_csv_has_one_row_per_critical_tracking_event_with_the_lot_code(
     assert rows[0]["Reference Document Number"].startswith("ni:///sha-256;")
 
 
-@pytest.mark.skipif(
-    not KDE_CSV.is_file(), reason=f"FSMA 204 columns not found: {KDE_CSV.parent} is absent"
-)
 def test_csv_columns_are_the_fsma_204_kdes_of_every_cte(inspector_api: Any, shipped: Farm) -> None:
     response, _ = export_csv(inspector_api, lot_id=shipped.lot_id)
     header = next(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
