@@ -75,3 +75,8 @@ def deliver(app: Flask, session: Session) -> Callable[[], int]:
         return ran
 
     return run
+
+
+@pytest.fixture
+def farmer_a_api(api_as, token_for, farm_a) -> Api:  # type: ignore[no-untyped-def]  # noqa: F811
+    return api_as(token_for(farm_a.user, "read", "mint"))

@@ -31,6 +31,7 @@ NARROWER_THAN_DOCUMENTED = {
     "POST /api/v1/epcis/capture",
     "POST /api/v1/batches/{lot_id}/inspections",
     "GET /api/v1/epcis/events",
+    "GET /api/v1/alerts",
     "GET /api/v1/exports/fsma204.csv",
     "GET /api/v1/exports/fsma204.xlsx",
 }
