@@ -80,8 +80,8 @@ def post(subscription: WebhookSubscription, body: bytes, delivery_id: int) -> An
         except requests.RequestException as error:
             return Answer(None, f"{type(error).__name__}: {error}"[:500])
         response.close()
-    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return Answer(response.status_code, error)
+    refused = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    return Answer(response.status_code, refused)
 
 
 def _record(session: Session, delivery: WebhookDelivery, answer: Answer, give_up: bool) -> None:

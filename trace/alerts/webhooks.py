@@ -136,7 +136,7 @@ def target_problem(url: str, allow_private: bool) -> Any:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return _l("The URL's host cannot be resolved.")
-    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
     if not addresses or not all(a.is_global for a in addresses):
         return _l("The URL points at a private or loopback address.")
     return None
