@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from stamps import api_schemas as schemas
 from stamps import minting
 from stamps.identity import normalize_serial, stamp_uri
+from stamps.mint_limits import MintLimits
 from stamps.models import Scan, Stamp, StampFlag
 from stamps.proofs import proof_bundle, rpc_hint_for
 from stamps.recall import recall_stamps
@@ -134,7 +135,12 @@ class LotStamps(MethodView):
     def post(self, body: dict[str, Any], lot_id: int) -> dict[str, Any]:
         """Mint stamps for one of the token's producer's lots (within the mass balance)."""
         run = minting.mint_stamps(
-            get_session(), auth.actor(), lot_id, body["count"], body["pack_size"]
+            get_session(),
+            auth.actor(),
+            lot_id,
+            body["count"],
+            body["pack_size"],
+            MintLimits.from_config(current_app.config),
         )
         return {
             "run_id": run.id,

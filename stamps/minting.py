@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -10,17 +11,21 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from chain.merkle import leaf_value_for, merkle_root
+from stamps import mint_runs
 from stamps.identity import new_serials
+from stamps.mint_limits import MintLimits, check_limits, check_pack_size
 from stamps.models import Stamp, StampRun, StampStatus
-from stamps.processes import pool_context
+from stamps.processes import pool_context, worker_dies_with
 from trace import jobs
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Lot
 from trace.models.base import utcnow
 from trace.services.access import Actor, owned, producer_for_change
-from trace.services.changes import mark_lot_changed
 from trace.services.checks import Checks
+from trace.services.lots import lock_lot
+from trace.services.mass_balance import drawn_by_transformations
+from trace.services.quantities import plain
 
 MAX_PER_RUN = 1_000_000
 INSERT_CHUNK = 50_000
@@ -28,53 +33,96 @@ PROCESS_THRESHOLD = 200_000  # below this a process costs more than it saves
 
 
 def mint_stamps(
-    session: Session, actor: Actor, lot_id: int, count: Any, pack_size: Any
+    session: Session,
+    actor: Actor,
+    lot_id: int,
+    count: Any,
+    pack_size: Any,
+    limits: MintLimits | None = None,
 ) -> StampRun:
-    """Mint ``count`` new stamps for one of the actor's lots, in one transaction.
+    """Mint ``count`` new stamps for one of the actor's lots.
 
-    Serials are written in bulk (sorted, so printed order follows the unique index), and
-    the lot's ``stamp_root`` becomes the Merkle root over all of its serials.
+    The run is reserved under the lot's lock (caps and mass balance checked there), its
+    serials are written in short transactions while it is pending (not scannable), and
+    one small transaction publishes it with the lot's new ``stamp_root`` (the Merkle root
+    over all of the lot's serials). A failure on the way discards the run.
 
     :raises NotFound: unknown or another producer's lot.
-    :raises ValidationError: a count outside 1..1,000,000, a non-positive pack size, a
-        recalled lot, or more packs than the lot's quantity can fill (mass balance).
+    :raises ValidationError: a count outside 1..1,000,000, a pack size below the unit's
+        smallest pack or above the lot, a recalled lot, a run already being minted for
+        the lot, the lot's run cap or the producer's daily cap reached, or more packs than
+        the lot's quantity can fill (mass balance). Nothing is written then.
     """
     producer_for_change(session, actor)
     lot = owned(session, actor, Lot, lot_id)
+    number, size = _checked_request(lot, count, pack_size)
+    mint_runs.discard_abandoned(session, lot_id)
+    run = _reserve(session, actor.user_id, lot_id, number, size, limits or MintLimits())
+    try:
+        earlier = lot_serials(session, lot_id) if lot.stamp_count else []
+        serials = sorted(new_serials(number))
+        root = _write_stamps(session, run, earlier, serials)
+        mint_runs.publish(session, run, root)
+    except BaseException:
+        session.rollback()
+        mint_runs.discard(session, run.id)  # type: ignore[arg-type]
+        raise
+    return run
+
+
+def _checked_request(lot: Lot, count: Any, pack_size: Any) -> tuple[int, Decimal]:
     checks = Checks()
     number = _count(checks, count)
     size = checks.positive("pack_size", pack_size, maximum=lot.quantity)
     if lot.recalled_at is not None:
         checks.fail("count", _l("This lot has been recalled: no new stamps can be minted."))
     checks.done()
-    check_mass_balance(session, lot, StampStatus.ISSUED, number * size)
-    run = StampRun(lot_id=lot_id, count=number, pack_size=size, created_by_id=actor.user_id)
+    check_pack_size(size, lot.unit)
+    return number, size
+
+
+def _reserve(
+    session: Session, user_id: int, lot_id: int, number: int, size: Decimal, limits: MintLimits
+) -> StampRun:
+    """Check caps and mass balance under the lot's lock and add the pending run."""
+    try:
+        lot = lock_lot(session, lot_id)
+        if lot.recalled_at is not None:
+            raise ValidationError(
+                {"count": _l("This lot has been recalled: no new stamps can be minted.")}
+            )
+        mint_runs.check_none_pending(session, lot_id)
+        check_limits(session, lot, number, limits, utcnow())
+        check_mass_balance(session, lot, StampStatus.ISSUED, number * size)
+    except ValidationError:
+        session.rollback()  # releases the lock; nothing was written
+        raise
+    run = StampRun(
+        lot_id=lot_id,
+        count=number,
+        pack_size=size,
+        created_by_id=user_id,
+        pending_until=mint_runs.lease_end(),
+    )
     session.add(run)
-    session.flush()
-    serials = sorted(new_serials(number))
-    earlier = lot_serials(session, lot_id) if lot.stamp_count else []
-    lot.stamp_root = _write_stamps(session, lot_id, run.id, earlier, serials).hex()  # type: ignore[arg-type]
-    lot.stamp_count += number
-    session.add(lot)
-    mark_lot_changed(session, lot_id)
     session.commit()
     return run
 
 
-def _write_stamps(
-    session: Session, lot_id: int, run_id: int, earlier: list[str], serials: list[str]
-) -> bytes:
-    """Insert the new rows and return the lot's new stamp root.
+def _write_stamps(session: Session, run: StampRun, earlier: list[str], serials: list[str]) -> bytes:
+    """Write the run's rows chunk by chunk and return the lot's new stamp root.
 
     Large runs hash in another process while the database writes: a hashing thread
     would hold the GIL that SQLite takes back after every row.
     """
     if len(serials) < PROCESS_THRESHOLD:
-        _insert_stamps(session, lot_id, run_id, serials)
+        mint_runs.write_chunks(session, run, serials, _insert_stamps)
         return stamp_root_of(earlier + serials)
-    with ProcessPoolExecutor(max_workers=1, mp_context=pool_context()) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=pool_context(), initializer=worker_dies_with, initargs=(os.getpid(),)
+    ) as pool:
         root = pool.submit(stamp_root_of, earlier + serials)
-        _insert_stamps(session, lot_id, run_id, serials)
+        mint_runs.write_chunks(session, run, serials, _insert_stamps)
         return root.result()
 
 
@@ -89,27 +137,40 @@ def _count(checks: Checks, count: Any) -> int:
 
 
 def check_mass_balance(session: Session, lot: Lot, counted: StampStatus, extra: Decimal) -> None:
-    """Refuse when stamped units (plus ``extra``) would exceed the lot's quantity.
+    """Refuse when stamped units (plus ``extra``) would exceed what the lot has.
 
     ``counted`` says which stamps already use up the lot: every stamp not void when
-    minting, only active ones when activating.
+    minting, only active ones when activating. What transformations drew from the lot
+    into other lots is used up too. Call under the lot's lock (:func:`lock_lot`).
     """
-    used = _units_stamped(session, lot.id, counted)  # type: ignore[arg-type]
-    if used + extra <= lot.quantity:
+    lot_id: int = lot.id  # type: ignore[assignment]
+    drawn = drawn_by_transformations(session, lot_id)
+    used = _units_stamped(session, lot_id, counted)
+    if used + drawn + extra <= lot.quantity:
         return
-    left = max(lot.quantity - used, Decimal(0))
-    raise ValidationError(
-        {
-            "count": _l(
-                "Mass balance: the lot holds %(quantity)s %(unit)s and %(used)s %(unit)s are "
-                "already stamped, so only %(left)s %(unit)s are left for new packs.",
-                quantity=_plain(lot.quantity),
-                used=_plain(used),
-                left=_plain(left),
-                unit=lot.unit,
-            )
-        }
+    left = max(lot.quantity - used - drawn, Decimal(0))
+    message = (
+        _l(
+            "Mass balance: the lot holds %(quantity)s %(unit)s and %(used)s %(unit)s are "
+            "already stamped, so only %(left)s %(unit)s are left for new packs.",
+            quantity=plain(lot.quantity),
+            used=plain(used),
+            left=plain(left),
+            unit=lot.unit,
+        )
+        if not drawn
+        else _l(
+            "Mass balance: the lot holds %(quantity)s %(unit)s; %(used)s %(unit)s are already "
+            "stamped and %(drawn)s %(unit)s went into other lots, so only %(left)s %(unit)s "
+            "are left for new packs.",
+            quantity=plain(lot.quantity),
+            used=plain(used),
+            drawn=plain(drawn),
+            left=plain(left),
+            unit=lot.unit,
+        )
     )
+    raise ValidationError({"count": message})
 
 
 def _units_stamped(session: Session, lot_id: int, counted: StampStatus) -> Decimal:
@@ -122,13 +183,13 @@ def _units_stamped(session: Session, lot_id: int, counted: StampStatus) -> Decim
         select(func.coalesce(func.sum(StampRun.pack_size), 0))
         .select_from(Stamp)
         .join(StampRun, col(StampRun.id) == Stamp.run_id)
-        .where(Stamp.lot_id == lot_id, col(Stamp.status).in_(statuses))
+        .where(
+            Stamp.lot_id == lot_id,
+            col(Stamp.status).in_(statuses),
+            col(StampRun.pending_until).is_(None),
+        )
     )
     return Decimal(str(session.exec(statement).one()))
-
-
-def _plain(number: Decimal) -> str:
-    return f"{number.normalize():f}"
 
 
 def _insert_stamps(session: Session, lot_id: int, run_id: int, serials: list[str]) -> None:
@@ -169,18 +230,32 @@ def stamp_root_of(serials: list[str]) -> bytes:
 def activate_run(session: Session, actor: Actor, run_id: int) -> StampRun:
     """Mark a run's issued stamps active (applied to product), within the mass balance.
 
+    Counted and written under the lot's lock, so two activations cannot both fit.
+
     :raises NotFound: unknown run, or another producer's.
-    :raises ValidationError: activation would stamp more than the lot holds.
+    :raises ValidationError: a run still being minted, or activation would stamp more
+        than the lot holds (nothing changes then).
     """
     producer_for_change(session, actor)
     run = _own_run(session, actor, run_id)
-    lot = owned(session, actor, Lot, run.lot_id)
-    issued = session.exec(
-        select(func.count()).where(
-            Stamp.lot_id == run.lot_id, Stamp.run_id == run_id, Stamp.status == StampStatus.ISSUED
-        )
-    ).one()
-    check_mass_balance(session, lot, StampStatus.ACTIVE, issued * run.pack_size)
+    try:
+        lot = lock_lot(session, run.lot_id)
+        session.refresh(run)
+        if run.pending_until is not None:
+            raise ValidationError(
+                {"count": _l("This run is still being minted: activate it once it is done.")}
+            )
+        issued = session.exec(
+            select(func.count()).where(
+                Stamp.lot_id == run.lot_id,
+                Stamp.run_id == run_id,
+                Stamp.status == StampStatus.ISSUED,
+            )
+        ).one()
+        check_mass_balance(session, lot, StampStatus.ACTIVE, issued * run.pack_size)
+    except ValidationError:
+        session.rollback()
+        raise
     session.execute(
         update(Stamp)
         .where(
@@ -208,13 +283,18 @@ def _own_run(session: Session, actor: Actor, run_id: int) -> StampRun:
 
 def runs_of_lot(session: Session, lot_id: int) -> list[StampRun]:
     """A lot's runs, newest first."""
-    statement = select(StampRun).where(StampRun.lot_id == lot_id).order_by(col(StampRun.id).desc())
-    return list(session.exec(statement))
+    statement = select(StampRun).where(
+        StampRun.lot_id == lot_id, col(StampRun.pending_until).is_(None)
+    )
+    return list(session.exec(statement.order_by(col(StampRun.id).desc())))
 
 
 def status_counts(session: Session, lot_id: int) -> dict[str, int]:
-    """How many of a lot's stamps are in each status."""
+    """How many of a lot's stamps are in each status (runs still being minted left out)."""
     statement = (
-        select(Stamp.status, func.count()).where(Stamp.lot_id == lot_id).group_by(Stamp.status)
+        select(Stamp.status, func.count())
+        .join(StampRun, col(StampRun.id) == Stamp.run_id)
+        .where(Stamp.lot_id == lot_id, col(StampRun.pending_until).is_(None))
+        .group_by(Stamp.status)
     )
     return {status: n for status, n in session.exec(statement)}

@@ -40,6 +40,9 @@ class StampRun(SQLModel, table=True):
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
     activated_at: datetime | None = None
+    # Set while the run's stamps are being written, chunk by chunk: until it is cleared
+    # (one small UPDATE) they are not scannable; a run whose lease ran out was abandoned.
+    pending_until: datetime | None = None
 
 
 class Stamp(SQLModel, table=True):

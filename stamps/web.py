@@ -34,6 +34,7 @@ from stamps.identity import (
     parse_stamp_path,
     stamp_uri,
 )
+from stamps.mint_limits import MintLimits
 from stamps.places import PROVINCES, Place, place_from_coordinates
 from stamps.proofs import ProofPending, proof_bundle, rpc_hint_for
 from stamps.render.labels import Label, render_label_sheet
@@ -288,7 +289,12 @@ def lot_stamps(lot_id: int) -> ResponseReturnValue:
         if form.validate_on_submit():
             try:
                 run = minting.mint_stamps(
-                    session, actor(), lot_id, form.count.data, form.pack_size.data
+                    session,
+                    actor(),
+                    lot_id,
+                    form.count.data,
+                    form.pack_size.data,
+                    MintLimits.from_config(current_app.config),
                 )
             except ValidationError as error:
                 errors = form.attach(error.errors)

@@ -50,6 +50,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Where scan rate limits are counted: memory:// is per process, so with several
         # gunicorn workers point it at Redis (redis://127.0.0.1:6379/0) to share them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Minting caps: stamp runs one lot may have, and stamps one producer may mint in
+        # any 24 hours (a run of 1,000,000 is the most one request may ask for).
+        "MINT_MAX_RUNS_PER_LOT": int(os.environ.get("MINT_MAX_RUNS_PER_LOT", 50)),
+        "MINT_MAX_STAMPS_PER_DAY": int(os.environ.get("MINT_MAX_STAMPS_PER_DAY", 1_000_000)),
         # POST /chain/rpc (embedded chain only) runs EVM code for anonymous callers.
         "CHAIN_RPC_RATE_LIMIT": os.environ.get("CHAIN_RPC_RATE_LIMIT", "60 per minute"),
         "CHAIN_RPC_GAS_CAP": int(os.environ.get("CHAIN_RPC_GAS_CAP", 1_000_000)),

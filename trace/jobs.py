@@ -232,10 +232,36 @@ def beat(session: Session, worker_id: str) -> None:
     session.commit()
 
 
-def live_workers(session: Session, within: timedelta = timedelta(seconds=30)) -> int:
-    """How many workers looked for work recently."""
-    statement = select(WorkerHeartbeat).where(col(WorkerHeartbeat.last_seen) >= utcnow() - within)
-    return len(session.exec(statement).all())
+#: A heartbeat older than this is expired. Generous (six beats): a worker beats between
+#: jobs, so one long job must not make a live worker look dead.
+HEARTBEAT_EXPIRES = timedelta(seconds=30)
+
+
+def live_workers(session: Session, within: timedelta = HEARTBEAT_EXPIRES) -> int:
+    """How many workers looked for work recently and, on this host, still run.
+
+    A worker killed with SIGKILL leaves a fresh heartbeat behind; one whose name is
+    this host's and whose process is gone counts as dead at once, not when it expires.
+    """
+    statement = select(WorkerHeartbeat.name).where(
+        col(WorkerHeartbeat.last_seen) >= utcnow() - within
+    )
+    return sum(1 for name in session.exec(statement) if not _known_dead(name))
+
+
+def _known_dead(name: str) -> bool:
+    """Whether ``name`` (see :func:`worker_name`) is a process of this host that is gone."""
+    host, _, rest = name.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, another user's
+    return False
 
 
 def worker_name() -> str:

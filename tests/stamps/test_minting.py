@@ -113,8 +113,10 @@ def test_pack_size_is_kept_exactly(session: Session, farm_a: Farm) -> None:
 def test_a_large_run_gives_the_same_root_when_hashed_in_another_process(
     session: Session, farm_a: Farm
 ) -> None:
+    session.get(Lot, farm_a.lot_id).quantity = Decimal(2000)  # 200,000 packs of 10 g
+    session.commit()
     count = minting.PROCESS_THRESHOLD
-    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, count, "0.001")
+    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, count, "0.01")
     lot = session.get(Lot, farm_a.lot_id)
     session.refresh(lot)
     found = serials(session, farm_a.lot_id)

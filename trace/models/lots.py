@@ -74,3 +74,5 @@ class LotInput(SQLModel, table=True):
     output_lot_id: int = Field(foreign_key="lots.id", primary_key=True)
     input_lot_id: int = Field(foreign_key="lots.id", primary_key=True, index=True)
     event_id: int = Field(foreign_key="events.id")
+    # How much of the input lot went in, in the input's unit (None: recorded before 0014).
+    quantity: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 3)))

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from trace import jobs
-from trace.errors import ValidationError
+from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Event, EventKind, Lot, LotInput, Plot, Product
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.changes import mark_lot_changed
 from trace.services.checks import Checks
 from trace.services.holdings import PRODUCT_UNITS
+from trace.services.mass_balance import remaining
+from trace.services.quantities import convert, convertible, plain
 
 MAX_QUANTITY = Decimal("1e10")
+_THOUSANDTHS = Decimal("0.001")  # what a quantity column keeps
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,17 @@ def transform_lots(
     occurred_at: datetime | None,
     place: str,
     today: date,
+    declared_yield: object = None,
 ) -> Lot:
     """Make a new lot from input lots, recording a transformation event and the graph edges.
 
-    The output lot's harvest date is the earliest of its inputs'.
+    The output lot's harvest date is the earliest of its inputs'. Mass balance: the output
+    (divided by ``declared_yield``, default 1, for drying or milling) is drawn from the
+    inputs' remaining quantities in the order given, under a lock on each input lot.
 
     :raises ValidationError: no inputs, an input that is not the actor's, a bad output lot,
-        time or place.
+        time, place or yield; an input whose unit does not convert to the output's; an
+        output larger than its inputs have left. Nothing is recorded then.
     """
     producer = producer_for_change(session, actor)
     inputs = [_own_or_none(session, actor, Lot, lot_id) for lot_id in dict.fromkeys(input_lot_ids)]
@@ -102,8 +109,14 @@ def transform_lots(
     checks = Checks()
     when = checks.aware_time("occurred_at", occurred_at)
     where = checks.text("place", place, 200)
+    fraction = _yield(checks, declared_yield)
     checks.done()
     assert when is not None
+    try:
+        draws = _draw_inputs(session, [source.id for source in inputs if source], lot, fraction)
+    except ValidationError:
+        session.rollback()  # releases the input lots' locks; nothing was written
+        raise
     session.add(lot)
     session.flush()
     refs = [lot_ref(session, source) for source in inputs if source is not None]
@@ -112,11 +125,109 @@ def transform_lots(
     session.flush()
     for source in inputs:
         assert source is not None and source.id is not None and lot.id is not None
-        session.add(LotInput(output_lot_id=lot.id, input_lot_id=source.id, event_id=event.id))
+        drawn = draws[source.id]
+        session.add(
+            LotInput(
+                output_lot_id=lot.id, input_lot_id=source.id, event_id=event.id, quantity=drawn
+            )
+        )
     mark_lot_changed(session, lot.id)
     jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
     _commit_unique(session)
     return lot
+
+
+def lock_lot(session: Session, lot_id: int) -> Lot:
+    """Lock a lot's row until the transaction ends and return it as committed now.
+
+    PostgreSQL: ``SELECT … FOR UPDATE``. SQLite has one writer: a no-op write to the row
+    makes this transaction the writer first, so what it reads next cannot change before
+    it commits (a read first would see a snapshot another writer may already have passed).
+
+    :raises NotFound: no such lot.
+    """
+    statement = select(Lot).where(Lot.id == lot_id)
+    if session.get_bind().dialect.name == "sqlite":
+        lots_table = Lot.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(lots_table)
+            .where(lots_table.c.id == lot_id)
+            .values(stamp_count=lots_table.c.stamp_count)
+        )
+    else:
+        statement = statement.with_for_update()
+    lot = session.exec(statement.execution_options(populate_existing=True)).first()
+    if lot is None:
+        raise NotFound()
+    return lot
+
+
+def _yield(checks: Checks, declared: object) -> Decimal:
+    if declared is None or str(declared).strip() == "":
+        return Decimal(1)
+    try:
+        fraction = Decimal(str(declared).strip())
+    except (InvalidOperation, ValueError):
+        fraction = Decimal(0)
+    if not fraction.is_finite() or not Decimal(0) < fraction <= 1:
+        checks.fail(
+            "yield",
+            _l("The yield is a fraction above 0 and at most 1 (0.7 when 100 kg give 70 kg)."),
+        )
+        return Decimal(1)
+    return fraction
+
+
+def _draw_inputs(
+    session: Session, input_ids: list[int], output: Lot, fraction: Decimal
+) -> dict[int, Decimal]:
+    """Lock the inputs and take ``output.quantity / fraction`` from what they have left.
+
+    :returns: each input's id and what it gives, in the input's own unit.
+    """
+    locked = {lot_id: lock_lot(session, lot_id) for lot_id in sorted(input_ids)}  # no deadlock
+    inputs = [locked[lot_id] for lot_id in input_ids]
+    for source in inputs:
+        if not convertible(source.unit, output.unit):
+            raise ValidationError({"unit": _unit_mismatch(source, output.unit)})
+    needed = output.quantity / fraction
+    left = {
+        source.id: convert(remaining(session, source), source.unit, output.unit)
+        for source in inputs
+    }
+    if sum(left.values(), Decimal(0)) < needed:
+        raise ValidationError({"quantity": _too_much(left, output.unit, fraction)})
+    draws: dict[int, Decimal] = {}
+    for source in inputs:
+        take = min(left[source.id], needed)
+        needed -= take
+        draws[source.id] = convert(take, output.unit, source.unit).quantize(  # type: ignore[index]
+            _THOUSANDTHS, ROUND_HALF_UP
+        )
+    return draws
+
+
+def _unit_mismatch(source: Lot, unit: str) -> object:
+    return _l(
+        "Lot %(code)s is counted in %(input_unit)s, which does not convert to %(unit)s: "
+        "record the output in a unit its inputs share.",
+        code=source.code,
+        input_unit=source.unit,
+        unit=unit,
+    )
+
+
+def _too_much(left: dict[int | None, Decimal], unit: str, fraction: Decimal) -> object:
+    total = sum(left.values(), Decimal(0))
+    return _l(
+        "Mass balance: the input lots have %(left)s %(unit)s left (after earlier "
+        "transformations and packed stamps); at a yield of %(rate)s the output can be at "
+        "most %(most)s %(unit)s.",
+        left=plain(total),
+        unit=unit,
+        rate=plain(fraction),
+        most=plain((total * fraction).quantize(_THOUSANDTHS)),
+    )
 
 
 def _with_harvest(new: NewLot, harvest_date: date) -> NewLot:
