@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     Outside production the adapters point at the sandboxes, which ``flask serve`` starts
     (a serve hook) unless ``MARKETPLACE_SANDBOXES`` is off.
     """
-    from marketplace import api, cli, serving, web, worker
+    from marketplace import api, cli, portal, serving, web, worker
     from marketplace.adapters import build_adapters
     from marketplace.config import flag, marketplace_config
     from marketplace.sync import SyncSettings
@@ -31,5 +31,6 @@ def init_app(app: Flask) -> None:
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+    portal.init_app(app, config)
     if flag(config["MARKETPLACE_SANDBOXES"]):
         app.extensions.setdefault("serve_hooks", []).append(serving.start_sandboxes)

@@ -10,6 +10,8 @@ SANDBOX_CREDENTIALS = {
     "POSTMART_API_KEY": "pm-sandbox-key",
     "VOSO_CLIENT_ID": "voso-sandbox-partner",
     "VOSO_CLIENT_SECRET": "voso-sandbox-secret",
+    "PORTAL_CLIENT_ID": "portal-sandbox-province",
+    "PORTAL_CLIENT_SECRET": "portal-sandbox-secret",
 }
 NAMES = (
     "POSTMART_URL",
@@ -25,6 +27,11 @@ NAMES = (
     "POSTMART_SANDBOX_PORT",
     "VOSO_SANDBOX_PORT",
     "SANDBOX_FAULTS",
+    "PORTAL_URL",
+    "PORTAL_CLIENT_ID",
+    "PORTAL_CLIENT_SECRET",
+    "PORTAL_SANDBOX_PORT",
+    "PORTAL_SWEEP_SECONDS",
 )
 
 
@@ -32,8 +39,9 @@ def marketplace_config(app_config: Mapping[str, Any]) -> dict[str, Any]:
     """The marketplace settings: the app config wins, then the environment, then defaults.
 
     Outside production the adapters default to the sandboxes on 127.0.0.1 (ports 5101 and
-    5102) with the sandboxes' own credentials; in production nothing has a default, so a
-    marketplace without configured credentials is simply not offered.
+    5102, the national portal's 5103) with the sandboxes' own credentials; in production
+    nothing has a default, so a marketplace (or the portal) without configured credentials
+    is simply not offered.
     """
     values = {name: app_config.get(name, os.environ.get(name)) for name in NAMES}
     values = {name: value for name, value in values.items() if value not in (None, "")}
@@ -44,11 +52,13 @@ def marketplace_config(app_config: Mapping[str, Any]) -> dict[str, Any]:
         **SANDBOX_CREDENTIALS,
         "POSTMART_SANDBOX_PORT": 5101,
         "VOSO_SANDBOX_PORT": 5102,
+        "PORTAL_SANDBOX_PORT": 5103,
         "MARKETPLACE_SANDBOXES": "1" if development else "0",
     }
     merged = {**defaults, **values}
     merged.setdefault("POSTMART_URL", f"http://127.0.0.1:{merged['POSTMART_SANDBOX_PORT']}")
     merged.setdefault("VOSO_URL", f"http://127.0.0.1:{merged['VOSO_SANDBOX_PORT']}")
+    merged.setdefault("PORTAL_URL", f"http://127.0.0.1:{merged['PORTAL_SANDBOX_PORT']}")
     return merged
 
 

@@ -11,6 +11,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from marketplace.models import ListingSync
+from marketplace.portal.models import PortalEnrolment
+from marketplace.portal.services import set_enrolment
+from marketplace.sandbox.portal import PortalSandbox
 from marketplace.sandbox.postmart import PostmartSandbox
 from marketplace.sandbox.servers import RunningSandbox, start
 from marketplace.sandbox.voso import VosoSandbox
@@ -27,7 +30,8 @@ DEMO_OFFERS = {
 
 
 def start_sandboxes(app: Flask) -> list[RunningSandbox]:
-    """Serve hook: both sandboxes on 127.0.0.1 (the adapters already point there).
+    """Serve hook: the marketplace and portal sandboxes on 127.0.0.1 (the adapters already
+    point there).
 
     The sandboxes accept the credentials the adapters were configured with and keep
     their data in the instance folder. In development the demo products are listed once.
@@ -40,6 +44,12 @@ def start_sandboxes(app: Flask) -> list[RunningSandbox]:
         folder / "sandbox-voso.db", clients={config["VOSO_CLIENT_ID"]: config["VOSO_CLIENT_SECRET"]}
     )
     sandboxes = [(postmart, config["POSTMART_SANDBOX_PORT"]), (voso, config["VOSO_SANDBOX_PORT"])]
+    if config.get("PORTAL_CLIENT_ID") and config.get("PORTAL_CLIENT_SECRET"):
+        portal = PortalSandbox(
+            folder / "sandbox-portal.db",
+            clients={config["PORTAL_CLIENT_ID"]: config["PORTAL_CLIENT_SECRET"]},
+        )
+        sandboxes.append((portal, config["PORTAL_SANDBOX_PORT"]))
     faults = json.loads(config.get("SANDBOX_FAULTS") or "{}")
     running = []
     for sandbox, port in sandboxes:
@@ -55,6 +65,8 @@ def start_sandboxes(app: Flask) -> list[RunningSandbox]:
             Session(app.extensions["db_engine"], expire_on_commit=False) as session,
         ):
             seed_demo_listings(session, sorted(app.extensions["marketplace"].adapters))
+            if "portal" in app.extensions:
+                seed_demo_enrolment(session)
     return running
 
 
@@ -79,3 +91,18 @@ def seed_demo_listings(session: Session, marketplaces: list[str]) -> int:
         save_listings(session, actor_for(user), product.id, choices, marketplaces)  # type: ignore[arg-type]
         offered += 1
     return offered
+
+
+def seed_demo_enrolment(session: Session) -> bool:
+    """Have the first demo farm share with the portal sandbox, once (no enrolment yet).
+
+    :returns: whether a farm was opted in.
+    """
+    if session.exec(select(func.count()).select_from(PortalEnrolment)).one():
+        return False
+    email = next(iter(DEMO_OFFERS))
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None or user.producer_id is None:
+        return False
+    set_enrolment(session, actor_for(user), True)
+    return True

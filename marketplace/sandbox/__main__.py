@@ -1,4 +1,4 @@
-"""``python -m marketplace.sandbox postmart|voso [--port N] [--db FILE]``: one sandbox alone."""
+"""``python -m marketplace.sandbox postmart|voso|portal [--port N] [--db FILE]``: one sandbox."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import json
 import os
 
-from marketplace.sandbox import postmart, voso
+from marketplace.sandbox import portal, postmart, voso
 from marketplace.sandbox.servers import start
 
-DEFAULT_PORTS = {"postmart": 5101, "voso": 5102}
+DEFAULT_PORTS = {"postmart": 5101, "voso": 5102, "portal": 5103}
+FACTORIES = {"postmart": postmart.create_app, "voso": voso.create_app, "portal": portal.create_app}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int)
     parser.add_argument("--db", help="SQLite file (default: instance/sandbox-STYLE.db)")
     args = parser.parse_args(argv)
-    factory = postmart.create_app if args.style == "postmart" else voso.create_app
+    factory = FACTORIES[args.style]
     app = factory(args.db or f"instance/sandbox-{args.style}.db")
     if os.environ.get("SANDBOX_FAULTS"):
         app.configure(json.loads(os.environ["SANDBOX_FAULTS"]))
