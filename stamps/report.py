@@ -18,6 +18,7 @@ from stamps.scanning import StampFacts, flags_of
 from stamps.verdict import Verdict, verdict_of
 from trace.anchoring import check_integrity
 from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
+from trace.models.epcis import CapturedEventLot
 from trace.services import events as event_service
 from trace.services.certifications import CoveredCertification, covering_product
 
@@ -39,6 +40,10 @@ _STORY_VERSION = select(
     select(func.max(LotDocument.version))
     .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
     .where(LotDocument.lot_id == bindparam("lot"), AnchorRound.status == RoundStatus.CONFIRMED)
+    .scalar_subquery(),
+    # EPCIS events captured for the lot join its story (trace.services.events.timeline).
+    select(func.max(CapturedEventLot.event_id))
+    .where(CapturedEventLot.lot_id == bindparam("lot"))
     .scalar_subquery(),
 )
 

@@ -607,7 +607,7 @@ def _document(registry: Registry, lot: Lot) -> dict[str, Any]:
              "pdf_sha256": c.pdf_sha256}
             for c in registry.certifications.get(producer.id, [])  # type: ignore[arg-type]
         ],
-        "events": [hash_id_of(e, lot, product, producer) for e in registry.events[lot.id]],  # type: ignore[index]
+        "events": [hash_id_of(e, lot, product, producer, plot) for e in registry.events[lot.id]],  # type: ignore[index]
         "inputs": [],
         "stamp_root": f"0x{lot.stamp_root}" if lot.stamp_root else None,
         "stamp_count": lot.stamp_count,

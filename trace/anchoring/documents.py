@@ -1,4 +1,10 @@
-"""Lot documents: the canonical JSON of a lot whose hash is its leaf, kept in versions."""
+"""Lot documents: the canonical JSON of a lot whose hash is its leaf, kept in versions.
+
+Schema 2 writes a harvest's event hash ID over its ILMD and lists the EPCIS events
+captured for the lot (``captured_events``, only when there are any). A lot anchored
+under schema 1 keeps being checked against schema 1 until it changes; its next version
+is schema 2 when the schema-1 view of the data shows nothing but additions.
+"""
 
 from __future__ import annotations
 
@@ -20,30 +26,44 @@ from trace.models import (
     Product,
 )
 from trace.models.base import utcnow
+from trace.services.captured_events import document_entries
 from trace.services.epcis_events import hash_id_of
 
-DOCUMENT_SCHEMA = "agritrace/lot-document/1"
+DOCUMENT_SCHEMA = "agritrace/lot-document/2"
+SCHEMA_1 = "agritrace/lot-document/1"
 
 
-def build_document(session: Session, lot_id: int) -> dict[str, Any]:
-    """The lot's document as the database has it now (JSON-ready, canonicalised on hashing)."""
+def build_document(
+    session: Session, lot_id: int, *, schema: str = DOCUMENT_SCHEMA
+) -> dict[str, Any]:
+    """The lot's document as the database has it now (JSON-ready, canonicalised on hashing).
+
+    :param schema: :data:`SCHEMA_1` builds what a lot anchored under schema 1 is checked
+        against (harvests hashed without ILMD, no captured events).
+    """
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise LookupError(f"no lot {lot_id}")
     product = session.get(Product, lot.product_id)
     producer = session.get(Producer, lot.producer_id)
     assert product is not None and producer is not None
-    return {
-        "schema": DOCUMENT_SCHEMA,
+    plot = session.get(Plot, lot.plot_id) if lot.plot_id else None
+    legacy = schema == SCHEMA_1
+    document = {
+        "schema": schema,
         "producer": _producer(producer),
         "product": {"gtin": product.gtin, "name_vi": product.name_vi, "name_en": product.name_en},
-        "lot": _lot(session, lot),
+        "lot": _lot(lot, plot),
         "certifications": _certifications(session, producer.id),  # type: ignore[arg-type]
-        "events": _event_ids(session, lot, product, producer),
+        "events": _event_ids(session, lot, product, producer, plot, with_ilmd=not legacy),
         "inputs": _inputs(session, lot_id),
         "stamp_root": f"0x{lot.stamp_root}" if lot.stamp_root else None,
         "stamp_count": lot.stamp_count,
     }
+    captured = [] if legacy else document_entries(session, lot_id)
+    if captured:  # absent rather than empty: documents of lots without any keep their hash
+        document["captured_events"] = captured
+    return document
 
 
 def _producer(producer: Producer) -> dict[str, Any]:
@@ -58,8 +78,7 @@ def _producer(producer: Producer) -> dict[str, Any]:
     }
 
 
-def _lot(session: Session, lot: Lot) -> dict[str, Any]:
-    plot = session.get(Plot, lot.plot_id) if lot.plot_id else None
+def _lot(lot: Lot, plot: Plot | None) -> dict[str, Any]:
     return {
         "id": lot.id,
         "code": lot.code,
@@ -92,9 +111,20 @@ def _certifications(session: Session, producer_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _event_ids(session: Session, lot: Lot, product: Product, producer: Producer) -> list[str]:
+def _event_ids(
+    session: Session,
+    lot: Lot,
+    product: Product,
+    producer: Producer,
+    plot: Plot | None,
+    *,
+    with_ilmd: bool,
+) -> list[str]:
     statement = select(Event).where(Event.lot_id == lot.id).order_by(col(Event.id))
-    return [hash_id_of(event, lot, product, producer) for event in session.exec(statement)]
+    return [
+        hash_id_of(event, lot, product, producer, plot, with_ilmd=with_ilmd)
+        for event in session.exec(statement)
+    ]
 
 
 def _inputs(session: Session, lot_id: int) -> list[dict[str, Any]]:
@@ -131,7 +161,7 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
     latest = latest_version(session, lot_id)
     if latest is not None and latest.doc_hash == digest:
         return None
-    if latest is not None and not is_successor(json.loads(latest.canonical_json), document):
+    if latest is not None and not _succeeds(session, json.loads(latest.canonical_json), document):
         mark_tampered(session, lot_id)
         return None
     version = LotDocument(
@@ -146,12 +176,28 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
     return version
 
 
+def _succeeds(session: Session, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """:func:`is_successor`, comparing a schema-1 document with the schema-1 view of the data."""
+    if old.get("schema") == SCHEMA_1 and new["schema"] != SCHEMA_1:
+        same_kind = build_document(session, new["lot"]["id"], schema=SCHEMA_1)
+        return is_successor(old, same_kind)
+    return is_successor(old, new)
+
+
+def document_schema(version: LotDocument) -> str:
+    """The schema a stored version was written under."""
+    return str(json.loads(version.canonical_json).get("schema", SCHEMA_1))
+
+
 def is_successor(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether ``new`` only adds to ``old``: events, certificates, stamps, a recall."""
+    """Whether ``new`` only adds to ``old``: events, captured events, certificates, stamps,
+    a recall."""
+    old_captured, new_captured = old.get("captured_events", []), new.get("captured_events", [])
     return (
         _lot_facts(old) == _lot_facts(new)
         and old["product"] == new["product"]
         and new["events"][: len(old["events"])] == old["events"]
+        and all(event in new_captured for event in old_captured)
         and all(cert in new["certifications"] for cert in old["certifications"])
         and new["stamp_count"] >= old["stamp_count"]
         and (old["lot"]["recalled_at"] in (None, new["lot"]["recalled_at"]))

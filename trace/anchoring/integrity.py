@@ -9,7 +9,13 @@ from sqlmodel import Session, col, func, select
 
 from chain.canonical import document_hash
 from chain.merkle import leaf_hash, process_proof
-from trace.anchoring.documents import build_document, latest_version, mark_tampered
+from trace.anchoring.documents import (
+    DOCUMENT_SCHEMA,
+    build_document,
+    document_schema,
+    latest_version,
+    mark_tampered,
+)
 from trace.anchoring.rounds import anchored_version
 from trace.models import Job, Lot, LotDocument
 
@@ -36,8 +42,10 @@ def check_integrity(session: Session, lot_id: int) -> IntegrityReport:
 
     :raises LookupError: unknown lot.
     """
-    current = document_hash(build_document(session, lot_id)).hex()
     recorded = latest_version(session, lot_id)
+    # A lot anchored under schema 1 is compared with the schema-1 view of its data.
+    schema = document_schema(recorded) if recorded is not None else DOCUMENT_SCHEMA
+    current = document_hash(build_document(session, lot_id, schema=schema)).hex()
     anchored = anchored_version(session, lot_id)
     report = _report(session, lot_id, current, recorded, anchored)
     if report.status == "tampered":

@@ -18,6 +18,7 @@ from trace.errors import ValidationError
 from trace.i18n import _l
 from trace.models import Event, Lot, Plot, Producer, Product, Role
 from trace.services.access import Actor
+from trace.services.captured_events import CapturedEntry
 from trace.services.epcis_events import hash_id_of
 from trace.services.events import current_events, local_time, timeline
 
@@ -91,7 +92,11 @@ def _lots(session: Session, actor: Actor, wanted: ExportFilter) -> list[tuple[An
 def lot_rows(
     session: Session, lot: Lot, product: Product, producer: Producer, plot: Plot | None
 ) -> list[dict[str, Any]]:
-    """One row per CTE event of a lot (a transformation: one row per input lot)."""
+    """One row per CTE event of a lot (a transformation: one row per input lot).
+
+    EPCIS events captured for the lot count as the CTE their bizStep names (a receiving
+    event as receiving), with their own hash ID as the reference document number.
+    """
     events = current_events(timeline(session, lot.id))  # type: ignore[arg-type]
     facts = _LotFacts(lot, product, producer, plot, events)
     rows = []
@@ -99,12 +104,20 @@ def lot_rows(
         cte = FSMA_CTE.get(event.kind)
         if cte is None:
             continue
-        base = facts.row(cte, event, hash_id_of(event, lot, product, producer))
+        base = facts.row(cte, event, _hash_id(event, lot, product, producer, plot))
         inputs = event.details.get("input_lots") or [None]
         rows += (
             [base | _input(session, ref) for ref in inputs] if cte == "transformation" else [base]
         )
     return rows
+
+
+def _hash_id(
+    event: Event | CapturedEntry, lot: Lot, product: Product, producer: Producer, plot: Plot | None
+) -> str:
+    if isinstance(event, CapturedEntry):
+        return event.hash_id
+    return hash_id_of(event, lot, product, producer, plot)
 
 
 def _input(session: Session, ref: dict[str, Any] | None) -> dict[str, Any]:
@@ -147,7 +160,12 @@ class _LotFacts:
     """What every row of one lot shares, and how each KDE header is filled."""
 
     def __init__(
-        self, lot: Lot, product: Product, producer: Producer, plot: Plot | None, events: list[Event]
+        self,
+        lot: Lot,
+        product: Product,
+        producer: Producer,
+        plot: Plot | None,
+        events: list[Event | CapturedEntry],
     ) -> None:
         self.lot, self.product, self.producer, self.plot = lot, product, producer, plot
         self.variety = next(
@@ -156,7 +174,7 @@ class _LotFacts:
         shipped = [e for e in events if e.kind == "shipping"]
         self.first_recipient = shipped[0].details.get("destination", "") if shipped else ""
 
-    def row(self, cte: str, event: Event, hash_id: str) -> dict[str, Any]:
+    def row(self, cte: str, event: Event | CapturedEntry, hash_id: str) -> dict[str, Any]:
         when = local_time(event)
         values = {"Critical Tracking Event": cte, "Event Time": when.isoformat()}
         values["Traceability Lot Code"] = tlc(self.product.gtin, self.lot.code)
@@ -166,17 +184,22 @@ class _LotFacts:
                 values[header] = fill[header]()
         return values
 
-    def _fillers(self, event: Event, when: datetime, hash_id: str) -> dict[str, Callable[[], Any]]:
+    def _fillers(
+        self, event: Event | CapturedEntry, when: datetime, hash_id: str
+    ) -> dict[str, Callable[[], Any]]:
         lot, product, producer = self.lot, self.product, self.producer
         day = when.date().isoformat()
-        here = lambda: event.place or location(producer)  # noqa: E731
+        captured = isinstance(event, CapturedEntry)
+        # Another party's event happened at their place, in the quantity they name.
+        here = lambda: event.place or ("" if captured else location(producer))  # noqa: E731
+        moved = event.details if captured else {"quantity": lot.quantity, "unit": lot.unit}
         return {
             "Commodity": lambda: product.name_en,
             "Commodity Received": lambda: product.name_en,
             "Variety": lambda: self.variety,
             "Variety Received": lambda: self.variety,
-            "Quantity": lambda: _plain(lot.quantity),
-            "Unit of Measure": lambda: lot.unit,
+            "Quantity": lambda: _plain(moved["quantity"]) if "quantity" in moved else "",
+            "Unit of Measure": lambda: moved.get("unit", ""),
             "Quantity Packed": lambda: _plain(lot.quantity),
             "Unit of Measure Packed": lambda: lot.unit,
             "Output Quantity": lambda: _plain(lot.quantity),

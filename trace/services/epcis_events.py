@@ -13,14 +13,27 @@ from trace.epcis import (
     object_event,
     transformation_event,
 )
-from trace.models import Event, Lot, Producer, Product
+from trace.models import Event, Lot, Plot, Producer, Product
 from trace.services.events import local_time
 
 UNITS_OF_MEASURE = {"kg": "KGM", "tonne": "TNE", "litre": "LTR"}
 
 
-def to_epcis(event: Event, lot: Lot, product: Product, producer: Producer) -> dict[str, Any]:
-    """One registry event as an EPCIS 2.0 JSON-LD event (with ``eventID`` set)."""
+def to_epcis(
+    event: Event,
+    lot: Lot,
+    product: Product,
+    producer: Producer,
+    plot: Plot | None,
+    *,
+    with_ilmd: bool = True,
+) -> dict[str, Any]:
+    """One registry event as an EPCIS 2.0 JSON-LD event (with ``eventID`` set).
+
+    :param plot: the lot's plot (its growing area goes into a harvest's ILMD).
+    :param with_ilmd: False writes a harvest as lot documents of schema 1 hashed it,
+        without ILMD (:mod:`trace.anchoring.documents`).
+    """
     profile = EVENT_PROFILES[event.kind]
     lot_class = lot_uri(product.gtin, lot.code)
     options: dict[str, Any] = {"biz_step": profile.biz_step, "extensions": _extensions(event)}
@@ -37,13 +50,50 @@ def to_epcis(event: Event, lot: Lot, product: Product, producer: Producer) -> di
             output_quantities=[_quantity(lot_class, lot)],
             **options,
         )
-    quantity = _quantity(lot_class, lot) if event.kind == "harvest" else QuantityElement(lot_class)
+    if event.kind == "harvest":
+        ilmd = harvest_ilmd(lot, plot) if with_ilmd else None
+        quantities = [_quantity(lot_class, lot)]
+        return object_event(when, action="ADD", quantities=quantities, ilmd=ilmd, **options)
+    quantity = QuantityElement(lot_class)
     return object_event(when, action=profile.action or "OBSERVE", quantities=[quantity], **options)
 
 
-def hash_id_of(event: Event, lot: Lot, product: Product, producer: Producer) -> str:
+def hash_id_of(
+    event: Event,
+    lot: Lot,
+    product: Product,
+    producer: Producer,
+    plot: Plot | None,
+    *,
+    with_ilmd: bool = True,
+) -> str:
     """The CBV 2.0 event hash ID (``ni:///sha-256;...?ver=CBV2.0``) of a registry event."""
-    return str(event_hash_id(to_epcis(event, lot, product, producer)))
+    document = to_epcis(event, lot, product, producer, plot, with_ilmd=with_ilmd)
+    return str(event_hash_id(document))
+
+
+def harvest_ilmd(lot: Lot, plot: Plot | None) -> dict[str, Any]:
+    """The instance/lot master data a harvest gives its lot, in CBV 2.0 terms where CBV has them.
+
+    ``cbvmda:lotNumber``, ``cbvmda:harvestStartDate`` / ``harvestEndDate`` (one day: the
+    lot's harvest date) and ``cbvmda:countryOfOrigin``; CBV has no term for the field or
+    growing area FSMA 204 asks for, so the plot goes under AgriTrace's namespace
+    (``at:growingArea``). The quantity is the event's ``quantityList``.
+    """
+    day = lot.harvest_date.isoformat()
+    ilmd: dict[str, Any] = {
+        "cbvmda:lotNumber": lot.code,
+        "cbvmda:harvestStartDate": day,
+        "cbvmda:harvestEndDate": day,
+        "cbvmda:countryOfOrigin": "VN",
+    }
+    if plot is not None:
+        ilmd["growingArea"] = {
+            "name": plot.name,
+            "latitude": plot.latitude,
+            "longitude": plot.longitude,
+        }
+    return ilmd
 
 
 def _quantity(lot_class: str, lot: Lot) -> QuantityElement:

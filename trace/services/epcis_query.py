@@ -20,11 +20,12 @@ from trace.epcis import EVENT_PROFILES
 from trace.epcis.digital_link import normalise_identifier
 from trace.errors import ValidationError
 from trace.i18n import _l
-from trace.models import Event, Lot, Producer, Product, Role
+from trace.models import Event, Lot, Plot, Producer, Product, Role
 from trace.models.epcis import CapturedEvent, CapturedEventLot, CapturedIdentifier
 from trace.services.access import Actor
 from trace.services.epcis_events import to_epcis
-from trace.services.epcis_store import LOT_CLASS, cbv_value
+from trace.services.epcis_links import LOT_CLASS
+from trace.services.epcis_store import cbv_value
 
 OWN, CAPTURED = 0, 1
 
@@ -65,7 +66,7 @@ def query_events(session: Session, actor: Actor, query: EventQuery) -> EventPage
     cursor = _decode(query.next_page_token)
     own = session.exec(_own_statement(actor, query, cursor).limit(query.per_page + 1)).all()
     captured = session.exec(_captured_statement(actor, query, cursor).limit(query.per_page + 1))
-    keyed = [((e.occurred_at, OWN, e.id), ("own", (e, lot, p, pr))) for e, lot, p, pr in own]
+    keyed = [((row[0].occurred_at, OWN, row[0].id), ("own", tuple(row))) for row in own]
     keyed += [((c.event_time, CAPTURED, c.id), ("captured", c)) for c in captured]
     keyed.sort(key=lambda pair: pair[0])
     page = keyed[: query.per_page]
@@ -85,10 +86,11 @@ def _own_statement(
     actor: Actor, query: EventQuery, cursor: tuple[datetime, int, int] | None
 ) -> Select[Any]:
     statement = (
-        select(Event, Lot, Product, Producer)
+        select(Event, Lot, Product, Producer, Plot)
         .join(Lot, col(Lot.id) == Event.lot_id)
         .join(Product, col(Product.id) == Lot.product_id)
         .join(Producer, col(Producer.id) == Lot.producer_id)
+        .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
         .where(col(Event.kind).in_(_kinds(query)))
     )
     if actor.role == Role.FARMER:

@@ -1,15 +1,13 @@
 """EPCIS 2.0 capture: validate a document whole, store its events once by event hash ID,
-and attach them to our lots when they name a lot's Digital Link class URI."""
+and attach them to the lots of ours they name (:mod:`trace.services.epcis_links`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -20,12 +18,12 @@ from trace.epcis.canonical import canonical_timestamp
 from trace.epcis.digital_link import normalise_identifier
 from trace.errors import TraceError
 from trace.i18n import _l
-from trace.models import Lot, Product
 from trace.models.epcis import CapturedEvent, CapturedEventLot, CapturedIdentifier
 from trace.services.access import Actor
+from trace.services.changes import mark_lot_changed
+from trace.services.epcis_links import NamedLots
 
 CHUNK = 500  # SQLite allows a few hundred bound parameters per IN list comfortably
-LOT_CLASS = re.compile(r"^https://id\.gs1\.org/01/(\d{14})/10/([^/?#]+)$")
 EPC_FIELDS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 CLASS_FIELDS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
 CBV_PREFIXES = {
@@ -210,35 +208,18 @@ def _existing(session: Session, hash_ids: list[str]) -> Iterable[str]:
 
 
 def _link_lots(session: Session, ids: dict[str, int], rows: list[dict[str, Any]]) -> None:
-    lot_ids = lots_by_class(
-        session, {i for row in rows for i, role in row["identifiers"] if role == "class"}
-    )
+    """Attach new events to the lots they name; each such lot gets a new document version."""
+    named = NamedLots()
+    for row in rows:
+        named.add_event(row["hash_id"], row["document"], row["identifiers"])
+    lots = named.resolve(session)
     links = [
-        {"event_id": ids[row["hash_id"]], "lot_id": lot_ids[identifier]}
-        for row in rows
-        for identifier, role in row["identifiers"]
-        if role == "class" and identifier in lot_ids
+        {"event_id": ids[h], "lot_id": lot_id} for h, lot_ids in lots.items() for lot_id in lot_ids
     ]
     if links:
         session.execute(insert(CapturedEventLot), links)
-
-
-def lots_by_class(session: Session, classes: set[str]) -> dict[str, int]:
-    """Our lots named by Digital Link lot class URIs: ``{uri: lot id}``."""
-    wanted: dict[tuple[str, str], str] = {}
-    for uri in classes:
-        match = LOT_CLASS.match(uri)
-        if match:
-            wanted[(match[1], unquote(match[2]))] = uri
-    if not wanted:
-        return {}
-    statement = (
-        select(Lot.id, Product.gtin, Lot.code)
-        .join(Product, col(Product.id) == Lot.product_id)
-        .where(col(Product.gtin).in_({gtin for gtin, _ in wanted}))
-        .where(col(Lot.code).in_({code for _, code in wanted}))
-    )
-    return {wanted[(g, c)]: i for i, g, c in session.exec(statement) if (g, c) in wanted}
+    for lot_id in sorted({link["lot_id"] for link in links}):
+        mark_lot_changed(session, lot_id)
 
 
 def _linked_lots(session: Session, hash_ids: list[str]) -> dict[str, list[int]]:

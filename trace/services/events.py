@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -12,6 +13,7 @@ from sqlmodel import Session, select
 from trace.i18n import _l
 from trace.models import Event, EventKind, Lot
 from trace.services.access import Actor, owned, producer_for_change
+from trace.services.captured_events import CapturedEntry, captured_entries, utc
 from trace.services.changes import mark_lot_changed
 from trace.services.checks import Checks
 
@@ -33,14 +35,22 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """An event as shown on the lot page, with its correction status."""
+    """An event as shown on the lot page, with its correction status.
 
-    event: Event
+    ``event`` is a registry event or an EPCIS event captured for the lot
+    (:class:`~trace.services.captured_events.CapturedEntry`, ``captured`` is True).
+    """
+
+    event: Event | CapturedEntry
     superseded_by: int | None
 
     @property
     def local_time(self) -> datetime:
         return local_time(self.event)
+
+    @property
+    def captured(self) -> bool:
+        return isinstance(self.event, CapturedEntry)
 
 
 def to_utc_columns(moment: datetime) -> tuple[datetime, int]:
@@ -49,7 +59,7 @@ def to_utc_columns(moment: datetime) -> tuple[datetime, int]:
     return moment.astimezone(UTC), int(offset.total_seconds() // 60)
 
 
-def local_time(event: Event) -> datetime:
+def local_time(event: Event | CapturedEntry) -> datetime:
     """The event's time in the time zone it was recorded in."""
     zone = timezone(timedelta(minutes=event.tz_offset_minutes))
     return event.occurred_at.astimezone(zone)
@@ -158,13 +168,27 @@ _TIMELINE = (
 
 
 def timeline(session: Session, lot_id: int) -> list[TimelineEntry]:
-    """A lot's events in time order, each marked with the event that superseded it."""
+    """A lot's events in time order, each marked with the event that superseded it.
+
+    EPCIS events captured for the lot (by its class, a stamp or its ILMD lot number) take
+    their place in time among the registry's own.
+    """
     events = list(session.exec(_TIMELINE, params={"lot": lot_id}))
     corrected = {e.supersedes_id: e.id for e in events if e.supersedes_id is not None}
-    return [TimelineEntry(event, corrected.get(event.id)) for event in events]
+    entries = [TimelineEntry(event, corrected.get(event.id)) for event in events]
+    captured = [TimelineEntry(entry, None) for entry in captured_entries(session, lot_id)]
+    if not captured:
+        return entries
+    # Stable: registry events keep their order among themselves and come first on a tie.
+    return sorted(entries + captured, key=lambda entry: utc(entry.event.occurred_at))
 
 
-def current_events(entries: list[TimelineEntry]) -> list[Event]:
+def registry_events(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """The entries that are the registry's own events (not captured ones)."""
+    return [entry for entry in entries if not entry.captured]
+
+
+def current_events(entries: list[TimelineEntry]) -> list[Event | CapturedEntry]:
     """The events still in force: those no later event superseded."""
     return [entry.event for entry in entries if entry.superseded_by is None]
 
@@ -177,11 +201,11 @@ class PhiWarning:
     safe_from: date
 
 
-def phi_warnings(lot: Lot, events: list[Event]) -> list[PhiWarning]:
+def phi_warnings(lot: Lot, events: Sequence[Event | CapturedEntry]) -> list[PhiWarning]:
     """Input applications whose pre-harvest interval ends after the lot's harvest date."""
     warnings = []
     for event in events:
-        if event.kind != EventKind.INPUT_APPLICATION:
+        if not isinstance(event, Event) or event.kind != EventKind.INPUT_APPLICATION:
             continue
         applied = local_time(event).date()
         safe_from = applied + timedelta(days=int(event.details.get("phi_days", 0)))

@@ -19,7 +19,7 @@ from trace.models import (
 from trace.services import lots as lot_service
 from trace.services.access import Actor, owned
 from trace.services.epcis_events import hash_id_of
-from trace.services.events import timeline
+from trace.services.events import registry_events, timeline
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,13 @@ def lot_record(session: Session, actor: Actor, lot_id: int) -> LotRecord:
     product = session.get(Product, lot.product_id)
     producer = session.get(Producer, lot.producer_id)
     assert product is not None and producer is not None
+    plot = session.get(Plot, lot.plot_id) if lot.plot_id else None
     return LotRecord(
         lot=lot,
         product=product,
         producer=producer,
-        plot=session.get(Plot, lot.plot_id) if lot.plot_id else None,
-        events=recorded_events(session, lot, product, producer),
+        plot=plot,
+        events=recorded_events(session, lot, product, producer, plot),
         certifications=certifications_of(session, producer.id),  # type: ignore[arg-type]
         versions=document_versions(session, lot_id),
         inputs=step(session, actor, lot_service.input_lots(session, lot_id)),
@@ -69,14 +70,19 @@ def lot_record(session: Session, actor: Actor, lot_id: int) -> LotRecord:
 
 
 def recorded_events(
-    session: Session, lot: Lot, product: Product, producer: Producer
+    session: Session, lot: Lot, product: Product, producer: Producer, plot: Plot | None
 ) -> list[RecordedEvent]:
-    """A lot's events in time order, each with its event hash ID."""
+    """A lot's own events in time order, each with its event hash ID.
+
+    Events captured for the lot are read through the EPCIS query (``lot_id``).
+    """
     return [
         RecordedEvent(
-            entry.event, hash_id_of(entry.event, lot, product, producer), entry.superseded_by
+            entry.event,  # type: ignore[arg-type]
+            hash_id_of(entry.event, lot, product, producer, plot),  # type: ignore[arg-type]
+            entry.superseded_by,
         )
-        for entry in timeline(session, lot.id)  # type: ignore[arg-type]
+        for entry in registry_events(timeline(session, lot.id))  # type: ignore[arg-type]
     ]
 
 

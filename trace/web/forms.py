@@ -92,6 +92,7 @@ EVENT_LABELS = {
     EventKind.TRANSFORMATION: _l("Transformation"),
     EventKind.INSPECTION: _l("Inspection"),
     "recall": _l("Recall"),  # recorded by an inspector's recall (trace.services.recall) only
+    "captured": _l("Supply-chain event"),  # captured EPCIS event of no registry kind
 }
 
 

@@ -1,0 +1,252 @@
+"""Captured EPCIS events that name our lots are part of the lot: its timeline, its scan
+page, its FSMA 204 records and its next anchored document; our harvests carry ILMD."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlmodel import Session, col, select
+
+from tests.registry_fixtures import Farm, login
+from trace.anchoring.documents import SCHEMA_1, build_document, latest_version
+from trace.epcis import event_hash_id, validate_document
+from trace.epcis.digital_link import gs1_check_digit
+from trace.models import Lot, LotDocument, Product
+from trace.services.events import NewEvent, record_event
+
+SHARED_EPCIS = Path(__file__).resolve().parents[4] / "shared" / "standards" / "epcis"
+SCHEMA = SHARED_EPCIS / "schema" / "EPCIS-JSON-Schema.json"
+needs_shared = pytest.mark.skipif(
+    not SCHEMA.is_file(), reason=f"GS1 EPCIS examples not found: {SHARED_EPCIS} is absent"
+)
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"}
+RECEIVED_AT = "urn:epc:id:sgln:0012345.11111.0"  # the GS1 example's receiving location
+
+
+def our_lot(session: Session, farm: Farm) -> tuple[str, str]:
+    lot = session.get(Lot, farm.lot_id)
+    assert lot is not None
+    return session.get(Product, lot.product_id).gtin, lot.code  # type: ignore[union-attr]
+
+
+def gs1_receiving(epc_fields: dict[str, Any], hours_ago: float = 1) -> dict[str, Any]:
+    """The receiving event of GS1's EPCIS 2.0 example 9.6.1, made to name our goods."""
+    example = SHARED_EPCIS / "examples" / "ObjectEvent_Example_9.6.1.jsonld"
+    document = json.loads(example.read_text(encoding="utf-8"))
+    event = copy.deepcopy(document["epcisBody"]["eventList"][1])
+    assert event["bizStep"] == "receiving" and event["bizLocation"]["id"] == RECEIVED_AT
+    del event["eventID"], event["epcList"], event["example:myField"]
+    when = datetime.now().astimezone() - timedelta(hours=hours_ago)
+    event["eventTime"] = when.isoformat(timespec="milliseconds")
+    event["eventTimeZoneOffset"] = when.isoformat()[-6:]
+    document["epcisBody"]["eventList"] = [event | epc_fields]
+    return document
+
+
+def lot_class(gtin: str, code: str) -> dict[str, Any]:
+    quantity = {"epcClass": f"https://id.gs1.org/01/{gtin}/10/{code}", "quantity": 120}
+    return {"quantityList": [quantity | {"uom": "KGM"}]}
+
+
+def sgtin(gtin: str, serial: str) -> str:
+    """The SGTIN EPC URI of a serial of ``gtin`` (our company prefixes have 9 digits)."""
+    return f"urn:epc:id:sgtin:{gtin[1:10]}.{gtin[0]}{gtin[10:13]}.{serial}"
+
+
+def capture(api: Any, document: dict[str, Any]) -> tuple[str, list[int]]:
+    response = api.post("/api/v1/epcis/capture", json=document)
+    assert response.status_code == 201, response.json
+    [hash_id] = response.json["event_ids"]
+    return hash_id, response.json["lots"].get(hash_id, [])
+
+
+def fsma_rows(api: Any, lot_id: int) -> list[dict[str, str]]:
+    response = api.get("/api/v1/exports/fsma204.csv", query_string={"lot_id": lot_id})
+    assert response.status_code == 200, response.data[:300]
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def harvested(session: Session, farm_a: Farm) -> Farm:
+    when = datetime.now().astimezone() - timedelta(days=1)
+    record_event(session, farm_a.actor, farm_a.lot_id, NewEvent("harvest", when, "Châu Thành"))
+    return farm_a
+
+
+@needs_shared
+def test_a_captured_gs1_receiving_event_reaches_scan_page_export_and_anchored_document(
+    inspector_api: Any,
+    client: FlaskClient,
+    session: Session,
+    harvested: Farm,
+    stamped: list[str],
+    anchor: Callable[[], None],
+) -> None:
+    gtin, code = our_lot(session, harvested)
+    anchor()
+    before = latest_version(session, harvested.lot_id)
+    assert before is not None and before.round_id is not None
+    stamp_page = f"/01/{gtin}/10/{code}/21/{stamped[0]}?lang=en"
+    assert "Receiving" not in client.get(stamp_page, headers=PHONE).get_data(as_text=True)
+
+    hash_id, lots = capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
+
+    assert lots == [harvested.lot_id]
+    page = client.get(stamp_page, headers=PHONE).get_data(as_text=True)
+    assert "<b>Receiving</b>" in page and RECEIVED_AT in page
+    assert "Recorded in EPCIS by an inspector." in page
+    scan = client.get(stamp_page, headers={**PHONE, "Accept": "application/json"}).json
+    assert scan["verdict"] == "GENUINE"  # a capture is a change the service made, not tampering
+    [received] = [
+        r
+        for r in fsma_rows(inspector_api, harvested.lot_id)
+        if r["Reference Document Number"] == hash_id
+    ]
+    assert received["Critical Tracking Event"] == "receiving"
+    assert received["Traceability Lot Code"] == f"(01){gtin}(10){code}"
+    assert (received["Quantity"], received["Unit of Measure"]) == ("120", "kg")
+    assert received["Receiving Location Description"] == RECEIVED_AT
+
+    anchor()
+    after = latest_version(session, harvested.lot_id)
+    assert after is not None and after.version == before.version + 1 and after.round_id
+    anchored = json.loads(after.canonical_json)
+    assert [e["hash_id"] for e in anchored["captured_events"]] == [hash_id]
+    assert anchored["captured_events"][0]["biz_step"] == "receiving"
+    integrity = inspector_api.get(f"/api/v1/batches/{harvested.lot_id}/integrity").json
+    assert integrity["status"] == "intact" and integrity["anchored_version"] == after.version
+
+
+def test_a_stamp_named_by_sgtin_or_digital_link_attaches_its_lot(
+    inspector_api: Any, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    gtin, _ = our_lot(session, farm_a)
+    by_epc = {"epcList": [sgtin(gtin, stamped[0])]}
+    by_link = {"epcList": [f"https://shop.example.vn/01/{gtin}/21/{stamped[1]}"]}
+    assert capture(inspector_api, gs1_receiving(by_epc))[1] == [farm_a.lot_id]
+    assert capture(inspector_api, gs1_receiving(by_link, hours_ago=2))[1] == [farm_a.lot_id]
+
+
+def test_an_ilmd_lot_number_with_our_gtin_attaches_its_lot(
+    inspector_api: Any, session: Session, farm_a: Farm
+) -> None:
+    gtin, code = our_lot(session, farm_a)
+    pattern = f"urn:epc:idpat:sgtin:{gtin[1:10]}.{gtin[0]}{gtin[10:13]}.*"
+    fields = {
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "quantityList": [{"epcClass": pattern, "quantity": 5}],
+        "ilmd": {"cbvmda:lotNumber": code},
+    }
+    assert capture(inspector_api, gs1_receiving(fields))[1] == [farm_a.lot_id]
+
+
+@needs_shared
+def test_an_event_naming_someone_elses_gtin_attaches_to_nothing(
+    inspector_api: Any, session: Session, farm_a: Farm, farm_b: Farm, stamped: list[str]
+) -> None:
+    _, code = our_lot(session, farm_a)
+    other_gtin, _ = our_lot(session, farm_b)  # ours, but farm A's lot code is not its lot
+    foreign = "0614141" + "99999"
+    foreign += gs1_check_digit(foreign)
+    foreign = foreign.zfill(14)
+    for fields in (
+        lot_class(foreign, code),
+        lot_class(other_gtin, code),
+        {"epcList": [sgtin(foreign, stamped[0])]},  # our serial under a GTIN we do not issue
+        {"action": "ADD", "epcList": [sgtin(foreign, "1")], "ilmd": {"cbvmda:lotNumber": code}},
+    ):
+        assert capture(inspector_api, gs1_receiving(fields))[1] == []
+    assert not [
+        r
+        for r in fsma_rows(inspector_api, farm_a.lot_id)
+        if r["Critical Tracking Event"] == "receiving"
+    ]
+
+
+def test_the_farmers_lot_page_shows_the_captured_event_and_who_captured_it(
+    inspector_api: Any, client: FlaskClient, session: Session, farm_a: Farm
+) -> None:
+    gtin, code = our_lot(session, farm_a)
+    capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
+    page = login(client, farm_a.email).get(f"/lots/{farm_a.lot_id}?lang=en")
+    html = page.get_data(as_text=True)
+    assert "Recorded in EPCIS by an inspector." in html and RECEIVED_AT in html
+    assert "supersedes=epcis" not in html  # a captured event is not the farmer's to correct
+
+
+@needs_shared
+def test_our_harvest_events_carry_cbv_ilmd_and_validate_against_the_epcis_schema(
+    inspector_api: Any, session: Session, harvested: Farm
+) -> None:
+    _, code = our_lot(session, harvested)
+    lot = session.get(Lot, harvested.lot_id)
+    response = inspector_api.get(
+        "/api/v1/epcis/events", query_string={"EQ_bizStep": "commissioning"}
+    )
+    [harvest] = response.json["items"]
+    ilmd = harvest["ilmd"]
+    assert ilmd["cbvmda:lotNumber"] == code
+    assert (
+        ilmd["cbvmda:harvestStartDate"]
+        == ilmd["cbvmda:harvestEndDate"]
+        == lot.harvest_date.isoformat()
+    )
+    assert ilmd["at:growingArea"]["at:name"]
+    assert harvest["quantityList"][0]["quantity"] > 0
+    document = {
+        "@context": harvest.pop("@context"),
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2024-06-01T00:00:00.000Z",
+        "epcisBody": {"eventList": [harvest]},
+    }
+    assert validate_document(document, SCHEMA) == []
+    hash_id = event_hash_id(harvest, document["@context"])
+    assert harvest["eventID"] == hash_id
+    assert build_document(session, harvested.lot_id)["events"] == [hash_id]
+
+
+def test_a_lot_anchored_under_schema_1_stays_intact_and_moves_to_schema_2_on_its_next_change(
+    inspector_api: Any, session: Session, harvested: Farm, anchor: Callable[[], None]
+) -> None:
+    gtin, code = our_lot(session, harvested)
+    anchor()
+    stored = latest_version(session, harvested.lot_id)
+    assert stored is not None
+    legacy = build_document(session, harvested.lot_id, schema=SCHEMA_1)  # harvest without ILMD
+    from chain.canonical import canonical_json, document_hash
+
+    stored.canonical_json, stored.doc_hash = (
+        canonical_json(legacy).decode(),
+        document_hash(legacy).hex(),
+    )
+    stored.round_id = None
+    session.add(stored)
+    session.commit()
+    integrity = inspector_api.get(f"/api/v1/batches/{harvested.lot_id}/integrity").json
+    assert integrity["status"] == "intact"
+
+    capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
+    anchor()
+    newest = session.exec(
+        select(LotDocument)
+        .where(LotDocument.lot_id == harvested.lot_id)
+        .order_by(col(LotDocument.version).desc())
+    ).first()
+    assert newest is not None and json.loads(newest.canonical_json)["schema"].endswith("/2")
+    session.refresh(lot := session.get(Lot, harvested.lot_id))
+    assert lot.tampered_at is None
+    assert (
+        inspector_api.get(f"/api/v1/batches/{harvested.lot_id}/integrity").json["status"]
+        == "intact"
+    )
