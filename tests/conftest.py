@@ -108,3 +108,53 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+# --- speed tiers ------------------------------------------------------------------------
+# Every test gets one marker, so `pytest -m unit` is the seconds-long inner loop and
+# `make test` (no -m) still runs everything:
+#   unit         no database, no server, no subprocess;
+#   integration  a migrated database (the app, session and client fixtures), or a real
+#                process such as anvil or a sandbox server;
+#   drills       fault drills: killed workers, restarted databases, hostile servers;
+#   e2e          a browser against a live server.
+# A test may set its tier itself with @pytest.mark.<tier>; otherwise it comes from where the
+# test lives and which fixtures it uses.
+TIERS = ("unit", "integration", "drills", "e2e")
+# Fixtures that need a database or start a server or process.
+_INTEGRATION_FIXTURES = frozenset(
+    {"database_template", "database_url", "sandbox_servers", "anchored_lot", "anvil_url"}
+)
+_DRILL_FILES = frozenset({"tests/security/test_hostile_server.py"})
+# Modules whose tests start processes (python -m ..., solc, node, worker pools) themselves.
+_INTEGRATION_FILES = frozenset(
+    f"tests/{name}.py"
+    for name in (
+        "bench/test_processes", "bench/test_settle", "chain/test_contract",
+        "chain/test_embedded", "chain/test_merkle", "chain/test_rpc_anvil", "chain/test_verify",
+        "security/test_headers", "security/test_json_nesting", "stamps/test_processes",
+        "stamps/test_render_labels", "trace/test_import_shadowing",
+    )
+)  # fmt: skip
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The speed tier of a collected test (see above)."""
+    for marker in item.iter_markers():
+        if marker.name in TIERS:
+            return marker.name
+    where = Path(str(item.path)).resolve().relative_to(_ROOT).as_posix()
+    if where.startswith("tests/drills/") or where in _DRILL_FILES:
+        return "drills"
+    if where.startswith("tests/e2e/"):
+        return "e2e"
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if where in _INTEGRATION_FILES or fixtures & _INTEGRATION_FIXTURES:
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(tier_of(item))
