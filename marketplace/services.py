@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
@@ -17,12 +18,17 @@ from trace import jobs
 from trace.errors import NotFound
 from trace.i18n import _l
 from trace.models import Product, Role
+from trace.models.base import utcnow
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.checks import Checks
 
 JOB_SYNC_LISTING = "marketplace.sync_listing"
 JOB_SYNC_PRODUCT = "marketplace.sync_product"
 JOB_DELIST = "marketplace.delist"
+JOB_SYNC_PRICE_STOCK = "marketplace.sync_price_stock"
+#: How long a price-and-stock batch waits for more listings of its marketplace to change
+#: (a recall or a mint touching many products queues one job per product).
+BATCH_WINDOW = timedelta(seconds=1)
 MIN_PRICE, MAX_PRICE, MAX_STOCK = 1_000, 1_000_000_000, 100_000
 _GROUPING = re.compile(r"[\s.,_]|đ$|vnd$", re.IGNORECASE)
 
@@ -129,12 +135,31 @@ def failed_listings(session: Session, actor: Actor) -> list[tuple[ListingSync, P
 def queue_product_sync(session: Session, product_id: int) -> int:
     """Queue a sync of every listing of a product (in the caller's transaction).
 
+    A listing the marketplace already shows waits for its marketplace's next price-and-stock
+    batch (``BATCH_WINDOW`` from now), so many products changing at once go in a few
+    batched calls; the others (first creates, relistings) get a job of their own.
+
     :returns: how many listings were queued.
     """
     rows = session.exec(select(ListingSync).where(ListingSync.product_id == product_id)).all()
+    batched: set[str] = set()
     for row in rows:
-        queue_listing(session, row)
+        if _shown(row):
+            row.state = ListingState.SYNCING
+            session.add(row)
+            batched.add(row.marketplace)
+        else:
+            queue_listing(session, row)
+    for marketplace in sorted(batched):
+        payload = {"marketplace": marketplace}
+        jobs.enqueue(session, JOB_SYNC_PRICE_STOCK, payload, run_after=utcnow() + BATCH_WINDOW)
     return len(rows)
+
+
+def _shown(row: ListingSync) -> bool:
+    """Whether the marketplace shows what we sent (only price and stock can be behind)."""
+    waiting = row.state in (ListingState.LISTED, ListingState.SYNCING)
+    return bool(row.enabled and row.external_id and row.sent_content_hash and waiting)
 
 
 def queue_listing(session: Session, row: ListingSync) -> None:

@@ -30,6 +30,7 @@ from marketplace.errors import (
 from marketplace.listing import desired_listing
 from marketplace.models import ListingState, ListingSync
 from marketplace.protocol import ACTIVE, Listing, MarketplaceAdapter, PriceStock, RemoteListing
+from marketplace.services import queue_listing
 from trace.jobs import RetryLater, crash_point
 from trace.models.base import utcnow
 
@@ -233,3 +234,105 @@ def _release_lease(session: Session, listing_id: int, worker: str) -> None:
         .values(leased_by=None, lease_until=None)
     )
     session.commit()
+
+
+def sync_price_stock(
+    session: Session, settings: SyncSettings, marketplace: str, worker: str
+) -> int:
+    """Send the price and stock of every listing of ``marketplace`` waiting for a sync, in
+    batches of the adapter's ``max_batch`` (one call per batch).
+
+    Only listings whose content the marketplace already shows qualify; the others (a first
+    create, changed content, a relisting, an item the marketplace refused) get a sync job of
+    their own. Running it again is harmless: listings already sent are left alone.
+
+    :returns: how many listings were sent in batches.
+    :raises RetryLater: the marketplace failed a batch for now (the rest wait for the retry).
+    """
+    adapter = settings.adapters.get(marketplace)
+    rows = _lease_waiting(session, marketplace, worker)
+    if adapter is None or not rows:
+        return 0
+    batch: list[tuple[ListingSync, Listing]] = []
+    for row in rows:
+        listing = desired_listing(session, row, settings.base_url)
+        if row.sent_content_hash == listing.content_hash():
+            batch.append((row, listing))
+        else:
+            _on_its_own(session, row)
+    session.commit()
+    sent = 0
+    for start in range(0, len(batch), max(adapter.max_batch, 1)):
+        chunk = batch[start : start + max(adapter.max_batch, 1)]
+        sent += _send_batch(session, settings, adapter, chunk, batch[start:])
+    return sent
+
+
+def _send_batch(
+    session: Session,
+    settings: SyncSettings,
+    adapter: MarketplaceAdapter,
+    chunk: list[tuple[ListingSync, Listing]],
+    unsent: list[tuple[ListingSync, Listing]],
+) -> int:
+    items = [PriceStock(row.external_id or "", lst.price_vnd, lst.stock) for row, lst in chunk]
+    try:
+        results = {result.external_id: result for result in adapter.update_price_stock(items)}
+    except TransientError as error:  # this batch and the ones after it wait for the retry
+        for row, _ in unsent:
+            row.leased_by, row.lease_until = None, None
+            session.add(row)
+        session.commit()
+        attempts = min(len(unsent), settings.max_attempts)
+        delay = error.retry_after if isinstance(error, RateLimited) else settings.backoff(attempts)
+        raise RetryLater(str(error), max(delay, 0.01)) from None
+    except MarketplaceError:  # refused as a whole: each listing finds its own way
+        results = {}
+    sent = 0
+    now = utcnow()
+    for row, listing in chunk:
+        result = results.get(row.external_id or "")
+        if result is None or result.error is not None:
+            _on_its_own(session, row)
+            continue
+        row.sent_price_vnd, row.sent_stock = listing.price_vnd, listing.stock
+        row.state, row.attempts, row.last_error = ListingState.LISTED, 0, None
+        row.last_synced_at = row.updated_at = now
+        row.leased_by, row.lease_until = None, None
+        session.add(row)
+        sent += 1
+    session.commit()
+    return sent
+
+
+def _on_its_own(session: Session, row: ListingSync) -> None:
+    """Give the lease back and queue the listing's own sync (in the caller's transaction).
+
+    What we recorded as sent is forgotten, so its own sync sends the whole listing (the
+    content changed, or the marketplace refused its price update) and no later batch
+    takes it back.
+    """
+    row.leased_by, row.lease_until, row.sent_content_hash = None, None, None
+    queue_listing(session, row)
+
+
+def _lease_waiting(session: Session, marketplace: str, worker: str) -> list[ListingSync]:
+    """Lease every listing of ``marketplace`` that waits for a price and stock update."""
+    now = utcnow()
+    statement = (
+        update(ListingSync)
+        .where(
+            col(ListingSync.marketplace) == marketplace,
+            col(ListingSync.state) == ListingState.SYNCING,
+            col(ListingSync.enabled),
+            col(ListingSync.external_id).is_not(None),
+            col(ListingSync.sent_content_hash).is_not(None),
+            or_(col(ListingSync.lease_until).is_(None), col(ListingSync.lease_until) < now),
+        )
+        .values(leased_by=worker, lease_until=now + LEASE)
+        .returning(ListingSync)
+        .execution_options(populate_existing=True)
+    )
+    rows = list(session.scalars(statement))
+    session.commit()
+    return sorted(rows, key=lambda row: row.id or 0)

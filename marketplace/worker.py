@@ -8,10 +8,19 @@ from flask import Flask, current_app
 from sqlmodel import Session, select
 
 from marketplace.models import ListingState, ListingSync
-from marketplace.services import JOB_DELIST, JOB_SYNC_LISTING, JOB_SYNC_PRODUCT, queue_product_sync
-from marketplace.sync import SyncSettings, sync_listing
+from marketplace.portal.services import queue_producer
+from marketplace.portal.sync import enrolled
+from marketplace.services import (
+    JOB_DELIST,
+    JOB_SYNC_LISTING,
+    JOB_SYNC_PRICE_STOCK,
+    JOB_SYNC_PRODUCT,
+    queue_product_sync,
+)
+from marketplace.sync import SyncSettings, sync_listing, sync_price_stock
 from trace import jobs
 from trace.jobs import RetryLater
+from trace.models import Product
 
 
 def register(app: Flask) -> None:
@@ -20,6 +29,7 @@ def register(app: Flask) -> None:
     registry[JOB_SYNC_LISTING] = handle_sync_listing
     registry[JOB_SYNC_PRODUCT] = handle_sync_product
     registry[JOB_DELIST] = handle_delist
+    registry[JOB_SYNC_PRICE_STOCK] = handle_sync_price_stock
 
 
 def settings() -> SyncSettings:
@@ -34,9 +44,20 @@ def handle_sync_listing(session: Session, payload: dict[str, Any]) -> None:
 
 
 def handle_sync_product(session: Session, payload: dict[str, Any]) -> None:
-    """``marketplace.sync_product`` {"product_id"}: queue each of the product's listings."""
-    queue_product_sync(session, int(payload["product_id"]))
+    """``marketplace.sync_product`` {"product_id"}: queue each of the product's listings
+    (and, for a producer who shares with the national portal, a push of what changed)."""
+    product_id = int(payload["product_id"])
+    queue_product_sync(session, product_id)
+    product = session.get(Product, product_id)
+    if product and "portal" in current_app.extensions and enrolled(session, product.producer_id):
+        queue_producer(session, product.producer_id)
     session.commit()
+
+
+def handle_sync_price_stock(session: Session, payload: dict[str, Any]) -> None:
+    """``marketplace.sync_price_stock`` {"marketplace"}: every waiting listing's price and
+    stock in batches (one call per ``max_batch`` listings)."""
+    sync_price_stock(session, settings(), str(payload["marketplace"]), jobs.worker_name())
 
 
 def handle_delist(session: Session, payload: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import socket
 import sqlite3
 import time
@@ -30,6 +31,7 @@ from marketplace.sandbox.faults import (
 from marketplace.sandbox.store import Store
 
 ADMIN_HEADER = "X-Sandbox-Admin"
+NUMBER = re.compile(r"/\d+")
 MAX_BODY = 64 * 1024
 Handler = Callable[..., Response]
 Write = Callable[[sqlite3.Connection], tuple[int, Any]]
@@ -103,6 +105,7 @@ class SandboxApp:
         self.faults = Faults()
         self.limits = RateLimit()
         self.requests = 0
+        self.paths: dict[str, int] = {}  # requests by "METHOD /path/{id}", faults included
         self.url_map = Map(
             [Rule(path, endpoint=name, methods=m) for path, name, m in self.routes()]
         )
@@ -144,6 +147,8 @@ class SandboxApp:
         if request.path.startswith("/_admin/"):
             return self.admin(request)
         self.requests += 1
+        key = request.method + " " + NUMBER.sub("/{id}", request.path)
+        self.paths[key] = self.paths.get(key, 0) + 1
         fault = self.faults.draw(request.method, request.path)
         delay_ms = self.faults.latency_ms + (self.faults.spike_ms if fault == LATENCY else 0)
         if delay_ms:
@@ -238,11 +243,17 @@ class SandboxApp:
         self.faults = Faults()
         self.limits = RateLimit()
         self.requests = 0
+        self.paths = {}
 
     def stats(self) -> dict[str, Any]:
         with self.store.read() as conn:
             count = conn.execute("SELECT count(*) FROM listings").fetchone()[0]
-        return {"requests": self.requests, "faults": self.faults.injected, "listings": count}
+        return {
+            "requests": self.requests,
+            "faults": self.faults.injected,
+            "listings": count,
+            "paths": dict(self.paths),
+        }
 
     def all_listings(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:

@@ -28,7 +28,6 @@ from marketplace.sandbox.base import ApiError, Checks, SandboxApp, json_object, 
 
 DEFAULT_CLIENTS = {"portal-sandbox-province": "portal-sandbox-secret"}
 TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
-NUMBER = re.compile(r"/\d+")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS portal_objects (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,7 +83,6 @@ class PortalSandbox(SandboxApp):
             conn.executescript(SCHEMA)
         self.clients = dict(clients or DEFAULT_CLIENTS)
         self.token_ttl = 3600
-        self.paths: dict[str, int] = {}
         for collection in COLLECTIONS:
             for action in ("list", "get", "create", "update"):
                 handler = partial(getattr(self, f"_{action}"), collection=collection)
@@ -104,12 +102,6 @@ class PortalSandbox(SandboxApp):
     def public_paths(self) -> tuple[str, ...]:
         return (m.TOKEN_PATH,)
 
-    def dispatch(self, request: Request) -> Response:
-        if not request.path.startswith("/_admin/"):
-            key = request.method + " " + NUMBER.sub("/{id}", request.path)
-            self.paths[key] = self.paths.get(key, 0) + 1
-        return super().dispatch(request)
-
     # --- sandbox administration -------------------------------------------------------
 
     def error_body(self, error: ApiError) -> dict[str, Any]:
@@ -124,7 +116,6 @@ class PortalSandbox(SandboxApp):
         super().reset()
         with self.store.write() as conn:
             conn.execute("DELETE FROM portal_objects")
-        self.paths = {}
 
     def stats(self) -> dict[str, Any]:
         with self.store.read() as conn:
@@ -172,7 +163,7 @@ class PortalSandbox(SandboxApp):
     def on_activate(self, request: Request, caller: str) -> Response:
         """Activate an organisation by tax code or GLN; activating it again returns it."""
         body, checks = json_object(request), Checks()
-        doc = {m.ORG_NAME: checks.text(body, m.ORG_NAME, 200),
+        doc: dict[str, Any] = {m.ORG_NAME: checks.text(body, m.ORG_NAME, 200),
                m.ORG_ADDRESS: checks.text(body, m.ORG_ADDRESS, 300)}  # fmt: skip
         tax_code, gln = body.get(m.TAX_CODE), body.get(m.GLN)
         if gln:
