@@ -29,6 +29,13 @@ def lot_link(base_url: str, gtin: str, lot_code: str) -> str:
     return f"{product_link(base_url, gtin)}/10/{quote(lot_code, safe='')}"
 
 
+def trace_link(base_url: str, gtin: str, lots: list[Lot]) -> str:
+    """The listing's trace link: the lot page when one lot is on sale, else the product's."""
+    if len(lots) == 1:
+        return lot_link(base_url, gtin, lots[0].code)
+    return product_link(base_url, gtin)
+
+
 def lot_qr_url(base_url: str, lot_id: int) -> str:
     """Where the lot's QR code (of its Digital Link) is served as a PNG."""
     return f"{base_url.rstrip('/')}/marketplace/lots/{lot_id}/qr.png"
@@ -76,7 +83,7 @@ def desired_listing(session: Session, row: ListingSync, base_url: str) -> Listin
         unit=product.unit,
         price_vnd=row.price_vnd,
         stock=min(row.stock, stampable),
-        trace_url=product_link(base_url, product.gtin),
+        trace_url=trace_link(base_url, product.gtin, lots),
         lots=tuple(
             LotLink(
                 lot.code, lot_link(base_url, product.gtin, lot.code), lot_qr_url(base_url, lot.id)

@@ -49,10 +49,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import stamps
 
     stamps.init_app(app)
+    from stamps import resolver
+
+    resolver.init_app(app)  # after the scan page: its /01/ view hands over to the resolver
     if "chain_rpc" in app.blueprints:  # /chain/rpc runs EVM code for anonymous callers
         rpc_limit = app.config.get("CHAIN_RPC_RATE_LIMIT", "60 per minute")
         app.extensions["stamps_limiter"].limit(rpc_limit)(app.blueprints["chain_rpc"])
     marketplace.init_app(app)
+    from marketplace.public import public_listings
+
+    # The product page (stamps.resolver) shows live listings without importing marketplace.
+    app.extensions["public_listings"] = public_listings
     from marketplace import dashboard as listing_charts
     from stamps import dashboard as stamp_charts
     from trace import dashboard, opendata

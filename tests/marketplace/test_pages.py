@@ -225,7 +225,8 @@ def test_each_marketplace_feed_lists_the_farmers_offered_products_in_its_own_fie
     sku, farmer = gtin(session, farm_a), browser(farm_a.email)
     [row] = feed(farmer, "postmart")
     assert (row["ma_sku"], row["gia_ban"], row["so_luong"]) == (sku, "35000", "25")
-    assert row["truy_xuat.duong_dan"] == f"https://trace.example.vn/01/{sku}"
+    # One lot on sale: the trace link lands on that lot's page.
+    assert row["truy_xuat.duong_dan"] == f"https://trace.example.vn/01/{sku}/10/TL-1"
     assert row["ten_san_pham"] == "Thanh long ruột đỏ" and row["danh_muc"] == "NS-TRAI-CAY"
     voso = feed(farmer, "voso")
     assert voso == []  # not offered there
@@ -234,7 +235,7 @@ def test_each_marketplace_feed_lists_the_farmers_offered_products_in_its_own_fie
     assert (item["item_sku"], item["price"], item["traceability.url"]) == (
         sku,
         "35000",
-        f"https://trace.example.vn/01/{sku}",
+        f"https://trace.example.vn/01/{sku}/10/TL-1",
     )
     assert feed(browser(farm_b.email), "postmart") == []
 

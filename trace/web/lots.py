@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlmodel import select
+from sqlmodel import Session, select
 from wtforms import SelectChoice
 
 from trace.db import get_session
@@ -88,8 +88,18 @@ def detail(lot_id: int) -> ResponseReturnValue:
         "event_labels": EVENT_LABELS,
         "recordable": event_service.RECORDABLE,
         "can_record": actor().producer_id == lot.producer_id,
+        "passport_missing": passport_missing(session, lot_id),
     }
     return render_template("lots/detail.html", **context)
+
+
+def passport_missing(session: Session, lot_id: int) -> list[str]:
+    """What the lot's digital product passport still lacks, as the producer reads it."""
+    from trace.anchoring.documents import build_document
+    from trace.passport import FIELD_LABELS, missing_fields
+
+    passport = build_document(session, lot_id).get("passport")
+    return [str(FIELD_LABELS[name]) for name in missing_fields(passport)] if passport else []
 
 
 @bp.route("/<int:lot_id>/events/<kind>", methods=["GET", "POST"])
