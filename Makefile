@@ -49,7 +49,15 @@ e2e-deps:
 		echo "!!! browser tests in tests/e2e WILL BE SKIPPED. Install it with: sudo apt-get install chromium"; \
 	fi
 
+# The instance's settings go in its env file too, so the `flask` commands the README prints
+# (typed later, without make) run against this same instance (trace/config.py reads it;
+# settings in the environment win over it).
+INSTANCE_DIR = $${AGRITRACE_INSTANCE:-instance}
 run: install
+	@mkdir -p $(INSTANCE_DIR) && printf '%s\n' \
+		'# Written by `make run` on each start; variables set in the environment win.' \
+		'AGRITRACE_ENV=$(AGRITRACE_ENV)' 'PUBLIC_BASE_URL=$(PUBLIC_BASE_URL)' \
+		> $(INSTANCE_DIR)/agritrace.env
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi serve --port $(PORT)

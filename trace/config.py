@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 ENVIRONMENTS = ("development", "production", "testing")
+#: Settings of one instance, in its folder: ``make run`` writes it, so that the ``flask``
+#: commands typed afterwards run against the same instance as the demo server.
+ENV_FILE_NAME = "agritrace.env"
 
 
 class ConfigError(RuntimeError):
@@ -23,6 +26,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     :raises ConfigError: when a production setting has no safe value.
     """
     overrides = dict(overrides or {})
+    load_env_file(instance_path)
     env = overrides.get("AGRITRACE_ENV") or os.environ.get("AGRITRACE_ENV", "production")
     if env not in ENVIRONMENTS:
         raise ConfigError(f"AGRITRACE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
@@ -83,6 +87,32 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key_for(env, instance_path)
     return config
+
+
+def load_env_file(instance_path: str) -> dict[str, str]:
+    """Fill in, from the instance's ``agritrace.env``, the settings the environment lacks.
+
+    The file holds ``NAME=value`` lines (``#`` starts a comment line). A variable already in
+    the environment always wins; like ``flask``'s own ``.env`` loading, the values filled in
+    go into ``os.environ``, so the processes this one starts see the same instance settings.
+
+    :returns: the settings taken from the file.
+    :raises ConfigError: when a line is not ``NAME=value``.
+    """
+    path = Path(instance_path) / ENV_FILE_NAME
+    if not path.is_file():
+        return {}
+    taken: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, equals, value = (part.strip() for part in text.partition("="))
+        if not equals or not name.isidentifier():
+            raise ConfigError(f"{path}, line {number}: expected NAME=value, not {text!r}")
+        if name not in os.environ:
+            taken[name] = os.environ[name] = value
+    return taken
 
 
 def _proxy_count(value: object) -> int:

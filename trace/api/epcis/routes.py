@@ -159,6 +159,6 @@ def _load_the_schema_at_start(state: BlueprintSetupState) -> None:
         load_schema(configured)
     except (OSError, ValueError) as error:
         raise ConfigError(
-            f"EPCIS capture cannot validate documents: {error}. Point EPCIS_SCHEMA_PATH at the "
-            "EPCIS 2.0 JSON schema, or leave it unset to use the one in trace/epcis/schema/."
+            f"EPCIS capture cannot validate documents: {error}. The EPCIS 2.0 JSON schema "
+            "ships in trace/epcis/schema/: restore it from the repository."
         ) from error
