@@ -262,3 +262,29 @@ def test_only_the_producers_farmer_or_an_admin_changes_the_opt_in(
         set_enrolment(session, actor_for(inspector), True, farm_a.user.producer_id)
     other: Actor = farm_a.actor
     assert set_enrolment(session, other, False).enabled is False
+
+
+def test_the_demo_starts_the_portal_sandbox_and_shares_a_demo_farm_with_it(
+    app: Flask, session: Session, portal: SandboxAdmin, work: Callable[[], int]
+) -> None:
+    from marketplace.serving import seed_demo_enrolment, start_sandboxes
+    from tests.conftest import FAST_HASH
+    from trace.seed import seed_demo
+
+    ports = {"POSTMART_SANDBOX_PORT": 0, "VOSO_SANDBOX_PORT": 0, "PORTAL_SANDBOX_PORT": 0}
+    app.config.update(ports)
+    running = start_sandboxes(app)
+    try:
+        assert sorted(sandbox.app.name for sandbox in running) == ["portal", "postmart", "voso"]
+    finally:
+        for sandbox in running:
+            sandbox.stop()
+
+    seed_demo(session, FAST_HASH)
+    assert seed_demo_enrolment(session) is True
+    assert seed_demo_enrolment(session) is False  # a second start changes nothing
+    work()
+    assert len(objects(portal, "organizations")) == 1
+    assert objects(portal, "products") and objects(portal, "production_orders")
+    records = session.exec(select(PortalRecord)).all()
+    assert {r.state for r in records} == {RecordState.SENT}
