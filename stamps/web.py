@@ -41,6 +41,8 @@ from stamps.render.labels import Label, render_label_sheet
 from stamps.render.layout import GRIDS
 from stamps.render.qr import stamp_png, stamp_svg
 from stamps.report import lot_story, not_found_report, scan_report
+from stamps.resolver.routing import dispatch as resolver_dispatch
+from stamps.resolver.routing import walk_up
 from stamps.scanning import (
     client_fingerprint,
     facts_of_serial,
@@ -83,6 +85,10 @@ class LocationForm(FlaskForm):
 @scan_bp.route("/01/<path:_rest>", methods=["GET", "HEAD"])
 def scan(_rest: str) -> ResponseReturnValue:
     """Verify a stamp: HTML, JSON or a GS1 linkset, by the Accept header."""
+    # Other levels, link types, linksets and trailing slashes: the GS1 resolver answers.
+    routed = resolver_dispatch(_raw_path())
+    if routed is not None:
+        return routed
     try:
         key = parse_stamp_path(_raw_path())
     except MalformedStampPath as error:
@@ -191,6 +197,9 @@ def _malformed(reason: str) -> ResponseReturnValue:
 def _not_found(key: StampKey) -> ResponseReturnValue:
     if _representation() != "html":
         return jsonify(not_found_report()), 404
+    walked = walk_up(_raw_path())  # the lot's (or product's) page, saying NOT_FOUND
+    if walked is not None:
+        return walked
     says = VERDICT_TEXTS[Verdict.NOT_FOUND]
     return render_template("stamps/not_found.html", key=key, says=says), 404
 

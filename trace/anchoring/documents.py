@@ -26,11 +26,15 @@ from trace.models import (
     Product,
 )
 from trace.models.base import utcnow
+from trace.passport import passport_content, passport_stages
 from trace.services.captured_events import document_entries
 from trace.services.epcis_events import hash_id_of
 
-DOCUMENT_SCHEMA = "agritrace/lot-document/2"
+DOCUMENT_SCHEMA = "agritrace/lot-document/3"
 SCHEMA_1 = "agritrace/lot-document/1"
+# Schema 3 adds the lot's digital product passport (trace.passport), so the lot's proof
+# bundle proves it; a lot recorded under schema 2 is checked against schema 2.
+SCHEMA_2 = "agritrace/lot-document/2"
 
 
 def build_document(
@@ -63,6 +67,9 @@ def build_document(
     captured = [] if legacy else document_entries(session, lot_id)
     if captured:  # absent rather than empty: documents of lots without any keep their hash
         document["captured_events"] = captured
+    if schema == DOCUMENT_SCHEMA:
+        stages = passport_stages(session, lot_id, document["events"])
+        document["passport"] = passport_content(document, stages)
     return document
 
 
