@@ -142,6 +142,20 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("/marketplace/products/<int:product_id>/qr.png", "GET"): expect(
         "/marketplace/products/{product}/qr.png", *NOT_LISTED
     ),
+    # The national portal: a farmer's own switch (an empty POST opts out); admins see all.
+    ("/marketplace/portal/", "GET"): expect("/marketplace/portal/", 302, 200, 200, 404, 200),
+    ("/marketplace/portal/enrolment", "POST"): expect(
+        "/marketplace/portal/enrolment", 302, 302, 302, 404, 404, data={}
+    ),
+    ("/marketplace/portal/producers/<int:producer_id>", "GET"): expect(
+        "/marketplace/portal/producers/{producer}", *ADMIN
+    ),
+    ("/marketplace/portal/producers/<int:producer_id>/history.json", "GET"): expect(
+        "/marketplace/portal/producers/{producer}/history.json", *ADMIN
+    ),
+    ("/marketplace/portal/producers/<int:producer_id>/push", "POST"): expect(
+        "/marketplace/portal/producers/{producer}/push", 302, 404, 404, 404, 302, data={}
+    ),
     ("/tokens", "GET"): expect("/tokens", 302, 200, 200, 200, 200),
     ("/tokens", "POST"): expect("/tokens", 302, 422, 422, 404, 422, data={}),
     ("/tokens/<int:token_id>/revoke", "POST"): expect(
