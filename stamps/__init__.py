@@ -11,7 +11,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 
 def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
-    from stamps import api
+    from stamps import api, web_flags
     from stamps.proofs import StampTreeCache
     from stamps.report import StoryCache
     from stamps.scale import seed_scale_command
@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(void_bp)
     app.register_error_handler(RateLimitExceeded, _too_many)
     api.init_app(app)
+    web_flags.init_app(app)  # flag reviews, clone limits, the scan window
     app.cli.add_command(seed_scale_command)
 
 

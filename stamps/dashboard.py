@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
-from stamps.models import FlagRule, Scan, Stamp, StampFlag, StampRun
+from stamps.models import FlagReview, FlagRule, Scan, ScanPlace, Stamp, StampFlag, StampRun
 from trace.dashboard.charts import Chart, ChartData
-from trace.dashboard.districts import DISTRICTS, UNKNOWN, district_key
-from trace.dashboard.filters import Filters, district_counts
+from trace.dashboard.districts import DISTRICTS, ELSEWHERE, NOT_SHARED, UNKNOWN, district_key
+from trace.dashboard.filters import Filters
 from trace.dashboard.rollup import RollupSource, tally
 from trace.i18n import _l
 from trace.models import Lot, Producer
@@ -38,6 +38,14 @@ RUNS = RollupSource(
     "stamp_runs", StampRun, col(StampRun.lot_id), StampRun.created_at, weight=StampRun.count
 )
 SCANS = RollupSource("scans", Scan, col(Stamp.lot_id), Scan.scanned_at, joins=_stamp_of(Scan))
+#: Where consenting consumers scanned: one row per located scan, its district as bucket.
+SCAN_PLACES = RollupSource(
+    "scan_places",
+    ScanPlace,
+    col(ScanPlace.lot_id),
+    ScanPlace.scanned_at,
+    bucket=ScanPlace.district,
+)
 FLAGS = RollupSource(
     "stamp_flags",
     StampFlag,
@@ -78,18 +86,56 @@ def stamps_per_month(session: Session, filters: Filters) -> ChartData:
 
 
 def scans_by_district(session: Session, filters: Filters) -> ChartData:
-    """Scans of stamps by the district of the producer who made the product."""
-    statement = _with_district(tally(session, SCANS, filters))
-    keys = [district.key for district in DISTRICTS] + [UNKNOWN]
+    """Scans by the district where they happened, when the consumer shared where they
+    were; the rest are "not shared" (never the district where the product was made)."""
+    keys = [district.key for district in DISTRICTS] + [ELSEWHERE, NOT_SHARED]
     data = ChartData(
         "district",
         keys,
         [("scans", _l("Consumer scans"))],
         x_labels={district.key: district.name for district in DISTRICTS}
+        | {
+            ELSEWHERE: _l("Outside these districts"),
+            NOT_SHARED: _l("Place not shared"),
+        },
+    )
+    placed = tally(session, SCAN_PLACES, filters)
+    located = 0
+    statement = select(placed.c.bucket, func.sum(placed.c.n)).group_by(placed.c.bucket)
+    for key, amount in session.exec(statement).all():  # type: ignore[call-overload]
+        if key != NOT_SHARED:
+            data.add(key, "scans", amount)
+            located += int(amount)
+    scans = tally(session, SCANS, filters)
+    total = session.execute(select(func.coalesce(func.sum(scans.c.n), 0))).scalar_one()
+    data.add(NOT_SHARED, "scans", int(total) - located)
+    return data
+
+
+def open_flags_by_district(session: Session, filters: Filters) -> ChartData:
+    """Flags awaiting an inspector's review, and confirmed ones, by the producer's district."""
+    statement = (
+        select(col(Producer.district), col(StampFlag.review), func.count())
+        .select_from(StampFlag)
+        .join(Stamp, col(Stamp.id) == StampFlag.stamp_id)
+        .join(Lot, col(Lot.id) == Stamp.lot_id)
+        .join(Producer, col(Producer.id) == Lot.producer_id)
+        .where(col(StampFlag.review).in_([FlagReview.OPEN, FlagReview.CONFIRMED]))
+        .group_by(Producer.district, StampFlag.review)
+    )
+    statement = filters.restrict_lots(statement, col(Stamp.lot_id))  # type: ignore[arg-type]
+    data = ChartData(
+        "district",
+        [district.key for district in DISTRICTS] + [UNKNOWN],
+        [
+            (str(FlagReview.OPEN), _l("Awaiting review")),
+            (str(FlagReview.CONFIRMED), _l("Confirmed copies")),
+        ],
+        x_labels={district.key: district.name for district in DISTRICTS}
         | {UNKNOWN: _l("Other or unknown")},
     )
-    for key, amount in district_counts(session, statement).items():
-        data.add(key, "scans", amount)
+    for name, review, amount in session.exec(statement).all():  # type: ignore[call-overload]
+        data.add(district_key(name), str(review), amount)
     return data
 
 
@@ -133,10 +179,11 @@ CHARTS = (
         scans_by_district,
         20,
         _l(
-            "Scans of stamps, counted in the district where the product was made. Each "
-            "tile is a district placed roughly where it lies; no boundary map is shipped."
+            "Scans counted in the district where they happened, when the consumer shared "
+            "their location; otherwise under “Place not shared”. Each tile is a district "
+            "placed roughly where it lies; no boundary map is shipped."
         ),
-        rollups=(SCANS,),
+        rollups=(SCANS, SCAN_PLACES),
     ),
     Chart(
         "suspicious-scans",
@@ -146,5 +193,17 @@ CHARTS = (
         30,
         _l("Stamps the clone rules flagged, by the rule that fired."),
         rollups=(FLAGS,),
+    ),
+    Chart(
+        "open-flags",
+        _l("Open flags by district"),
+        "bars",
+        open_flags_by_district,
+        35,
+        _l(
+            "Suspected copies now: flags awaiting an inspector's review and those confirmed, "
+            "by the district of the producer. Dismissed flags are not counted."
+        ),
+        uses_period=False,
     ),
 )

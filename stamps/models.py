@@ -78,12 +78,19 @@ class Stamp(SQLModel, table=True):
 
 
 class Scan(SQLModel, table=True):
-    """One consumer scan; the client address is kept only as a salted hash."""
+    """One consumer scan: a client's first view of a stamp in the scan window.
+
+    The client address is kept only as a salted hash. Views by the same client within
+    the window (reloads, language switches, the redirect after sharing a province) write
+    nothing: the composite index finds the client's last scan of the stamp in one look-up
+    and also serves every "scans of a stamp" query.
+    """
 
     __tablename__ = "scans"
+    __table_args__ = (Index("ix_scans_stamp_client_time", "stamp_id", "client_hash", "scanned_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    stamp_id: int = Field(foreign_key="stamps.id", index=True)
+    stamp_id: int = Field(foreign_key="stamps.id")
     scanned_at: datetime = Field(default_factory=utcnow, index=True)
     client_hash: str = Field(max_length=64)
     user_agent: str = Field(default="", max_length=200)
@@ -91,8 +98,16 @@ class Scan(SQLModel, table=True):
     geohash: str | None = Field(default=None, max_length=5)
 
 
+class FlagReview(enum.StrEnum):
+    """Where an inspector's review of a flag stands; a dismissed flag no longer counts."""
+
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
 class StampFlag(SQLModel, table=True):
-    """Why a stamp is SUSPICIOUS: the rule that fired and what it saw."""
+    """Why a stamp is SUSPICIOUS: the rule that fired, what it saw, and its review."""
 
     __tablename__ = "stamp_flags"
 
@@ -101,6 +116,17 @@ class StampFlag(SQLModel, table=True):
     rule: str = Field(max_length=24, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    review: str = Field(
+        default="open",
+        max_length=10,
+        index=True,
+        sa_column_kwargs={"server_default": text("'open'")},
+    )
+    reviewed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reviewed_at: datetime | None = None
+    review_note: str = Field(
+        default="", max_length=1000, sa_column_kwargs={"server_default": text("''")}
+    )
 
 
 class StampVoidAction(enum.StrEnum):
@@ -127,3 +153,35 @@ class StampVoid(SQLModel, table=True):
     )
     actor_id: int = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CloneThreshold(SQLModel, table=True):
+    """Clone-rule limits an admin set: for one product, or (``product_id`` empty) the
+    province's default. An empty limit falls back to the default, then to the built-in one.
+    """
+
+    __tablename__ = "clone_thresholds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int | None = Field(default=None, foreign_key="products.id", unique=True)
+    max_scans: int | None = None
+    max_travel_kmh: float | None = None
+    min_travel_km: float | None = None
+    updated_by_id: int | None = Field(default=None, foreign_key="users.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ScanPlace(SQLModel, table=True):
+    """Where a scan happened, for scans whose consumer shared a location (append-only).
+
+    ``district`` is a dashboard district key, ``elsewhere`` (outside those districts) or
+    ``unknown`` (only a province that contains them). The dashboard counts scans by it.
+    """
+
+    __tablename__ = "scan_places"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="scans.id", unique=True)
+    lot_id: int = Field(foreign_key="lots.id")
+    scanned_at: datetime
+    district: str = Field(max_length=24)

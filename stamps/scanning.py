@@ -1,4 +1,9 @@
-"""What a scan finds: the stamp's facts, the scan log and the clone rules.
+"""What a scan finds and what it counts: the stamp's facts, the scan log, scan places.
+
+A scan is one client's first view of a stamp in the scan window (``SCAN_WINDOW_MINUTES``,
+30 by default): later views by the same client (salted address hash) within the window —
+a reload, a language switch, the redirect after sharing a province — are not new scans,
+are not counted and are not fed to the clone rules (:mod:`stamps.clone_rules`).
 
 The verdict is :mod:`stamps.verdict`'s; ``Verdict`` and ``verdict_of`` are re-exported here
 for older callers.
@@ -13,20 +18,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from stamps.clone_rules import DEFAULT_LIMITS, CloneLimits, apply_rules, limits_from
 from stamps.identity import StampKey
-from stamps.models import FlagRule, Scan, Stamp, StampFlag, StampStatus
-from stamps.places import Place, distance_km
+from stamps.models import CloneThreshold, FlagReview, Scan, ScanPlace, Stamp, StampFlag
+from stamps.places import Place
 from stamps.verdict import Verdict as Verdict
 from stamps.verdict import verdict_of as verdict_of
-from trace.alerts.sources import alert_flag_raised
+from trace.dashboard.districts import place_district
 from trace.models import Lot, Plot, Producer, Product
 from trace.models.base import utcnow
 
-MAX_TRAVEL_KMH = 900.0  # faster than a scheduled flight: two people, or a copied label
-MIN_TRAVEL_KM = 50.0
+#: How long one client's views of a stamp make one scan (the app's default setting).
+SCAN_WINDOW = timedelta(minutes=30)
 PREVIEW_AGENTS = re.compile(
     r"bot|crawl|spider|preview|facebookexternalhit|slack|whatsapp|telegram|discord|zalo"
     r"|skypeuri|embedly|linkedin|pinterest|curl-preview|headless-preview",
@@ -43,16 +50,34 @@ class StampFacts:
     product: Product
     producer: Producer
     plot: Plot | None
+    limits: CloneLimits = DEFAULT_LIMITS
 
 
-# Built once: the scan path runs these on every scan, so only the parameters change.
+_OWN_LIMITS = aliased(CloneThreshold, name="own_limits")
+_DEFAULT_LIMITS = aliased(CloneThreshold, name="default_limits")
+# Built once: the scan path runs these on every scan, so only the parameters change. The
+# clone limits come along (two joins on a tiny table) rather than in a query of their own.
 _FIND_STAMP = (
-    select(Stamp, Lot, Product, Producer, Plot)
+    select(Stamp, Lot, Product, Producer, Plot, _OWN_LIMITS, _DEFAULT_LIMITS)  # type: ignore[call-overload]
     .join(Lot, col(Lot.id) == Stamp.lot_id)
     .join(Product, col(Product.id) == Lot.product_id)
     .join(Producer, col(Producer.id) == Lot.producer_id)
     .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
+    .outerjoin(_OWN_LIMITS, col(_OWN_LIMITS.product_id) == Product.id)
+    .outerjoin(_DEFAULT_LIMITS, col(_DEFAULT_LIMITS.product_id).is_(None))
     .where(Stamp.serial == bindparam("serial"))
+)
+# The client's last counted scan of the stamp inside the window: one index range
+# (ix_scans_stamp_client_time) read backwards.
+_LAST_SCAN = (
+    select(Scan)
+    .where(
+        Scan.stamp_id == bindparam("stamp"),
+        Scan.client_hash == bindparam("client"),
+        col(Scan.scanned_at) > bindparam("since"),
+    )
+    .order_by(col(Scan.scanned_at).desc())
+    .limit(1)
 )
 _SCANS = Scan.__table__  # type: ignore[attr-defined]
 _STAMPS = Stamp.__table__  # type: ignore[attr-defined]
@@ -80,7 +105,10 @@ _COUNT_SCAN = (
 def facts_of_serial(session: Session, serial: str) -> StampFacts | None:
     """The stamp with this (normalised) serial, with its lot, product, producer and plot."""
     row = session.exec(_FIND_STAMP, params={"serial": serial}).first()
-    return None if row is None else StampFacts(*row)
+    if row is None:
+        return None
+    stamp, lot, product, producer, plot, own, default = row
+    return StampFacts(stamp, lot, product, producer, plot, limits_from(own, default))
 
 
 def find_stamp(session: Session, key: StampKey) -> StampFacts | None:
@@ -110,16 +138,36 @@ def record_scan(
     user_agent: str,
     place: Place | None,
     now: datetime | None = None,
+    window: timedelta = SCAN_WINDOW,
 ) -> int:
-    """Log one scan, update the stamp's counters and apply the clone rules; not committed.
+    """Log a client's view of a stamp as a scan, unless it is a repeat; not committed.
 
-    Two Core statements: the ORM's unit of work is only used when a rule fires, which is
-    rare. The caller commits once the answer is ready, so a scan whose answer could not be
-    built (the database went away meanwhile) is not counted.
+    A repeat (the same client within ``window`` of its last scan of the stamp) writes
+    nothing, except that a place it consents to share is attached to that scan if it had
+    none. A new scan is two Core statements (insert, counter update); the ORM's unit of
+    work is only used when a rule fires, which is rare. The caller commits once the
+    answer is ready, so a scan whose answer could not be built is not counted.
 
-    :returns: the new scan's id.
+    :returns: the id of the scan the view belongs to (new or repeated).
     """
     now = now or utcnow()
+    params = {"stamp": facts.stamp.id, "client": client_hash, "since": now - window}
+    last = session.exec(_LAST_SCAN, params=params).first()  # type: ignore[call-overload]
+    if last is not None:
+        if place is not None and last.province is None:
+            _locate(session, facts, last, place)
+        return last.id  # type: ignore[return-value]  # a stored scan has its id
+    return _count_scan(session, facts, client_hash, user_agent, place, now)
+
+
+def _count_scan(
+    session: Session,
+    facts: StampFacts,
+    client_hash: str,
+    user_agent: str,
+    place: Place | None,
+    now: datetime,
+) -> int:
     stamp = facts.stamp
     province = place.province if place else None
     scan = Scan(
@@ -137,7 +185,9 @@ def record_scan(
     ).one()
     for name, value in counted._mapping.items():
         set_committed_value(stamp, name, value)
-    _apply_rules(session, facts, scan)
+    if place is not None:
+        _log_place(session, facts, scan, place)
+    apply_rules(session, stamp, facts.lot.id, scan, facts.limits)  # type: ignore[arg-type]
     session.flush()
     return scan.id
 
@@ -147,68 +197,43 @@ def locate_scan(session: Session, facts: StampFacts, scan_id: int, place: Place)
     scan = session.get(Scan, scan_id)
     if scan is None or scan.stamp_id != facts.stamp.id or scan.province is not None:
         return
-    scan.province, scan.geohash = place.province, place.geohash
-    session.add(scan)
-    session.flush()
-    _apply_rules(session, facts, scan)
+    _locate(session, facts, scan, place)
     session.commit()
 
 
-def _apply_rules(session: Session, facts: StampFacts, scan: Scan) -> None:
+def _locate(session: Session, facts: StampFacts, scan: Scan, place: Place) -> None:
+    scan.province, scan.geohash = place.province, place.geohash
+    session.add(scan)
     stamp = facts.stamp
-    if stamp.first_scan_at is None:
-        stamp.first_scan_at = scan.scanned_at
-    if stamp.first_scan_province is None and scan.province:
-        stamp.first_scan_province = scan.province
-    if stamp.status == StampStatus.VOID:
-        _flag(session, stamp, FlagRule.VOID_SCAN, {"scan_id": scan.id})
-    if stamp.scan_count > facts.product.scan_threshold:
-        detail = {"scans": stamp.scan_count, "threshold": facts.product.scan_threshold}
-        _flag(session, stamp, FlagRule.SCAN_THRESHOLD, detail)
-    travel = _impossible_travel(session, stamp, scan)
-    if travel is not None:
-        _flag(session, stamp, FlagRule.IMPOSSIBLE_TRAVEL, travel)
-    session.add(stamp)
+    if stamp.first_scan_province is None:  # the first place the stamp was seen at
+        stamp.first_scan_province = place.province
+        session.add(stamp)
+    _log_place(session, facts, scan, place)
+    session.flush()
+    apply_rules(session, stamp, facts.lot.id, scan, facts.limits)  # type: ignore[arg-type]
+    session.flush()
 
 
-def _impossible_travel(session: Session, stamp: Stamp, scan: Scan) -> dict[str, object] | None:
-    here = Place(scan.province, scan.geohash).centre()
-    if here is None:
-        return None
-    statement = (
-        select(Scan)
-        .where(Scan.stamp_id == stamp.id, Scan.id != scan.id, col(Scan.province).is_not(None))
-        .where(col(Scan.scanned_at) >= scan.scanned_at - timedelta(days=2))
-        .order_by(col(Scan.scanned_at).desc())
-        .limit(20)
+def _log_place(session: Session, facts: StampFacts, scan: Scan, place: Place) -> None:
+    """Log where the scan happened, for the dashboard (a scan is located at most once)."""
+    session.add(
+        ScanPlace(
+            scan_id=scan.id,  # type: ignore[arg-type]
+            lot_id=facts.lot.id,  # type: ignore[arg-type]
+            scanned_at=scan.scanned_at,
+            district=place_district(place.province, place.centre() if place.geohash else None),
+        )
     )
-    for earlier in session.exec(statement):
-        there = Place(earlier.province, earlier.geohash).centre()
-        if there is None:
-            continue
-        km = distance_km(here, there)
-        hours = max(abs((scan.scanned_at - earlier.scanned_at).total_seconds()) / 3600, 1 / 60)
-        if km >= MIN_TRAVEL_KM and km / hours > MAX_TRAVEL_KMH:
-            return {
-                "from": earlier.province,
-                "to": scan.province,
-                "km": round(km),
-                "minutes": round(hours * 60),
-            }
-    return None
-
-
-def _flag(session: Session, stamp: Stamp, rule: FlagRule, detail: dict[str, object]) -> None:
-    stamp.flagged = True
-    exists = session.exec(
-        select(func.count()).where(StampFlag.stamp_id == stamp.id, StampFlag.rule == rule)
-    ).one()
-    if not exists:
-        session.add(StampFlag(stamp_id=stamp.id, rule=rule, detail=detail))  # type: ignore[arg-type]
-        alert_flag_raised(session, stamp.lot_id, stamp.id, stamp.serial, rule, detail)  # type: ignore[arg-type]
 
 
 def flags_of(session: Session, stamp_id: int) -> list[StampFlag]:
-    """The rules that fired for a stamp, oldest first."""
-    statement = select(StampFlag).where(StampFlag.stamp_id == stamp_id).order_by(col(StampFlag.id))
+    """The flags that hold against a stamp (open or confirmed), oldest first.
+
+    A flag an inspector dismissed no longer counts; :mod:`stamps.flag_review` lists all.
+    """
+    statement = (
+        select(StampFlag)
+        .where(StampFlag.stamp_id == stamp_id, StampFlag.review != FlagReview.DISMISSED)
+        .order_by(col(StampFlag.id))
+    )
     return list(session.exec(statement))

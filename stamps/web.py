@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +27,7 @@ from markupsafe import Markup
 from wtforms import HiddenField, SelectField, StringField
 
 from stamps import minting
+from stamps.flag_review import flag_notes
 from stamps.identity import (
     MalformedStampPath,
     StampKey,
@@ -106,7 +107,12 @@ def scan(_rest: str) -> ResponseReturnValue:
     scan_id = None
     if not is_preview(request.method, request.user_agent.string):
         scan_id = record_scan(
-            session, facts, _client_hash(), request.user_agent.string, _consented_place()
+            session,
+            facts,
+            _client_hash(),
+            request.user_agent.string,
+            _consented_place(),
+            window=timedelta(minutes=current_app.config["SCAN_WINDOW_MINUTES"]),
         )
     report = scan_report(session, facts, base, today, story)
     session.commit()  # last database work: what follows cannot fail a counted scan
@@ -125,6 +131,7 @@ def scan(_rest: str) -> ResponseReturnValue:
         form=_location_form(scan_id),
         province_options=province_options(),
         story_html=story_html,
+        flag_notes=flag_notes(session, facts.stamp),
         alerted=lot_alerted(session, facts.lot.id, AlertKind.TAMPER_DETECTED),  # type: ignore[arg-type]
     )
 

@@ -161,6 +161,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("/tokens/<int:token_id>/revoke", "POST"): expect(
         "/tokens/{token}/revoke", 302, 302, 404, 404, 302, data={}
     ),
+    ("/inspect/flags", "GET"): expect("/inspect/flags", *STAFF),
+    # No flag 1 exists: staff reach the review and are told so.
+    ("/inspect/flags/<int:flag_id>/review", "POST"): expect(
+        "/inspect/flags/1/review", 302, 404, 404, 404, 404, data={}
+    ),
+    ("/admin/clone-limits", "GET"): expect("/admin/clone-limits", *ADMIN),
+    ("/admin/clone-limits", "POST"): expect(
+        "/admin/clone-limits", 302, 404, 404, 404, 302, data={}
+    ),
     ("/dashboard/", "GET"): expect("/dashboard/", *STAFF),
     ("/dashboard/<key>.csv", "GET"): expect("/dashboard/pending-lots.csv", *STAFF),
     ("/dashboard/static/<path:filename>", "GET"): expect(

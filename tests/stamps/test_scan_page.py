@@ -10,9 +10,11 @@ from flask import Flask
 from sqlmodel import Session, col, select
 
 from stamps import minting, voiding
+from stamps.flag_review import set_limits
 from stamps.models import Scan, Stamp, StampFlag
 from tests.registry_fixtures import Farm
-from trace.models import Lot, Product
+from trace.models import Lot, Product, Role, User
+from trace.services.access import Actor
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"}
 JSON = {**PHONE, "Accept": "application/json"}
@@ -28,8 +30,11 @@ def stamped(session: Session, farm_a: Farm) -> list[str]:
     return [f"/01/{gtin}/10/{lot.code}/21/{s}" for s in serials]
 
 
-def scan(client: Any, path: str, **params: str) -> dict[str, Any]:
-    response = client.get(path, headers=JSON, query_string=params)
+def scan(client: Any, path: str, addr: str = "127.0.0.1", **params: str) -> dict[str, Any]:
+    """One JSON scan from the client at ``addr`` (each address is another phone)."""
+    response = client.get(
+        path, headers=JSON, query_string=params, environ_base={"REMOTE_ADDR": addr}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.json
 
@@ -107,9 +112,9 @@ def test_void_stamp_is_void_and_its_scan_is_flagged(
 def test_far_apart_scans_in_minutes_make_the_stamp_suspicious(
     client, session: Session, stamped: list[str]
 ) -> None:  # type: ignore[no-untyped-def]
-    first = scan(client, stamped[0], consent="1", province="Hà Nội")
+    first = scan(client, stamped[0], "198.51.100.1", consent="1", province="Hà Nội")
     assert first["verdict"] == "GENUINE"
-    second = scan(client, stamped[0], consent="1", province="TP. Hồ Chí Minh")
+    second = scan(client, stamped[0], "198.51.100.2", consent="1", province="TP. Hồ Chí Minh")
     assert second["verdict"] == "SUSPICIOUS" and second["flags"] == ["impossible_travel"]
     assert second["scans"]["first_province"] == "Hà Nội"
     html = client.get(stamped[0], headers=PHONE).get_data(as_text=True)
@@ -117,8 +122,8 @@ def test_far_apart_scans_in_minutes_make_the_stamp_suspicious(
 
 
 def test_nearby_scans_stay_genuine(client, stamped: list[str]) -> None:  # type: ignore[no-untyped-def]
-    scan(client, stamped[0], consent="1", geo="10.7769,106.7009")
-    report = scan(client, stamped[0], consent="1", geo="10.80,106.65")
+    scan(client, stamped[0], "198.51.100.1", consent="1", geo="10.7769,106.7009")
+    report = scan(client, stamped[0], "198.51.100.2", consent="1", geo="10.80,106.65")
     assert report["verdict"] == "GENUINE"
 
 
@@ -140,12 +145,12 @@ def test_scan_log_keeps_a_salted_hash_not_the_address(
     assert "203.0.113.7" not in row.client_hash and len(row.client_hash) == 64
 
 
-def test_too_many_scans_of_one_stamp_flag_it(client, session: Session, stamped: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_too_many_scans_of_one_stamp_flag_it(
+    client, session: Session, admin: User, stamped: list[str]
+) -> None:  # type: ignore[no-untyped-def]
     product = session.exec(select(Product)).first()
-    product.scan_threshold = 3
-    session.add(product)
-    session.commit()
-    verdicts = [scan(client, stamped[0])["verdict"] for _ in range(4)]
+    set_limits(session, Actor(admin.id, Role.ADMIN), product.id, {"max_scans": 3})
+    verdicts = [scan(client, stamped[0], f"198.51.100.{i}")["verdict"] for i in range(4)]
     assert verdicts == ["GENUINE"] * 3 + ["SUSPICIOUS"]
 
 
@@ -188,5 +193,6 @@ def test_scans_are_rate_limited_per_client_with_retry_after(app: Flask, stamped:
 def test_the_scan_count_reads_right_for_one_and_for_many(client, stamped: list[str]) -> None:  # type: ignore[no-untyped-def]
     first = client.get(stamped[0] + "?lang=en", headers=PHONE).get_data(as_text=True)
     assert re.search(r"1 scan\.", first) and "1 scans" not in first
-    second = client.get(stamped[0] + "?lang=en", headers=PHONE).get_data(as_text=True)
-    assert "2 scans." in second
+    other_phone = {"REMOTE_ADDR": "198.51.100.9"}
+    second = client.get(stamped[0] + "?lang=en", headers=PHONE, environ_base=other_phone)
+    assert "2 scans." in second.get_data(as_text=True)

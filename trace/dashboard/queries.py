@@ -1,16 +1,30 @@
-"""The registry's own charts: certifications about to expire, anchoring rounds, pending lots."""
+"""The registry's own charts: certifications about to expire, anchoring rounds, pending lots,
+and what inspectors act on (recalls, inspections, tampered lots, alerts) by district."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, union_all
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from trace.dashboard.charts import Chart, ChartData, local_month
+from trace.dashboard.districts import DISTRICTS, UNKNOWN, district_key
 from trace.dashboard.filters import Filters
 from trace.i18n import _l
-from trace.models import AnchorRound, Certification, LotDocument, RoundStatus
+from trace.models import (
+    Alert,
+    AnchorRound,
+    Certification,
+    Event,
+    EventKind,
+    Lot,
+    LotDocument,
+    Producer,
+    RoundStatus,
+)
 from trace.models.registry import CertificationScheme
 
 SCHEME_LABELS = {
@@ -109,6 +123,86 @@ def pending_lots(session: Session, filters: Filters) -> ChartData:
     return data.fill(session.exec(statement).all(), "lots")  # type: ignore[call-overload]
 
 
+OVERSIGHT_SERIES = ("recalls", "inspections_pass", "inspections_fail", "tampered", "alerts")
+
+
+def oversight_by_district(session: Session, filters: Filters) -> ChartData:
+    """Lots recalled, inspections passed and failed, lots found tampered and alerts raised
+    in the period, by the producer's district (one aggregate statement)."""
+    data = ChartData(
+        "district",
+        [district.key for district in DISTRICTS] + [UNKNOWN],
+        [
+            ("recalls", _l("Lots recalled")),
+            ("inspections_pass", _l("Inspections passed")),
+            ("inspections_fail", _l("Inspections failed")),
+            ("tampered", _l("Lots found tampered")),
+            ("alerts", _l("Alerts")),
+        ],
+        x_labels={district.key: district.name for district in DISTRICTS}
+        | {UNKNOWN: _l("Other or unknown")},
+    )
+    parts = union_all(
+        _lots_since(filters, "recalls", col(Lot.recalled_at)),
+        _lots_since(filters, "tampered", col(Lot.tampered_at)),
+        _inspections(filters),
+        _alerts(filters),
+    ).subquery()
+    statement = select(parts.c.series, parts.c.district, func.sum(parts.c.n)).group_by(
+        parts.c.series, parts.c.district
+    )
+    for series, name, amount in session.exec(statement).all():  # type: ignore[call-overload]
+        data.add(district_key(name), series, amount)
+    return data
+
+
+def _lots_since(filters: Filters, series: str, at: Any) -> Select[Any]:
+    statement = (
+        select(literal(series).label("series"), Producer.district, func.count().label("n"))
+        .select_from(Lot)
+        .join(Producer, col(Producer.id) == Lot.producer_id)
+        .where(at >= filters.since)
+        .group_by(Producer.district)
+    )
+    return filters.restrict_lots(statement, col(Lot.id))  # type: ignore[arg-type]
+
+
+def _inspections(filters: Filters) -> Select[Any]:
+    """Current inspection events (not corrected by a later one), by result."""
+    later = aliased(Event)
+    result = Event.details["result"].as_string()  # type: ignore[index]
+    series = case((result == "fail", "inspections_fail"), else_="inspections_pass")
+    statement = (
+        select(series.label("series"), Producer.district, func.count().label("n"))
+        .select_from(Event)
+        .join(Producer, col(Producer.id) == Event.producer_id)
+        .where(Event.kind == EventKind.INSPECTION, col(Event.occurred_at) >= filters.since)
+        .where(~exists().where(col(later.supersedes_id) == col(Event.id)))
+        .group_by(series, Producer.district)
+    )
+    return filters.restrict_lots(statement, col(Event.lot_id))  # type: ignore[arg-type]
+
+
+def _alerts(filters: Filters) -> Select[Any]:
+    """Alerts raised in the period, by the district recorded with each (none: province-wide,
+    such as a failing anchoring round)."""
+    statement = (
+        select(literal("alerts").label("series"), Alert.district, func.count().label("n"))
+        .where(col(Alert.created_at) >= filters.since)
+        .group_by(Alert.district)
+    )
+    if filters.narrowed:  # an alert about a lot goes by the lot, others by their producer
+        lots = filters.restrict_products(select(Lot.id), Lot.product_id)
+        producers = filters.restrict_producers(select(Producer.id), col(Producer.id))
+        statement = statement.where(
+            or_(
+                col(Alert.lot_id).in_(lots),
+                and_(col(Alert.lot_id).is_(None), col(Alert.producer_id).in_(producers)),
+            )
+        )
+    return statement  # type: ignore[return-value]
+
+
 CHARTS = (
     Chart(
         "certifications-expiring",
@@ -135,5 +229,16 @@ CHARTS = (
         70,
         _l("Lots whose latest changes are not yet confirmed on the blockchain."),
         uses_period=False,
+    ),
+    Chart(
+        "oversight-by-district",
+        _l("Recalls, inspections, tampering and alerts by district"),
+        "bars",
+        oversight_by_district,
+        25,
+        _l(
+            "In the period: lots recalled, inspections passed and failed, lots whose data "
+            "was found changed after anchoring, and alerts raised, by the producer's district."
+        ),
     ),
 )

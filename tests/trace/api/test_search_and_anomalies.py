@@ -3,6 +3,7 @@ flagged stamps by province, product and rule; a stamp's scans and flags."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from tests.registry_fixtures import Farm
 from trace.models import Certification, Lot, Producer, Product
 
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13) Chrome/120 Mobile"}
+PHONES = itertools.count(1)  # each scan() is another phone
 
 
 def ids(api: Any, path: str, **params: Any) -> list[int]:
@@ -65,10 +67,12 @@ def test_products_and_producers_are_found_by_name_gtin_district_and_certificatio
 
 
 def scan(client: Any, session: Session, farm: Farm, serial: str, province: str) -> None:
+    """A scan by a phone of its own (one phone alone can never flag a stamp)."""
     lot = session.get(Lot, farm.lot_id)
     path = f"/01/{session.get(Product, lot.product_id).gtin}/10/{lot.code}/21/{serial}"
     query = {"consent": "1", "province": province}
-    client.get(path, headers=PHONE, query_string=query).close()
+    phone = {"REMOTE_ADDR": f"198.51.100.{next(PHONES)}"}
+    client.get(path, headers=PHONE, query_string=query, environ_base=phone).close()
 
 
 def test_a_copied_stamp_is_listed_as_an_anomaly_with_its_scans_and_flags(

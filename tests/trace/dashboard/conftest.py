@@ -14,10 +14,19 @@ import pytest
 from sqlmodel import Session
 
 from marketplace.models import ListingSync
-from stamps.models import Scan, Stamp, StampFlag, StampRun
+from stamps.models import Scan, ScanPlace, Stamp, StampFlag, StampRun
 from tests.conftest import FAST_HASH
 from tests.registry_fixtures import PASSWORD, profile
-from trace.models import AnchorRound, LotDocument, ProducerStatus, Role, User
+from trace.models import (
+    Alert,
+    AnchorRound,
+    Event,
+    Lot,
+    LotDocument,
+    ProducerStatus,
+    Role,
+    User,
+)
 from trace.services import accounts, holdings, lots
 
 NOW = datetime.now(UTC)
@@ -51,6 +60,8 @@ def province(session: Session, admin: User) -> Province:
         made.lot_ids.append(lot_id)
     _pending_producer(session, made)
     _stamps_and_scans(session, made.lot_ids)
+    _scan_places_and_reviews(session)
+    _oversight(session, made.lot_ids)
     _listings(session)
     _anchoring(session, made.lot_ids)
     session.commit()
@@ -165,6 +176,76 @@ def _scan(session: Session, stamps: list[Stamp], position: int) -> None:
             rule = ("scan_threshold", "impossible_travel", "void_scan")[index % 3]
             session.add(StampFlag(stamp_id=stamp.id, rule=rule, created_at=moments[index % 3]))
         session.add(stamp)
+
+
+def _scan_places_and_reviews(session: Session) -> None:
+    """Every third scan's consumer shared a place; some flags were reviewed."""
+    from sqlmodel import col, select
+
+    rows = session.exec(select(Scan, Stamp.lot_id).join(Stamp, col(Stamp.id) == Scan.stamp_id))
+    places = ("tan-an", "elsewhere", "ben-luc", "unknown")
+    for index, (scan, lot_id) in enumerate(rows.all()):
+        if index % 3 == 0:
+            district = places[(index // 3) % len(places)]
+            session.add(
+                ScanPlace(
+                    scan_id=scan.id, lot_id=lot_id, scanned_at=scan.scanned_at, district=district
+                )
+            )
+    for index, flag in enumerate(session.exec(select(StampFlag)).all()):
+        flag.review = ("open", "confirmed", "dismissed")[index % 3]
+        session.add(flag)
+
+
+def _oversight(session: Session, lot_ids: list[int]) -> None:
+    """Recalls, tampering, inspections (one corrected) and alerts, some outside every period."""
+    lots_ = [session.get(Lot, lot_id) for lot_id in lot_ids]
+    lots_[0].recalled_at = NOW - timedelta(days=10)
+    lots_[1].recalled_at = month_start(30)  # outside every period
+    lots_[2].tampered_at = NOW - timedelta(days=40)
+    lots_[3].recalled_at = NOW - timedelta(days=1)  # "Thủ Đức": other
+    session.add_all(lots_)
+
+    def inspection(lot: Lot, result: str, back: timedelta, supersedes: int | None = None) -> Event:
+        event = Event(
+            lot_id=lot.id,
+            producer_id=lot.producer_id,
+            kind="inspection",
+            occurred_at=NOW - back,
+            tz_offset_minutes=420,
+            place="",
+            recorded_by_id=1,
+            supersedes_id=supersedes,
+            details={"result": result},
+        )
+        session.add(event)
+        session.flush()
+        return event
+
+    inspection(lots_[0], "pass", timedelta(days=5))
+    inspection(lots_[1], "fail", timedelta(days=6))
+    wrong = inspection(lots_[2], "pass", timedelta(days=7))
+    inspection(lots_[2], "fail", timedelta(days=7), supersedes=wrong.id)
+    inspection(lots_[0], "fail", timedelta(days=900))  # outside every period
+    session.add_all(
+        [
+            Alert(
+                kind="recall",
+                message="m",
+                lot_id=lots_[0].id,
+                producer_id=lots_[0].producer_id,
+                district="Huyện Châu Thành",
+            ),
+            Alert(
+                kind="tamper_detected",
+                message="m",
+                lot_id=lots_[2].id,
+                producer_id=lots_[2].producer_id,
+                district="TP. Tân An",
+            ),
+            Alert(kind="anchoring_failing", message="m"),  # province-wide: no district
+        ]
+    )
 
 
 def _listings(session: Session) -> None:

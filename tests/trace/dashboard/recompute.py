@@ -8,9 +8,18 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from marketplace.models import ListingSync
-from stamps.models import Scan, Stamp, StampFlag, StampRun
+from stamps.models import Scan, ScanPlace, Stamp, StampFlag, StampRun
 from trace.dashboard.districts import district_key
-from trace.models import AnchorRound, Certification, Lot, LotDocument, Producer, Product
+from trace.models import (
+    Alert,
+    AnchorRound,
+    Certification,
+    Event,
+    Lot,
+    LotDocument,
+    Producer,
+    Product,
+)
 
 
 def local_month(moment: datetime) -> str:
@@ -59,10 +68,53 @@ def stamps_per_month(session: Session, keep, months: set[str]) -> Counter:  # ty
 
 
 def scans_by_district(session: Session, keep, months: set[str]) -> Counter:  # type: ignore[no-untyped-def]
+    """Scans by where they happened (the consumer's shared place), "unknown" without one;
+    the filters still pick scans by the product's district and category."""
+    places = lot_places(session)
+    stamp_lot = dict(session.exec(select(Stamp.id, Stamp.lot_id)).all())
+    where = dict(session.exec(select(ScanPlace.scan_id, ScanPlace.district)).all())
     counts: Counter = Counter()
-    for month, district, category in scans(session):
-        if keep(district, category) and month in months:
-            counts[(district, "scans")] += 1
+    for scan in session.exec(select(Scan)).all():
+        month = local_month(scan.scanned_at)
+        if keep(*places[stamp_lot[scan.stamp_id]]) and month in months:
+            counts[(where.get(scan.id, "unknown"), "scans")] += 1
+    return counts
+
+
+def open_flags(session: Session, keep) -> Counter:  # type: ignore[no-untyped-def]
+    places = lot_places(session)
+    stamp_lot = dict(session.exec(select(Stamp.id, Stamp.lot_id)).all())
+    counts: Counter = Counter()
+    for flag in session.exec(select(StampFlag)).all():
+        district, category = places[stamp_lot[flag.stamp_id]]
+        if keep(district, category) and flag.review in ("open", "confirmed"):
+            counts[(district, flag.review)] += 1
+    return counts
+
+
+def oversight(session: Session, keep, since: datetime) -> Counter:  # type: ignore[no-untyped-def]
+    """Recalls, inspections by result, tampered lots and alerts since ``since``, by district."""
+    places = lot_places(session)
+    counts: Counter = Counter()
+    for lot in session.exec(select(Lot)).all():
+        for series, at in (("recalls", lot.recalled_at), ("tampered", lot.tampered_at)):
+            if at is not None and at >= since and keep(*places[lot.id]):
+                counts[(places[lot.id][0], series)] += 1
+    events = session.exec(select(Event)).all()
+    superseded = {e.supersedes_id for e in events if e.supersedes_id}
+    for event in events:
+        if event.kind == "inspection" and event.id not in superseded and event.occurred_at >= since:
+            if keep(*places[event.lot_id]):
+                result = (
+                    "inspections_fail" if event.details["result"] == "fail" else "inspections_pass"
+                )
+                counts[(places[event.lot_id][0], result)] += 1
+    for alert in session.exec(select(Alert)).all():
+        if alert.created_at >= since:
+            district = district_key(alert.district)
+            place = places[alert.lot_id] if alert.lot_id else (district, None)
+            if keep(*place):
+                counts[(district, "alerts")] += 1
     return counts
 
 

@@ -68,6 +68,8 @@ def test_every_chart_csv_matches_the_database(
         "stamps-per-month": recompute.stamps_per_month(session, keep, months),
         "scans-by-district": recompute.scans_by_district(session, keep, months),
         "suspicious-scans": recompute.suspicious_scans(session, keep, months),
+        "open-flags": recompute.open_flags(session, keep),
+        "oversight-by-district": recompute.oversight(session, keep, filters.since),
         "certifications-expiring": recompute.certifications_expiring(session, keep, filters.today),
         "listings-by-state": recompute.listings_by_state(session, keep),
         "anchoring-rounds": recompute.anchoring_rounds(session, months),
@@ -104,14 +106,30 @@ def test_a_scan_just_before_midnight_utc_counts_in_vietnam_s_next_month(
     assert cells[(after, "scans")] > 0 and cells[(before, "scans")] > 0
 
 
-def test_scans_by_district_puts_unrecognised_districts_under_other(
+def test_scans_count_where_they_happened_and_unknown_without_a_shared_place(
     province: Province, login_as: Callable[[str], FlaskClient]
 ) -> None:
     client = login_as("admin@example.vn")
     districts, cells = read_csv(client, "scans-by-district", {})
-    assert len(districts) == 16 and districts[-1] == "other"
-    assert cells[("other", "scans")] > 0  # the producer in "Thủ Đức" is not in Long An
-    assert cells[("ben-luc", "scans")] > 0  # typed as "huyện Bến Lức"
+    assert len(districts) == 17 and districts[-2:] == ["elsewhere", "unknown"]
+    assert cells[("tan-an", "scans")] > 0 and cells[("elsewhere", "scans")] > 0
+    assert cells[("unknown", "scans")] > cells[("tan-an", "scans")]
+    # Bến Lức grows the grain, but only scans whose consumer was there count there.
+    assert ("chau-thanh", "scans") not in cells and ("other", "scans") not in cells
+
+
+def test_recalls_inspections_tampering_and_alerts_count_by_district(
+    province: Province, login_as: Callable[[str], FlaskClient]
+) -> None:
+    _districts, cells = read_csv(login_as("admin@example.vn"), "oversight-by-district", {})
+    assert cells[("chau-thanh", "recalls")] == 1 and cells[("other", "recalls")] == 1
+    assert ("ben-luc", "recalls") not in cells  # recalled before the period
+    assert cells[("chau-thanh", "inspections_pass")] == 1
+    assert cells[("ben-luc", "inspections_fail")] == 1
+    assert cells[("tan-an", "inspections_fail")] == 1  # the corrected result only
+    assert ("tan-an", "inspections_pass") not in cells
+    assert cells[("tan-an", "tampered")] == 1
+    assert cells[("chau-thanh", "alerts")] == 1 and cells[("other", "alerts")] == 1
 
 
 def test_unknown_chart_is_a_404_page(

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from stamps.models import Scan, Stamp, StampFlag, StampRun
+from stamps.models import Scan, ScanPlace, Stamp, StampFlag, StampRun
 from tests.trace.dashboard import recompute
 from tests.trace.dashboard.conftest import NOW, Province, month_start
 from tests.trace.dashboard.test_charts import FILTERS, keeper, read_csv
@@ -72,6 +72,7 @@ def raw_totals(session: Session) -> dict[str, int]:
     """Rows of each log (stamps of the runs), leaving out empty logs as the rollup does."""
     totals = {
         "scans": session.exec(select(func.count()).select_from(Scan)).one(),
+        "scan_places": session.exec(select(func.count()).select_from(ScanPlace)).one(),
         "stamp_flags": session.exec(select(func.count()).select_from(StampFlag)).one(),
         "stamp_runs": session.exec(select(func.sum(StampRun.count))).one() or 0,
     }
@@ -98,7 +99,8 @@ def test_folding_twice_counts_nothing_twice(
     app: Flask, province: Province, session: Session
 ) -> None:
     first = fold(app, session)
-    assert set(first) == {"stamp_runs", "scans", "stamp_flags"} and all(first.values())
+    logs = {"stamp_runs", "scans", "scan_places", "stamp_flags"}
+    assert set(first) == logs and all(first.values())
     assert fold(app, session) == dict.fromkeys(first, 0)
     assert rolled_totals(session) == raw_totals(session)
     log_more(session, province.lot_ids[0], NOW)
