@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from stamps import minting, voiding
 from stamps.models import Stamp
+from stamps.resolver.compression import compress
 from tests.registry_fixtures import Farm, login
 from trace.models import Product, User
 from trace.services import holdings, tokens
@@ -115,7 +116,18 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("/01/<path:_rest>", "POST"): expect("{stamp_path}", 302, 302, 302, 302, 302, data={}),
     # Public; 409 because the stamp's lot is not anchored yet.
     ("/proofs/<serial>.json", "GET"): expect("/proofs/{serial}.json", 409, 409, 409, 409, 409),
+    ("/proofs/01/<path:_rest>", "GET"): expect("/proofs{lot_path}.json", 409, 409, 409, 409, 409),
+    ("/passports/<path:_rest>", "GET"): expect("/passports{lot_path}.jsonld", *PUBLIC),
+    # Public: a compressed Digital Link redirects to its uncompressed form.
+    ("/<dlz:segment>", "GET"): expect("{compressed_path}", 307, 307, 307, 307, 307),
+    ("/.well-known/gs1resolver", "GET"): expect("/.well-known/gs1resolver", *PUBLIC),
+    ("/resolver/linkset-context.jsonld", "GET"): expect(
+        "/resolver/linkset-context.jsonld", *PUBLIC
+    ),
     ("/admin/producers", "GET"): expect("/admin/producers", *STAFF),
+    ("/admin/certifications/<int:cert_id>/verify", "POST"): expect(
+        "/admin/certifications/{cert}/verify", 302, 404, 404, 302, 302, data={}
+    ),
     ("/admin/producers/<int:producer_id>", "GET"): expect("/admin/producers/{producer}", *STAFF),
     ("/admin/producers/<int:producer_id>/<action>", "POST"): expect(
         "/admin/producers/{producer}/approve", 302, 404, 404, 404, 302, data={}
@@ -223,6 +235,8 @@ def objects(app: Flask, session: Session, farm_a: Farm) -> dict[str, Any]:
         "token": token.id,
         "serial": stamp.serial,
         "stamp_path": f"/01/{gtin}/10/TL-1/21/{stamp.serial}",
+        "lot_path": f"/01/{gtin}/10/TL-1",
+        "compressed_path": "/" + compress({"01": gtin, "10": "TL-1", "21": stamp.serial}),
     }
 
 

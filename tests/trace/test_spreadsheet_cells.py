@@ -50,7 +50,9 @@ def test_xlsx_text_is_a_string_never_a_formula_and_numbers_are_numbers() -> None
     book.save(data)
     row = list(load_workbook(io.BytesIO(data.getvalue())).active[1])
     for cell, text in zip(row, HOSTILE, strict=False):
-        assert cell.data_type == "s" and cell.value == text.replace("\r", "\n")
+        # XML may carry a carriage return through or turn it into a line feed.
+        assert cell.data_type == "s"
+        assert cell.value.replace("\r", "\n") == text.replace("\r", "\n")
         assert cell.quotePrefix
     assert [(c.value, c.data_type) for c in row[len(HOSTILE) : len(HOSTILE) + 2]] == [
         (-5, "n"),
