@@ -73,12 +73,13 @@ def test_product_listed_on_both_marketplaces_with_its_trace_link_and_lot_qr(
     sku = gtin(session, farm_a)
     [pm] = remote(postmart_admin, sku)
     [vo] = remote(voso_admin, sku)
-    link = f"https://trace.example.vn/01/{sku}"
+    # One lot on sale: the trace link is that lot's page.
+    link = f"https://trace.example.vn/01/{sku}/10/TL-1"
     assert pm["doc"]["truy_xuat"]["duong_dan"] == link
     assert pm["doc"]["truy_xuat"]["lo_hang"] == [
         {
             "ma_lo": "TL-1",
-            "duong_dan": f"{link}/10/TL-1",
+            "duong_dan": link,
             "ma_qr": f"https://trace.example.vn/marketplace/lots/{farm_a.lot_id}/qr.png",
         }
     ]
@@ -121,6 +122,10 @@ def test_a_new_lot_reaches_the_listing_through_the_outbox(
     work()
     [vo] = remote(voso_admin, gtin(session, farm_a))
     assert [entry["lot_code"] for entry in vo["doc"]["traceability"]["lots"]] == ["TL-2", "TL-1"]
+    # Two lots on sale: the trace link is the product's page, each lot keeps its own link.
+    assert (
+        vo["doc"]["traceability"]["url"] == f"https://trace.example.vn/01/{gtin(session, farm_a)}"
+    )
     assert vo["doc"]["traceability"]["lots"][0]["qr_image"].endswith(f"/lots/{lot.id}/qr.png")
 
 
