@@ -1,10 +1,10 @@
 """From a farmer's registration to a consumer's phone, in a real browser against a real server.
 
 A producer registers on a phone, an administrator approves it, the farmer records a plot,
-a certification (PDF), a product, a lot and its events, mints stamps and activates them,
-and downloads the label sheet; a consumer opens a stamp from that sheet in Vietnamese and
-English and sees it genuine, then recalled once an inspector recalls the lot through the
-API. Every page must load under the Content-Security-Policy without a violation.
+a product, a certification (PDF) that covers it, a lot and its events, mints stamps and
+activates them, and downloads the label sheet; a consumer opens a stamp from that sheet in
+Vietnamese and English and sees it genuine, then recalled once an inspector recalls the lot
+through the API. Every page must load under the Content-Security-Policy without a violation.
 """
 
 from __future__ import annotations
@@ -149,8 +149,14 @@ def record_lot(farmer: Browsing) -> int:
         {"name": "Vườn bờ sông", "area_ha": "1.2", "latitude": "10.45", "longitude": "106.5"}
     )
     farmer.submit()
+    farmer.open("/farm/products")
+    farmer.fill({"name_vi": PRODUCT_VI, "name_en": PRODUCT_EN})
+    farmer.page.select_option("[name=category]", "fruit")
+    farmer.submit()
+    # A certification names the products it covers, so the product comes first.
     farmer.open("/farm/certifications")
     farmer.page.select_option("[name=scheme]", "vietgap")
+    farmer.page.select_option("[name=product_ids]", index=0)
     today = date.today()
     farmer.fill(
         {
@@ -165,18 +171,17 @@ def record_lot(farmer: Browsing) -> int:
         {"name": "chung-nhan.pdf", "mimeType": "application/pdf", "buffer": CERTIFICATE},
     )
     farmer.submit()
-    assert "VietGAP-TT-24-01" in farmer.page.inner_text("ul.cards")
-    farmer.open("/farm/products")
-    farmer.fill({"name_vi": PRODUCT_VI, "name_en": PRODUCT_EN})
-    farmer.page.select_option("[name=category]", "fruit")
-    farmer.submit()
+    certified = farmer.page.inner_text("ul.cards")
+    assert "VietGAP-TT-24-01" in certified and PRODUCT_VI in certified
     farmer.open("/lots/")
-    farmer.fill({"code": LOT_CODE, "harvest_date": today.isoformat(), "quantity": "800"})
+    # Picked yesterday: this morning's 07:30 in Vietnam is still ahead just after midnight UTC.
+    picked = today - timedelta(days=1)
+    farmer.fill({"code": LOT_CODE, "harvest_date": picked.isoformat(), "quantity": "800"})
     farmer.submit()
     lot_id = int(re.search(r"/lots/(\d+)$", farmer.page.url).group(1))  # type: ignore[union-attr]
     for kind, place in (("harvest", "Vườn bờ sông"), ("initial_packing", "Kho HTX")):
         farmer.open(f"/lots/{lot_id}/events/{kind}")
-        farmer.fill({"occurred_at": f"{today.isoformat()}T07:30", "place": place})
+        farmer.fill({"occurred_at": f"{picked.isoformat()}T07:30", "place": place})
         farmer.submit()
     assert farmer.page.locator("ol.timeline li").count() == 2
     farmer.shot("03-lot-timeline")
