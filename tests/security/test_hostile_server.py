@@ -6,6 +6,7 @@ answers 200 within a second afterwards: no single request takes the service down
 from __future__ import annotations
 
 import csv
+import email.message
 import http.client
 import io
 import json
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: A process imports the whole app (py-evm, web3, reportlab): slow on a busy CI machine.
 START_PATIENCE = 120.0
 DEEP = 70_000  # the nesting that killed the process with SIGSEGV
+FARMER = "thanhlong@demo.agritrace.vn"
+DAY_CAP = 3_000  # stamps one producer may mint in 24 hours, for these servers
 
 pytestmark = pytest.mark.xdist_group("hostile-server")
 
@@ -44,6 +47,7 @@ class Server:
     env: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     token: str = ""
+    farmer_token: str = ""
 
     def request(
         self,
@@ -83,6 +87,19 @@ def _flask(env: dict[str, str], *args: str) -> None:
         capture_output=True,
         timeout=START_PATIENCE,
     )
+
+
+def _token(env: dict[str, str], email: str, scopes: str) -> str:
+    """An API token, as an operator issues one (``flask create-token``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "create-token", email, "--scope", scopes],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=START_PATIENCE,
+    ).stdout.split()[-1]
 
 
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -140,29 +157,13 @@ def server(
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         MARKETPLACE_SANDBOXES="0",
         PYTHONUNBUFFERED="1",
+        MINT_MAX_STAMPS_PER_DAY=str(DAY_CAP),
     )
     env.pop("TEST_DATABASE_URL", None)
     _flask(env, "migrate")
     _flask(env, "seed-demo")
-    token = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "wsgi",
-            "create-token",
-            "inspector@demo.agritrace.vn",
-            "--scope",
-            "read,recall,capture",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=START_PATIENCE,
-    ).stdout.split()[-1]
+    token = _token(env, "inspector@demo.agritrace.vn", "read,recall,capture")
+    farmer_token = _token(env, FARMER, "read,mint")
     log = folder / "server.log"
     if kind == "flask-serve":
         commands = [[sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--port", str(port)]]
@@ -184,6 +185,7 @@ def server(
             [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--only", "marketplace."],
         ]
     running = Server(kind, port, env, [_start(cmd, env, log) for cmd in commands], token)
+    running.farmer_token = farmer_token
     try:
         _wait_until_healthy(running, log)
         yield running
@@ -258,7 +260,6 @@ def test_a_chunked_body_over_the_size_limit_is_refused(server: Server) -> None:
 
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-FARMER = "thanhlong@demo.agritrace.vn"
 
 
 class Browser:
@@ -405,8 +406,122 @@ def test_a_weak_password_is_refused_at_registration(
     server.assert_healthy()
 
 
+# --- 6-7. minting caps, download names, uploads --------------------------------------------
+
+
+def _new_lot(farmer: Browser, code: str) -> int:
+    """Record a lot through the farmer's form; return its id."""
+    form = farmer.get("/lots/").text
+    product = re.search(r'name="product_id".*?<option value="(\d+)"', form, re.S)
+    plot = re.search(r'name="plot_id".*?<option value="(\d+)"', form, re.S)
+    assert product and plot, form[:2000]
+    created = farmer.submit(
+        "/lots/",
+        {
+            "product_id": product.group(1),
+            "plot_id": plot.group(1),
+            "code": code,
+            "harvest_date": "2026-11-30",
+            "quantity": "50000",
+            "unit": "kg",
+        },
+    )
+    assert created.status_code == 302, created.text[:3000]
+    return int(created.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+
+def _mint(server: Server, lot_id: int, count: int) -> tuple[int, dict[str, Any]]:
+    status, _headers, body = server.request(
+        "POST",
+        f"/api/v1/batches/{lot_id}/stamps",
+        json.dumps({"count": count, "pack_size": "1"}).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {server.farmer_token}"},
+    )
+    return status, json.loads(body)
+
+
+def test_a_lot_code_cannot_inject_into_the_download_name(server: Server) -> None:
+    farmer = Browser(server)
+    assert farmer.log_in(FARMER).status_code == 302
+    lot_id = _new_lot(farmer, '"X";A=B')
+    status, minted = _mint(server, lot_id, 10)
+    assert status == 201, minted
+    answer = farmer.http.get(
+        f"{farmer.base}/api/v1/batches/{lot_id}/stamps.pdf",
+        headers={"Authorization": f"Bearer {server.farmer_token}"},
+        timeout=60,
+    )
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"%PDF-")
+    disposition = answer.headers["Content-Disposition"]
+    message = email.message.Message()
+    message["Content-Disposition"] = disposition
+    params = dict(message.get_params(header="Content-Disposition") or [])
+    assert set(params) <= {"attachment", "filename", "filename*"}, disposition
+    assert "a" not in params  # the injected parameter did not become one
+    server.assert_healthy()
+
+
+def test_minting_past_the_daily_cap_is_refused_and_changes_nothing(server: Server) -> None:
+    farmer = Browser(server)
+    assert farmer.log_in(FARMER).status_code == 302
+    lot_id = _new_lot(farmer, f"CAP-{server.kind.upper()}")
+    status, first = _mint(server, lot_id, DAY_CAP - 100)
+    assert status == 201, first
+    status, refused = _mint(server, lot_id, 500)
+    assert status in (409, 422), refused
+    assert "MINT" not in json.dumps(refused)  # a sentence for people, not a setting name
+    _status, _headers, body = server.request(
+        "GET",
+        f"/api/v1/batches/{lot_id}/stamps?per_page=1",
+        headers={"Authorization": f"Bearer {server.farmer_token}"},
+    )
+    listed = json.loads(body)
+    assert listed["total"] == DAY_CAP - 100, listed  # the refused mint added no stamp
+    server.assert_healthy()
+
+
+def test_an_html_polyglot_upload_is_kept_and_served_as_a_pdf(server: Server) -> None:
+    farmer = Browser(server)
+    assert farmer.log_in(FARMER).status_code == 302
+    page = farmer.get("/farm/certifications").text
+    token = CSRF.search(page)
+    product = re.search(r'name="product_ids".*?<option value="(\d+)"', page, re.S)
+    polyglot = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF\n"
+    fields = {
+        "scheme": "vietgap",
+        "number": "VG-POLY-1",
+        "issuer": "Trung tâm",
+        "valid_from": "2026-01-01",
+        "valid_to": "2028-01-01",
+        "ocop_stars": "",
+        "csrf_token": token.group(1) if token else "",
+        **({"product_ids": product.group(1)} if product else {"producer_wide": "y"}),
+    }
+    added = farmer.http.post(
+        f"{farmer.base}/farm/certifications",
+        data=fields,
+        files={"pdf": ("evil.html", polyglot, "text/html")},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert added.status_code == 302, added.text[:3000]
+    listing = farmer.get("/farm/certifications").text
+    links = re.findall(r'href="(/farm/certifications/\d+/certificate\.pdf)"', listing)
+    assert links
+    served = farmer.get(links[-1])
+    assert served.status_code == 200
+    assert served.headers["Content-Type"].startswith("application/pdf")
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert ".html" not in served.headers.get("Content-Disposition", "")
+    server.assert_healthy()
+
+
+# --- last: it locks the demo farmer's account for the rest of the module ----------------
+
+
 def test_guessing_a_password_is_throttled(server: Server) -> None:
-    """Runs last among the account tests: it spends this client's login budget."""
+    """Runs last: it spends this client's login budget and locks the demo farmer out."""
     guesser = Browser(server)
     statuses = [guesser.log_in(FARMER, f"wrong password {i}").status_code for i in range(8)]
     assert statuses[0] == 401
