@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 
@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
-    limiter.limit(lambda: current_app.config["SCAN_RATE_LIMIT"])(scan_bp)
+    # Scans are limited by stamps.hotpath (one dictionary look-up, Redis leased in batches).
     app.extensions["stamps_limiter"] = limiter
     # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
     app.extensions["stamp_stories"] = StoryCache(app.config.get("SCAN_STORY_CACHE_SIZE", 8192))
@@ -50,6 +50,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, _too_many)
     api.init_app(app)
     web_flags.init_app(app)  # flag reviews, clone limits, the scan window
+    from stamps import hotpath
+
+    hotpath.init_app(app, scan_bp)  # last: it reads the settings the others set
     app.cli.add_command(seed_scale_command)
 
 

@@ -22,12 +22,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import TimestampSigner
 from markupsafe import Markup
 from wtforms import HiddenField, SelectField, StringField
 
 from stamps import minting
 from stamps.flag_review import flag_notes
+from stamps.hotpath import consent
+from stamps.hotpath.page import render_scan_page
 from stamps.identity import (
     MalformedStampPath,
     StampKey,
@@ -76,6 +78,12 @@ class MintForm(Form):
 
 
 class LocationForm(FlaskForm):
+    """The consent form: a signed token (``stamps.hotpath.consent``) instead of a session's
+    CSRF token, so an anonymous scan sets no cookie."""
+
+    class Meta:
+        csrf = False
+
     token = HiddenField()
     province = SelectField(_l("Your province or city"), validate_choice=False)
 
@@ -121,18 +129,13 @@ def scan(_rest: str) -> ResponseReturnValue:
         return jsonify(report)
     if kind == "linkset":
         return Response(_json(linkset(report, base)), content_type=LINKSET)
-    story_html = story.fragment(
-        str(get_locale()), lambda: render_template("stamps/_story.html", r=report)
-    )
-    return render_template(
-        "stamps/scan.html",
-        r=report,
-        says=VERDICT_TEXTS[Verdict(report["verdict"])],
-        form=_location_form(scan_id),
-        province_options=province_options(),
-        story_html=story_html,
-        flag_notes=flag_notes(session, facts.stamp),
-        alerted=lot_alerted(session, facts.lot.id, AlertKind.TAMPER_DETECTED),  # type: ignore[arg-type]
+    return render_scan_page(
+        report,
+        story,
+        str(get_locale()),
+        _location_form(scan_id, facts.stamp.serial),
+        flag_notes(session, facts.stamp),
+        lot_alerted(session, facts.lot.id, AlertKind.TAMPER_DETECTED),  # type: ignore[arg-type]
     )
 
 
@@ -148,12 +151,19 @@ def share_location(_rest: str) -> ResponseReturnValue:
     form = LocationForm()
     if facts is None:
         return _not_found(key)
+    if not consent.same_origin(request.headers, request.host):
+        abort(400)
     if form.validate_on_submit() and form.province.data in PROVINCES:
         try:
-            scan_id = _signer().loads(form.token.data or "")
-        except BadSignature:
+            scan_id = consent.redeem(
+                _signer(),
+                form.token.data or "",
+                facts.stamp.serial,
+                current_app.config.get("SCAN_CONSENT_MAX_AGE", consent.DEFAULT_MAX_AGE),
+            )
+        except consent.ConsentRefused:
             abort(400)
-        locate_scan(session, facts, int(scan_id), Place(form.province.data))
+        locate_scan(session, facts, scan_id, Place(form.province.data))
         flash(_l("Thank you: your province helps us spot copied stamps."))
     return redirect(request.path)
 
@@ -230,14 +240,14 @@ def _consented_place() -> Place | None:
     return None
 
 
-def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="scan-location")
+def _signer() -> TimestampSigner:
+    return consent.signer(current_app.config["SECRET_KEY"])
 
 
-def _location_form(scan_id: int | None) -> LocationForm | None:
+def _location_form(scan_id: int | None, serial: str) -> LocationForm | None:
     if scan_id is None:
         return None
-    return LocationForm(token=_signer().dumps(scan_id))
+    return LocationForm(token=consent.issue(_signer(), scan_id, serial))
 
 
 @cache

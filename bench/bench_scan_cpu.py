@@ -1,0 +1,130 @@
+"""In-process CPU per request of the scan page, against ``/livez`` in the same run.
+
+Run from the repository root against a seeded database (``flask seed-scale``)::
+
+    DATABASE_URL=... python -m bench.bench_scan_cpu [--scans 2000] [--paths 200] [--full]
+
+Every request is a WSGI call into the app (no sockets, no server): ``/livez``, the scan
+page as HTML, as JSON and as a linkset, each from a new client address (so every scan is
+counted and written). Each stamp's lot is seen once before timing (warm story caches).
+``--full`` serves the scans through the full Flask view instead of the hot path. Prints
+JSON: CPU milliseconds per request (``time.process_time``), median of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from trace.app import create_app
+
+PHONE = "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"
+ACCEPT = {"html": "text/html", "json": "application/json", "linkset": "application/linkset+json"}
+
+
+def stamp_paths(app: Any, count: int) -> list[str]:
+    """Digital Link paths of about ``count`` stamps spread over the whole table."""
+    with app.extensions["db_engine"].connect() as conn:
+        total = conn.execute(text("SELECT max(id) FROM stamps")).scalar_one()
+        rows = conn.execute(
+            text(
+                "SELECT p.gtin, l.code, s.serial FROM stamps s JOIN lots l ON l.id = s.lot_id "
+                "JOIN products p ON p.id = l.product_id WHERE s.id % :step = 0 "
+                "AND s.status = 'active'"
+            ),
+            {"step": max(1, total // count)},
+        ).all()
+    return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows]
+
+
+def caller(app: Any) -> Callable[[str, str, str], int]:
+    """A bare WSGI call: the cost of the app, not of a test client."""
+
+    def call(path: str, accept: str, address: str) -> int:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "RAW_URI": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": address,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_ACCEPT": accept,
+            "HTTP_USER_AGENT": PHONE,
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        status: list[str] = []
+        body = app(environ, lambda s, h, e=None: status.append(s))
+        try:
+            for _ in body:
+                pass
+        finally:
+            getattr(body, "close", lambda: None)()
+        return int(status[0][:3])
+
+    return call
+
+
+def run(call: Callable[[str, str, str], int], paths: list[str], kind: str, n: int) -> float:
+    """CPU milliseconds per request over ``n`` requests."""
+    counter = run.counter  # type: ignore[attr-defined]
+    started = time.process_time()
+    for i in range(n):
+        counter[0] += 1
+        address = f"10.{counter[0] >> 16 & 255}.{counter[0] >> 8 & 255}.{counter[0] & 255}"
+        path = "/livez" if kind == "livez" else paths[i % len(paths)]
+        status = call(path, ACCEPT.get(kind, "*/*"), address)
+        assert status == 200, (path, status)
+    return (time.process_time() - started) * 1000 / n
+
+
+# Addresses no earlier run used within the scan window: every timed scan is counted.
+run.counter = [random.randrange(1 << 24)]  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scans", type=int, default=2000)
+    parser.add_argument("--paths", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="the full Flask view")
+    args = parser.parse_args()
+    config = {"SCAN_RATE_LIMIT": "100000000 per minute", "SCAN_HOT_PATH": not args.full}
+    app = create_app(config)
+    call = caller(app)
+    paths = stamp_paths(app, args.paths)
+    for kind in ("html", "json"):  # warm: each lot's story and fragments
+        run(call, paths, kind, len(paths))
+    results: dict[str, list[float]] = {k: [] for k in ("livez", "html", "json")}
+    for _ in range(args.repeat):
+        for kind in results:
+            results[kind].append(run(call, paths, kind, args.scans))
+    medians = {k: round(statistics.median(v), 3) for k, v in results.items()}
+    out = {
+        "path": "full" if args.full else "hot",
+        "database": app.config["DATABASE_URL"].split(":", 1)[0],
+        "cpu_ms_per_request": medians,
+        "runs": {k: [round(x, 3) for x in v] for k, v in results.items()},
+        "answered_by_hot_path": getattr(app.wsgi_app, "answered", None),
+        "ratio_to_livez": {k: round(medians["livez"] / v, 3) for k, v in medians.items()},
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The consumer scan at the framework's ceiling: a WSGI hot path for the stamp page, its
+rate limit and its consent token (see :mod:`stamps.hotpath.serve`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from stamps.hotpath.ratelimit import ScanLimiter
+from stamps.hotpath.serve import COUNTED, LIMITED, HotScan
+
+
+def init_app(app: Flask, scan_bp: Any) -> None:
+    """Limit scans per client (both paths) and put the hot path in front of Flask.
+
+    ``SCAN_HOT_PATH=False`` serves every scan through the full Flask view.
+    """
+    from trace.web import csrf
+
+    app.extensions["scan_limiter"] = ScanLimiter.from_config(app.config)
+    # The consent POST carries a signed token bound to its scan instead (hotpath.consent).
+    csrf.exempt("stamps.web.share_location")
+    # On this app only (the blueprint object is shared by every app a process builds).
+    app.before_request_funcs.setdefault(scan_bp.name, []).append(_limit_scans)
+    if not app.config.get("SCAN_HOT_PATH", True):
+        return
+    # Inside ProxyFix, when there is one: the client address is the trusted hops' answer.
+    outer = app.wsgi_app
+    if isinstance(outer, ProxyFix):
+        outer.app = HotScan(app, outer.app)
+    else:
+        app.wsgi_app = HotScan(app, outer)  # type: ignore[method-assign]
+
+
+def _limit_scans() -> ResponseReturnValue | None:
+    """The scan limit on the full view (the hot path counted its own requests already)."""
+    from flask import current_app
+
+    wait = request.environ.get(LIMITED)
+    if wait is None and not request.environ.get(COUNTED):
+        kind = "proof" if request.endpoint == "scan.public_proof" else "scan"
+        limiter: ScanLimiter = current_app.extensions["scan_limiter"]
+        wait = limiter.hit(f"{kind}/{request.remote_addr or ''}")
+    if wait is None:
+        return None
+    from trace.web.errors import error_page
+
+    body, status = error_page(429)  # type: ignore[misc, str-unpack]
+    return body, status, {"Retry-After": str(int(wait))}  # type: ignore[return-value]

@@ -1,0 +1,185 @@
+"""The scan page from cached pieces: each lot's page, per language, verdict and shape, is
+rendered once through the full template with markers where a stamp's own facts go, then
+served by joining the pieces with those facts (serial, scan count, consent token, path).
+
+:func:`render_scan_page` is the full render (the Flask view's, and the tests' reference);
+the cached pieces come from it, so both paths show the same page.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, render_template
+from markupsafe import Markup, escape
+from werkzeug.urls import _urlencode
+
+from stamps.caching import LruCache
+from stamps.report import LotStory
+from stamps.verdict import TEXTS, Verdict
+
+#: Rendering the plural form "%(num)d scans" with this count marks where the count goes.
+_COUNT_MARK = 987_654_321
+
+
+def render_scan_page(
+    report: Mapping[str, Any],
+    story: LotStory,
+    lang: str,
+    form: Any,
+    flag_notes: list[Any],
+    alerted: bool,
+) -> str:
+    """The scan page through the full template (needs a request context)."""
+    from stamps.web import province_options
+
+    story_html = story.fragment(lang, lambda: render_template("stamps/_story.html", r=report))
+    return render_template(
+        "stamps/scan.html",
+        r=report,
+        says=TEXTS[Verdict(report["verdict"])],
+        form=form,
+        province_options=province_options(),
+        story_html=story_html,
+        flag_notes=flag_notes,
+        alerted=alerted,
+    )
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What of a stamp's facts changes the page's markup (not only its text)."""
+
+    scanned: bool  # the "first verified" line is shown
+    province: bool  # ... and names a province
+    one: bool  # ... with exactly one scan (singular)
+    form: bool  # the consent form is shown (a counted scan, not a preview)
+
+
+class Pieces:
+    """A page cut at its markers: literal bytes and the names of the facts between them."""
+
+    def __init__(self, html: str, marks: Mapping[str, str]) -> None:
+        by_mark = {mark: name for name, mark in marks.items()}
+        pattern = re.compile("|".join(re.escape(m) for m in by_mark))
+        self.parts: list[bytes | str] = []
+        at = 0
+        for found in pattern.finditer(html):
+            self.parts.append(html[at : found.start()].encode())
+            self.parts.append(by_mark[found.group()])
+            at = found.end()
+        self.parts.append(html[at:].encode())
+        self.size = sum(len(p) for p in self.parts if isinstance(p, bytes))
+
+    def join(self, facts: Mapping[str, bytes]) -> bytes:
+        """The page with each marker replaced by its fact (already escaped)."""
+        return b"".join(p if isinstance(p, bytes) else facts[p] for p in self.parts)
+
+
+class PageCache:
+    """Cut pages by lot story, lot facts, language, verdict and shape; least used forgotten.
+
+    :param render: renders a page for a report, language and consent token in a request
+        context (``stamps.hotpath.serve`` passes one that pushes a context of its own).
+    """
+
+    def __init__(self, budget_bytes: int) -> None:
+        self._cache: LruCache[tuple[Any, ...], Pieces] = LruCache(
+            budget_bytes, lambda pieces: pieces.size
+        )
+        tag = secrets.token_hex(4)
+        self.marks = {
+            "serial": f"hxs{tag}s",
+            "serial_display": f"hxd{tag}d",
+            "province": f"hxp{tag}p",
+            "token": f"hxt{tag}t",
+            "path": f"hxq{tag}q",
+            "date": f"d{tag}d"[:10].ljust(10, "x"),
+        }
+
+    def page(
+        self,
+        key: tuple[Any, ...],
+        shape: Shape,
+        render: Callable[[Mapping[str, Any], str, str], str],
+        report: Mapping[str, Any],
+        facts: Mapping[str, bytes],
+    ) -> bytes:
+        """The page for ``report`` from the pieces cached under ``key``; rendered on a miss."""
+        full_key = (*key, shape)
+        pieces = self._cache.get(full_key)
+        if pieces is None:
+            html = render(self.marked(report, shape), self.marks["token"], self.marks["path"])
+            pieces = Pieces(html, self._present(html))
+            self._cache.put(full_key, pieces)
+        return pieces.join(facts)
+
+    def marked(self, report: Mapping[str, Any], shape: Shape) -> dict[str, Any]:
+        """A copy of ``report`` with markers in place of the stamp's own facts."""
+        marks = self.marks
+        serial = report["serial"]
+        anchoring = dict(report["anchoring"])
+        if "proof" in anchoring:
+            anchoring["proof"] = anchoring["proof"].replace(serial, marks["serial"])
+        scans: dict[str, Any] = {"count": 0, "first_at": None, "first_province": None}
+        if shape.scanned:
+            scans = {
+                "count": 1 if shape.one else _COUNT_MARK,
+                "first_at": marks["date"],
+                "first_province": marks["province"] if shape.province else None,
+            }
+        return {
+            **report,
+            "serial": marks["serial"],
+            "uri": report["uri"].replace(serial, marks["serial"]),
+            "serial_display": marks["serial_display"],
+            "anchoring": anchoring,
+            "scans": scans,
+        }
+
+    def _present(self, html: str) -> dict[str, str]:
+        marks = {name: mark for name, mark in self.marks.items() if mark in html}
+        if str(_COUNT_MARK) in html:
+            marks["count"] = str(_COUNT_MARK)
+        return marks
+
+
+def facts_of(report: Mapping[str, Any], token: str | None, full_path: str) -> dict[str, bytes]:
+    """The stamp's own facts, escaped as the template would, by marker name."""
+    scans = report["scans"]
+    return {
+        "serial": _html(report["serial"]),
+        "serial_display": _html(report["serial_display"]),
+        "date": _html((scans["first_at"] or "")[:10]),
+        "province": _html(scans["first_province"] or ""),
+        "count": str(int(scans["count"])).encode(),
+        "token": _html(token or ""),
+        # The marked page was rendered at "/<mark>": its slash is already in the pieces.
+        "path": _html(_urlencode({"next": full_path})[len("next=/") :]),
+    }
+
+
+def shape_of(report: Mapping[str, Any], has_form: bool) -> Shape:
+    scans = report["scans"]
+    return Shape(
+        scanned=bool(scans["first_at"]),
+        province=bool(scans["first_province"]),
+        one=scans["count"] == 1,
+        form=has_form,
+    )
+
+
+def _html(value: str) -> bytes:
+    return str(escape(value)).encode()
+
+
+def rendering_context(app: Flask, lang: str, path: str) -> Any:
+    """A request context for rendering a page in ``lang`` whose path is ``path``."""
+    return app.test_request_context(path, headers={"Cookie": f"lang={lang}"})
+
+
+__all__ = ["Markup", "PageCache", "Pieces", "Shape", "facts_of", "render_scan_page", "shape_of"]

@@ -1,0 +1,197 @@
+"""The scan's statements, compiled once per dialect and run on a DBAPI connection (no ORM).
+
+A :class:`Prebuilt` statement is SQLAlchemy Core compiled once for the engine's dialect;
+running it hands the driver the SQL text and the parameters, converted by the same bind and
+result processors SQLAlchemy would use (SQLite stores timestamps as text, for instance), so
+the values equal what the ORM path reads: the story cache's keys match on both paths.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy.sql import Executable
+
+from stamps.models import CloneThreshold, Scan, Stamp
+from stamps.report import _STORY_VERSION
+from trace.models import Lot, Plot, Producer, Product
+
+_STAMP = Stamp.__table__  # type: ignore[attr-defined]
+_LOT = Lot.__table__  # type: ignore[attr-defined]
+_PRODUCT = Product.__table__  # type: ignore[attr-defined]
+_PRODUCER = Producer.__table__  # type: ignore[attr-defined]
+_PLOT = Plot.__table__  # type: ignore[attr-defined]
+_OWN = CloneThreshold.__table__.alias("own_limits")  # type: ignore[attr-defined]
+_DEFAULT = CloneThreshold.__table__.alias("default_limits")  # type: ignore[attr-defined]
+#: Everything a scan shows of a stamp and its lot, as plain columns.
+FIND_STAMP = (
+    select(
+        _STAMP.c.id.label("stamp_id"),
+        _STAMP.c.serial,
+        _STAMP.c.status,
+        _STAMP.c.flagged,
+        _STAMP.c.scan_count,
+        _STAMP.c.first_scan_at,
+        _STAMP.c.first_scan_province,
+        _LOT.c.id.label("lot_id"),
+        _LOT.c.code.label("lot_code"),
+        _LOT.c.harvest_date,
+        _LOT.c.recalled_at,
+        _LOT.c.recall_reason,
+        _LOT.c.recall_origin_lot_id,
+        _LOT.c.tampered_at,
+        _LOT.c.product_id,
+        _PRODUCT.c.gtin,
+        _PRODUCT.c.name_vi,
+        _PRODUCT.c.name_en,
+        _PRODUCER.c.id.label("producer_id"),
+        _PRODUCER.c.name.label("producer_name"),
+        _PRODUCER.c.status.label("producer_status"),
+        _PRODUCER.c.commune,
+        _PRODUCER.c.district,
+        _PRODUCER.c.province,
+        _PLOT.c.id.label("plot_id"),
+        _PLOT.c.name.label("plot_name"),
+        _PLOT.c.latitude,
+        _PLOT.c.longitude,
+        _PLOT.c.area_ha,
+        _OWN.c.max_scans.label("own_max_scans"),
+        _DEFAULT.c.max_scans.label("default_max_scans"),
+    )
+    .select_from(_STAMP)
+    .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
+    .join(_PRODUCT, _PRODUCT.c.id == _LOT.c.product_id)
+    .join(_PRODUCER, _PRODUCER.c.id == _LOT.c.producer_id)
+    .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
+    .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
+    .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
+    .where(_STAMP.c.serial == bindparam("serial"))
+)
+#: The client's last counted scan of the stamp inside the scan window (as in scanning).
+_SCANS = Scan.__table__  # type: ignore[attr-defined]
+_STAMPS = _STAMP
+LAST_SCAN = (
+    select(_SCANS.c.id, _SCANS.c.province)
+    .where(
+        _SCANS.c.stamp_id == bindparam("stamp"),
+        _SCANS.c.client_hash == bindparam("client"),
+        _SCANS.c.scanned_at > bindparam("since"),
+    )
+    .order_by(_SCANS.c.scanned_at.desc())
+    .limit(1)
+)
+#: A new scan with no place: the hot path leaves scans that share a place to the service.
+INSERT_SCAN = (
+    insert(_SCANS)
+    .values(
+        stamp_id=bindparam("stamp", type_=_SCANS.c.stamp_id.type),
+        scanned_at=bindparam("now", type_=_SCANS.c.scanned_at.type),
+        client_hash=bindparam("client", type_=_SCANS.c.client_hash.type),
+        user_agent=bindparam("agent", type_=_SCANS.c.user_agent.type),
+    )
+    .returning(_SCANS.c.id)
+)
+#: :data:`stamps.scanning._COUNT_SCAN` for a scan without a place.
+COUNT_SCAN = (
+    update(_STAMPS)
+    .where(_STAMPS.c.id == bindparam("stamp"))
+    .values(
+        scan_count=_STAMPS.c.scan_count + 1,
+        first_scan_at=func.coalesce(
+            _STAMPS.c.first_scan_at, bindparam("now", type_=_STAMPS.c.first_scan_at.type)
+        ),
+    )
+    .returning(_STAMPS.c.scan_count, _STAMPS.c.first_scan_at)
+)
+
+
+class Prebuilt:
+    """One statement compiled for one dialect, with its parameter and value converters."""
+
+    def __init__(self, statement: Executable, engine: Engine) -> None:
+        compiled = statement.compile(dialect=engine.dialect)  # type: ignore[attr-defined]
+        self.sql = str(compiled)
+        self._order: Sequence[str] | None = (
+            list(compiled.positiontup) if compiled.positional else None
+        )
+        self._binds: dict[str, Callable[[Any], Any] | None] = {
+            name: bind.type._cached_bind_processor(engine.dialect)
+            for bind, name in compiled.bind_names.items()
+        }
+        self._literals = dict(compiled.params)  # e.g. the 1 in ``scan_count + 1``
+        columns = getattr(statement, "selected_columns", None)
+        if columns is None:  # INSERT/UPDATE … RETURNING
+            columns = statement.returning_column_descriptions  # type: ignore[attr-defined]
+            self._types = [c["type"] for c in columns]
+        else:
+            self._types = [c.type for c in columns]
+        self._dialect = engine.dialect
+        self._results: list[Callable[[Any], Any] | None] | None = None
+        self.names = [c.key for c in columns] if hasattr(columns, "keys") else None
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        """The driver's parameters for ``values`` (by name), converted as SQLAlchemy would."""
+        converted = {}
+        for name, process in self._binds.items():
+            value = values[name] if name in values else self._literals[name]
+            converted[name] = process(value) if process is not None and value is not None else value
+        if self._order is None:
+            return converted
+        return tuple(converted[name] for name in self._order)
+
+    def row(self, cursor: Any) -> tuple[Any, ...] | None:
+        """The cursor's next row with SQLAlchemy's result conversions applied."""
+        raw = cursor.fetchone()
+        if raw is None:
+            return None
+        if self._results is None:  # the driver's column types are known once it answered
+            self._results = [
+                kind._cached_result_processor(self._dialect, described[1])
+                for kind, described in zip(self._types, cursor.description, strict=True)
+            ]
+        return tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(self._results, raw, strict=True)
+        )
+
+
+class ScanStatements:
+    """The hot path's statements for one engine, and one DBAPI connection per thread.
+
+    The connection is checked out of the engine's pool once and kept (pool events, such as
+    SQLite's pragmas, have run on it); one that fails is invalidated and replaced.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.find = Prebuilt(FIND_STAMP, engine)
+        self.version = Prebuilt(_STORY_VERSION, engine)
+        self.last_scan = Prebuilt(LAST_SCAN, engine)
+        self.insert_scan = Prebuilt(INSERT_SCAN, engine)
+        self.count_scan = Prebuilt(COUNT_SCAN, engine)
+        self._local = threading.local()
+
+    def connection(self) -> Any:
+        """This thread's pooled DBAPI connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.engine.raw_connection()
+        return conn
+
+    def discard(self) -> None:
+        """Forget this thread's connection after an error (the next call opens another)."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
+
+    def one(self, cursor: Any, statement: Prebuilt, values: Mapping[str, Any]) -> Any:
+        """Run ``statement`` and return its first row, converted (None when there is none)."""
+        cursor.execute(statement.sql, statement.params(values))
+        return statement.row(cursor)

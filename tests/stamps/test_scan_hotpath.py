@@ -1,0 +1,224 @@
+"""The scan's hot path (stamps.hotpath) says what the full view says, sets no cookie, keeps
+the scan counting rules, and the consent form it serves is refused without a valid token."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner
+from sqlmodel import Session, col, select
+
+from stamps import minting, voiding
+from stamps.hotpath import consent
+from stamps.models import CloneThreshold, Scan, ScanPlace, Stamp
+from tests.registry_fixtures import Farm
+from trace.anchoring.documents import mark_tampered
+from trace.app import close_app, create_app
+from trace.models import Lot, Producer, ProducerStatus, Product, User
+from trace.services.access import Actor
+from trace.services.recall import recall_hooks, recall_lot
+
+PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"}
+JSON = {**PHONE, "Accept": "application/json"}
+TOKEN = re.compile(r'(name="token" type="hidden" value=")[^"]*(")')
+
+
+@pytest.fixture
+def stamped(session: Session, farm_a: Farm) -> list[str]:
+    """Paths of six freshly minted stamps on farm A's lot."""
+    minting.mint_stamps(session, farm_a.actor, farm_a.lot_id, 6, "1")
+    lot = session.get(Lot, farm_a.lot_id)
+    gtin = session.get(Product, lot.product_id).gtin  # type: ignore[union-attr]
+    serials = session.exec(select(Stamp.serial).order_by(col(Stamp.serial))).all()
+    return [f"/01/{gtin}/10/{lot.code}/21/{s}" for s in serials]  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def full_app(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """The same service (database, secret) with every scan rendered by the full Flask view."""
+    config = {
+        **app_config,
+        "SCAN_HOT_PATH": False,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "INSTANCE_PATH": str(tmp_path / "full"),
+    }
+    other = create_app(config)
+    yield other
+    close_app(other)
+
+
+def answered(app: Flask) -> int:
+    """How many scans the app's hot path answered itself."""
+    return int(app.wsgi_app.answered)  # type: ignore[attr-defined]
+
+
+def view(client: FlaskClient, path: str, addr: str, headers: dict[str, str] = PHONE) -> Any:
+    return client.get(path, headers=headers, environ_base={"REMOTE_ADDR": addr})
+
+
+def _recall(session: Session, farm: Farm, inspector: User) -> None:
+    from flask import current_app
+
+    actor = Actor(inspector.id, inspector.role)  # type: ignore[arg-type]
+    hooks = recall_hooks(current_app)  # type: ignore[arg-type]
+    recall_lot(session, actor, farm.lot_id, "Salmonella found in a sample", hooks)
+
+
+def _suspend(session: Session, farm: Farm) -> None:
+    lot = session.get(Lot, farm.lot_id)
+    producer = session.get(Producer, lot.producer_id)  # type: ignore[union-attr]
+    producer.status = ProducerStatus.SUSPENDED  # type: ignore[union-attr]
+    session.add(producer)
+    session.commit()
+
+
+def _void(session: Session, farm: Farm, path: str) -> None:
+    labels = voiding.labels_by_serial(session, farm.actor, farm.lot_id, path.rsplit("/", 1)[1])
+    voiding.void_labels(session, farm.actor, farm.lot_id, labels)
+
+
+STATES: dict[str, Callable[..., None]] = {
+    "GENUINE": lambda session, farm, inspector, path: None,
+    "RECALLED": lambda session, farm, inspector, path: _recall(session, farm, inspector),
+    "TAMPERED": lambda session, farm, inspector, path: mark_tampered(session, farm.lot_id),
+    "PRODUCER_SUSPENDED": lambda session, farm, inspector, path: _suspend(session, farm),
+    "VOID": lambda session, farm, inspector, path: _void(session, farm, path),
+}
+#: The states the hot path answers itself on a repeat view (VOID: its first scan is flagged,
+#: and a flagged stamp's page explains the flag, which only the full view reads).
+HOT_STATES = {"GENUINE", "RECALLED", "TAMPERED", "PRODUCER_SUSPENDED"}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_hot_page_is_the_full_page_for_every_verdict(
+    app: Flask,
+    full_app: Flask,
+    session: Session,
+    farm_a: Farm,
+    inspector: User,
+    stamped: list[str],
+    state: str,
+    lang: str,
+) -> None:
+    path = f"{stamped[0]}?lang={lang}"
+    with app.app_context():
+        STATES[state](session, farm_a, inspector, stamped[0])
+    hot, full = app.test_client(), full_app.test_client()
+    hot.head(path, headers=PHONE)  # the lot's story, read once by the full view
+    # Another phone first, sharing its province: the count line names it, in the plural.
+    view(full, f"{stamped[0]}?consent=1&province=Cần Thơ", "198.51.100.7", JSON)
+    before = answered(app)
+    by_full = view(full, path, "198.51.100.1")  # a scan, counted by the service
+    by_hot = view(hot, path, "198.51.100.1")  # the same phone's reload
+    if state in HOT_STATES:
+        assert answered(app) == before + 1
+    assert by_hot.status_code == by_full.status_code == 200
+    page = TOKEN.sub(r"\1\2", by_hot.get_data(as_text=True))
+    assert page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
+    assert f'data-verdict="{state}"' in page and "Cần Thơ" in page
+    assert sorted(by_hot.headers.items()) == sorted(by_full.headers.items())
+    json_hot, json_full = (view(c, path, "198.51.100.1", JSON) for c in (hot, full))
+    assert json_hot.get_data() == json_full.get_data()
+    assert sorted(json_hot.headers.items()) == sorted(json_full.headers.items())
+    assert json_hot.json["scans"]["count"] == 2
+
+
+def test_first_scans_of_a_lot_in_both_languages_match(
+    app: Flask, full_app: Flask, stamped: list[str]
+) -> None:
+    hot, full = app.test_client(), full_app.test_client()
+    hot.head(stamped[0], headers=PHONE)
+    for n, lang in enumerate(("vi", "en")):
+        by_hot = view(hot, f"{stamped[1 + n]}?lang={lang}", "198.51.100.2")  # 1 scan
+        by_full = view(full, f"{stamped[1 + n]}?lang={lang}", "198.51.100.2")  # a reload
+        hot_page = TOKEN.sub(r"\1\2", by_hot.get_data(as_text=True))
+        assert hot_page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
+    assert answered(app) == 2
+    marks = app.wsgi_app.pages.marks.values()  # type: ignore[attr-defined]
+    assert not any(mark in hot_page for mark in marks)
+    assert "1 scan." in hot_page and 'hreflang="vi"' in hot_page
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json", "application/linkset+json"])
+def test_an_anonymous_scan_sets_no_cookie(app: Flask, stamped: list[str], accept: str) -> None:
+    client = app.test_client()
+    headers = {**PHONE, "Accept": accept}
+    first = view(client, stamped[0], "198.51.100.3", headers)  # the lot's first: full view
+    again = view(client, stamped[1], "198.51.100.4", headers)  # hot path (HTML and JSON)
+    assert first.status_code == again.status_code == 200
+    assert "Set-Cookie" not in first.headers and "Set-Cookie" not in again.headers
+    assert client.get_cookie("session") is None
+
+
+def _token_of(page: str) -> str:
+    return page.split('name="token" type="hidden" value="')[1].split('"')[0]
+
+
+def test_consent_without_a_valid_token_is_refused_and_changes_nothing(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    client = app.test_client()
+    view(client, stamped[1], "198.51.100.5")  # warm: the next page comes from the hot path
+    token = _token_of(view(client, stamped[0], "198.51.100.6").get_data(as_text=True))
+    other = _token_of(view(client, stamped[2], "198.51.100.6").get_data(as_text=True))
+    old = TimestampSigner(app.config["SECRET_KEY"], salt=consent.SALT)
+    old.get_timestamp = lambda: int(time.time()) - 3600  # type: ignore[method-assign]
+    scan_id = int(token.split(":")[0])
+    expired = consent.issue(old, scan_id, stamped[0].rsplit("/", 1)[1])
+    refused = [
+        client.post(stamped[0], data={"province": "Huế"}, headers=PHONE),
+        client.post(stamped[0], data={"token": "1:" + token, "province": "Huế"}, headers=PHONE),
+        client.post(stamped[0], data={"token": other, "province": "Huế"}, headers=PHONE),
+        client.post(stamped[0], data={"token": expired, "province": "Huế"}, headers=PHONE),
+        client.post(
+            stamped[0],
+            data={"token": token, "province": "Huế"},
+            headers={**PHONE, "Origin": "https://evil.example"},
+        ),
+    ]
+    assert [r.status_code for r in refused] == [400] * 5
+    session.expire_all()
+    assert [s.province for s in session.exec(select(Scan))] == [None, None, None]
+    assert session.exec(select(ScanPlace)).all() == []
+    accepted = client.post(stamped[0], data={"token": token, "province": "Huế"}, headers=PHONE)
+    assert accepted.status_code == 302
+    assert session.get(Scan, scan_id).province == "Huế"  # type: ignore[union-attr]
+
+
+def test_the_hot_path_counts_a_scan_once_per_client_and_window(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    client = app.test_client()
+    view(client, stamped[1], "198.51.100.8")  # warm the lot's story
+    for query in ("", "", "?lang=en", "?lang=vi"):  # reloads and language switches
+        view(client, stamped[0] + query, "198.51.100.9")
+    client.head(stamped[0], headers=PHONE, environ_base={"REMOTE_ADDR": "198.51.100.10"})
+    view(client, stamped[0], "198.51.100.11", {"User-Agent": "Zalo link preview"})
+    view(client, stamped[0], "198.51.100.12", JSON)  # another phone
+    assert answered(app) >= 7
+    stamp = session.exec(select(Stamp).where(Stamp.serial == stamped[0].rsplit("/", 1)[1])).one()
+    session.refresh(stamp)
+    assert stamp.scan_count == 2
+    scans = session.exec(select(Scan).where(Scan.stamp_id == stamp.id)).all()
+    assert len(scans) == 2
+
+
+def test_a_scan_past_the_products_limit_is_left_to_the_clone_rules(
+    app: Flask, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    session.add(CloneThreshold(product_id=farm_a.product_id, max_scans=2))
+    session.commit()
+    client = app.test_client()
+    view(client, stamped[1], "198.51.100.13")  # warm the lot's story
+    verdicts = [
+        view(client, stamped[0], f"198.51.100.{20 + n}", JSON).json["verdict"] for n in range(3)
+    ]
+    assert verdicts == ["GENUINE", "GENUINE", "SUSPICIOUS"]
