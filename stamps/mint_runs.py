@@ -11,11 +11,13 @@ deletes it, chunk by chunk too.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col
 
 from stamps.models import Stamp, StampRun
@@ -36,6 +38,10 @@ REST_SHARE = 0.5
 #: abandoned. Renewed with every chunk, so only a dead writer lets it run out.
 LEASE = timedelta(seconds=60)
 
+#: Longest pause between two tries at discarding a failed run while the database is away.
+RETRY_PAUSE = 1.0
+
+log = logging.getLogger(__name__)
 Inserter = Callable[[Session, int, int, list[str]], None]
 _RUNS = StampRun.__table__  # type: ignore[attr-defined]
 _STAMPS = Stamp.__table__  # type: ignore[attr-defined]
@@ -129,6 +135,34 @@ def discard(session: Session, run_id: int) -> None:
         session.commit()
     session.execute(delete(_RUNS).where(_RUNS.c.id == run_id, _RUNS.c.pending_until.is_not(None)))
     session.commit()
+
+
+def discard_failed(session: Session, run_id: int, patience: timedelta = LEASE) -> None:
+    """Discard a run whose minting failed, waiting out a database that went away.
+
+    Until its lease runs out nobody else may discard the run and its lot takes no new one,
+    so a failure that lost the connection (a database restart) would leave the lot blocked
+    for that long. The pool reconnects once the database is back, so this tries again
+    until then, within ``patience``; past the lease the next mint on the lot discards it.
+    The caller re-raises the failure, which says what went wrong.
+    """
+    try:
+        session.rollback()
+    except DBAPIError:  # the connection is gone, and the transaction with it
+        log.warning("rollback after a failed mint of run %s failed", run_id, exc_info=True)
+    deadline = time.monotonic() + patience.total_seconds()
+    pause = 0.05
+    while True:
+        try:
+            with Session(session.get_bind()) as fresh:
+                discard(fresh, run_id)
+            return
+        except OperationalError:
+            if time.monotonic() + pause > deadline:
+                log.error("run %s is left pending until its lease runs out", run_id)
+                return
+        time.sleep(pause)
+        pause = min(pause * 2, RETRY_PAUSE)
 
 
 def discard_abandoned(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from chain.merkle import leaf_value_for, merkle_root
@@ -64,8 +65,7 @@ def mint_stamps(
         root = _write_stamps(session, run, earlier, serials)
         mint_runs.publish(session, run, root)
     except BaseException:
-        session.rollback()
-        mint_runs.discard(session, run.id)  # type: ignore[arg-type]
+        mint_runs.discard_failed(session, run.id)  # type: ignore[arg-type]
         raise
     return run
 
@@ -193,17 +193,34 @@ def _units_stamped(session: Session, lot_id: int, counted: StampStatus) -> Decim
 
 
 def _insert_stamps(session: Session, lot_id: int, run_id: int, serials: list[str]) -> None:
-    """Write rows at driver level: the ORM costs ~10x here (see PERF-NOTES)."""
+    """Write rows at driver level: the ORM costs ~10x here (see PERF-NOTES).
+
+    A driver error comes out as SQLAlchemy's (``OperationalError`` when the database went
+    away, with the connection invalidated), as it would from any other statement.
+    """
     connection = session.connection()
+    dialect = connection.dialect
     raw = connection.connection.driver_connection
-    if connection.dialect.name == "postgresql":
+    try:
+        _insert_rows(raw, dialect.name, lot_id, run_id, serials)
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, raw, None)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            "INSERT INTO stamps", None, error, dialect.loaded_dbapi.Error, False, lost, dialect
+        ) from error
+
+
+def _insert_rows(raw: Any, dialect: str, lot_id: int, run_id: int, serials: list[str]) -> None:
+    if dialect == "postgresql":
         # Serials are [0-9A-Z] only, so COPY's text format needs no escaping.
         tail = f"\t{lot_id}\t{run_id}\n"
-        with raw.cursor().copy("COPY stamps (serial, lot_id, run_id) FROM STDIN") as copy:  # type: ignore[union-attr]
+        with raw.cursor().copy("COPY stamps (serial, lot_id, run_id) FROM STDIN") as copy:
             for start in range(0, len(serials), INSERT_CHUNK):
                 copy.write(tail.join(serials[start : start + INSERT_CHUNK]) + tail)
         return
-    cursor = raw.cursor()  # type: ignore[union-attr]
+    cursor = raw.cursor()
     statement = "INSERT INTO stamps (serial, lot_id, run_id) VALUES (?, ?, ?)"
     for start in range(0, len(serials), INSERT_CHUNK):
         chunk = serials[start : start + INSERT_CHUNK]
