@@ -124,7 +124,8 @@ def server(private_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "AGRITRACE"))}
     env |= {"AGRITRACE_ENV": "testing", "DATABASE_URL": private_postgres.url}
     env |= {"AGRITRACE_INSTANCE": str(tmp_path / "instance")}
-    factory = "trace.app:create_app({'SCAN_RATE_LIMIT': '100000/minute'})"  # phones, not abuse
+    # Phones, not abuse; each phone's address reaches the app through one trusted proxy.
+    factory = "trace.app:create_app({'SCAN_RATE_LIMIT': '100000/minute', 'TRUSTED_PROXIES': 1})"
     cmd = [sys.executable, "-m", "gunicorn", factory, "-b", f"127.0.0.1:{port}", "-w", "2"]
     cmd += ["-k", "gthread", "--threads", "4", "--no-control-socket"]
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
@@ -161,7 +162,12 @@ class Request:
 
 
 class Phones:
-    """``CLIENTS`` threads scanning stamps one after another; every request is tagged."""
+    """``CLIENTS`` threads scanning stamps one after another; every request is tagged.
+
+    Each request comes from a phone of its own (its own address in ``X-Forwarded-For``):
+    one client's repeated views of a stamp inside the scan window are one scan, and here
+    every answered request must be a scan of its own.
+    """
 
     def __init__(self, url: str, paths: list[str]) -> None:
         self.url, self.paths = url, paths
@@ -179,6 +185,7 @@ class Phones:
             tag = f"agritrace-drill/{phone}-{n}"
             path = self.paths[n % len(self.paths)]
             headers = {"Accept": "application/json", "User-Agent": tag}
+            headers["X-Forwarded-For"] = f"2001:db8::{phone:x}:{n:x}"
             started = time.monotonic()
             try:
                 answer = session.get(self.url + path, headers=headers, timeout=10)
