@@ -3,6 +3,7 @@ rate limit and its consent token (see :mod:`stamps.hotpath.serve`)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask, request
@@ -16,16 +17,18 @@ from stamps.hotpath.serve import COUNTED, LIMITED, HotScan
 def init_app(app: Flask, scan_bp: Any) -> None:
     """Limit scans per client (both paths) and put the hot path in front of Flask.
 
-    ``SCAN_HOT_PATH=False`` serves every scan through the full Flask view.
+    ``SCAN_HOT_PATH=False`` (or ``0`` in the environment) serves every scan through the
+    full Flask view.
     """
     from trace.web import csrf
 
+    app.config.setdefault("SCAN_HOT_PATH", os.environ.get("SCAN_HOT_PATH", "1") != "0")
     app.extensions["scan_limiter"] = ScanLimiter.from_config(app.config)
     # The consent POST carries a signed token bound to its scan instead (hotpath.consent).
     csrf.exempt("stamps.web.share_location")
     # On this app only (the blueprint object is shared by every app a process builds).
     app.before_request_funcs.setdefault(scan_bp.name, []).append(_limit_scans)
-    if not app.config.get("SCAN_HOT_PATH", True):
+    if not app.config["SCAN_HOT_PATH"]:
         return
     # Inside ProxyFix, when there is one: the client address is the trusted hops' answer.
     outer = app.wsgi_app

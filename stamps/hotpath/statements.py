@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 from sqlalchemy.sql import Executable
 
 from stamps.models import CloneThreshold, Scan, Stamp
@@ -162,7 +162,8 @@ class ScanStatements:
     """The hot path's statements for one engine, and one DBAPI connection per thread.
 
     The connection is checked out of the engine's pool once and kept (pool events, such as
-    SQLite's pragmas, have run on it); one that fails is invalidated and replaced.
+    SQLite's pragmas, have run on it); one that fails is invalidated and replaced, and all
+    are given back when the engine is disposed (``close_app``).
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -173,19 +174,32 @@ class ScanStatements:
         self.insert_scan = Prebuilt(INSERT_SCAN, engine)
         self.count_scan = Prebuilt(COUNT_SCAN, engine)
         self._local = threading.local()
+        self._held: list[Any] = []
+        event.listen(engine, "engine_disposed", self._release)
 
     def connection(self) -> Any:
         """This thread's pooled DBAPI connection."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self.engine.raw_connection()
+            self._held.append(conn)
         return conn
+
+    def _release(self, _engine: Engine) -> None:
+        for conn in self._held:
+            try:
+                conn.invalidate()  # closes the driver's connection: its pool is gone
+            except Exception:  # noqa: BLE001 - closing what may already be gone
+                pass
+        self._held.clear()
+        self._local = threading.local()
 
     def discard(self) -> None:
         """Forget this thread's connection after an error (the next call opens another)."""
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            self._held.remove(conn)
             try:
                 conn.invalidate()
             except Exception:  # noqa: BLE001 - it is being thrown away
