@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask_babel import force_locale
 from sqlalchemy import ScalarSelect, column, func, table
@@ -11,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from marketplace.models import ListingSync
 from marketplace.protocol import Listing, LotLink
+from trace.gs1 import dl_uri_unchecked
 from trace.i18n import _l
 from trace.models import Lot, Producer, Product
 
@@ -20,13 +20,17 @@ MAX_LOTS = 30
 
 
 def product_link(base_url: str, gtin: str) -> str:
-    """The product's GS1 Digital Link: ``{base}/01/{gtin}``."""
-    return f"{base_url.rstrip('/')}/01/{gtin}"
+    """The product's GS1 Digital Link: ``{base}/01/{gtin}``.
+
+    Unchecked: a GTIN imported before the checks still gets its link, and the marketplace
+    or portal refuses it where the producer can see why.
+    """
+    return dl_uri_unchecked(base_url, [("01", gtin)])
 
 
 def lot_link(base_url: str, gtin: str, lot_code: str) -> str:
     """The lot's Digital Link page ``{base}/01/{gtin}/10/{lot}`` (lot percent-encoded)."""
-    return f"{product_link(base_url, gtin)}/10/{quote(lot_code, safe='')}"
+    return dl_uri_unchecked(base_url, [("01", gtin), ("10", lot_code)])
 
 
 def trace_link(base_url: str, gtin: str, lots: list[Lot]) -> str:

@@ -1,4 +1,7 @@
-"""Stamp identity: random serial numbers and GS1 Digital Link URIs for GTIN + lot + serial."""
+"""Stamp identity: random serial numbers, and a stamp's GTIN + lot + serial Digital Link.
+
+The Digital Link rules themselves (encoding, parsing, AI syntax) live in :mod:`trace.gs1`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from stamps.errors import StampError
-from trace.gs1 import GS1_CSET82, is_valid_gtin, validate_lot_code, validate_serial
+from trace.gs1 import MalformedDigitalLink, gtin_dl_uri, parse_gtin_dl_path
 
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford base32: digits and capitals without I, L, O and U (no look-alikes)."""
@@ -16,7 +19,6 @@ SERIAL_BODY_LENGTH = 13
 """13 random base32 characters carry 65 bits from the operating system's CSPRNG."""
 SERIAL_LENGTH = SERIAL_BODY_LENGTH + 1
 """The body plus one check character."""
-CANONICAL_DL_HOST = "https://id.gs1.org"
 
 _SERIAL_RE = re.compile(f"[{SERIAL_ALPHABET}]{{{SERIAL_LENGTH}}}")
 _TYPO_FIXES = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
@@ -37,7 +39,7 @@ class StampKey:
     serial: str
 
 
-class MalformedStampPath(StampError, ValueError):
+class MalformedStampPath(StampError, MalformedDigitalLink):
     """A scanned path is not a well-formed GS1 Digital Link stamp path; ``str()`` says why."""
 
 
@@ -148,45 +150,7 @@ def _weight_tables() -> tuple[bytes, ...]:
     return tuple(tables)
 
 
-# --- GS1 Digital Link -------------------------------------------------------------------
-
-_GTIN_QUALIFIERS = ("22", "10", "21")  # dictionary: 01 dlpkey=22,10,21 (in this order)
-_QUALIFIER_RULES = {"22": ("CPV", 20), "10": ("lot code", 20), "21": ("serial number", 20)}
-_URI_PREFIX_RE = re.compile(r"(?i:https?)://[A-Za-z0-9.\-:\[\]]+(?=/|$)")
-_PCHAR_RE = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*")
-_PCT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
-_CSET82 = frozenset(GS1_CSET82)
-
-
-def encode_ai_value(value: str) -> str:
-    """Percent-encode an AI value for a Digital Link path: all but A-Z a-z 0-9 - . _ ~."""
-    return "".join(char if char in _UNRESERVED else f"%{ord(char):02X}" for char in value)
-
-
-def gtin_dl_uri(
-    base_url: str | None,
-    gtin14: str,
-    *,
-    cpv: str | None = None,
-    lot: str | None = None,
-    serial: str | None = None,
-) -> str:
-    """Build the GS1 Digital Link URI ``{base}/01/{gtin}[/22/..][/10/..][/21/..]``.
-
-    ``base_url`` None means the canonical ``https://id.gs1.org``; a trailing slash is
-    dropped; an empty base gives a root-relative URI.
-
-    :raises ValueError: if the GTIN is not a valid GTIN-14 or a qualifier breaks AI rules.
-    """
-    if len(gtin14) != 14 or not is_valid_gtin(gtin14):
-        raise ValueError(f"not a valid GTIN-14: {gtin14!r}")
-    stem = CANONICAL_DL_HOST if base_url is None else base_url.rstrip("/")
-    parts = [stem, "01", gtin14]
-    for ai, value in zip(_GTIN_QUALIFIERS, (cpv, lot, serial), strict=True):
-        if value is not None:
-            _raise_if_bad_qualifier(ai, value, ValueError)
-            parts += [ai, encode_ai_value(value)]
-    return "/".join(parts)
+# --- stamp URIs ----------------------------------------------------------------------------
 
 
 def stamp_uri(base_url: str, gtin14: str, lot: str, serial: str) -> str:
@@ -197,79 +161,16 @@ def stamp_uri(base_url: str, gtin14: str, lot: str, serial: str) -> str:
     return gtin_dl_uri(base_url, gtin14, lot=lot, serial=serial)
 
 
-def parse_gtin_dl_path(path_or_uri: str) -> list[tuple[str, str]]:
-    """Parse the ``/01/{gtin}[/22/..][/10/..][/21/..]`` part of a Digital Link path or URI.
-
-    Give the raw, still percent-encoded path (``%2F`` inside a lot must not have become
-    ``/``). Any stem before ``/01/`` is ignored, and so are the query and fragment.
-
-    :returns: ``[(ai, decoded value), ...]`` in path order, starting with ``("01", gtin)``.
-    :raises MalformedStampPath: with the reason, if the path does not follow the rules.
-    """
-    segments = _path_of(path_or_uri).split("/")
-    pairs: list[tuple[str, str]] = []
-    while len(segments) >= 3:  # a leading "" before the first "/" always remains
-        value, ai = segments.pop(), segments.pop()
-        pairs.insert(0, (ai, _decode_segment(ai, value)))
-        if ai == "01":
-            _check_gtin_path(pairs)
-            return pairs
-        if ai not in _GTIN_QUALIFIERS:
-            break
-    raise MalformedStampPath("no /01/{GTIN} key followed only by /22, /10 and /21 qualifiers")
-
-
 def parse_stamp_path(path_or_uri: str) -> StampKey:
     """Parse a stamp path ``[stem]/01/{gtin14}/10/{lot}/21/{serial}`` into a StampKey.
 
     :raises MalformedStampPath: with the reason, if it is not exactly such a path with a
         valid GTIN-14 check digit and lot and serial in GS1 CSET 82 (1 to 20 characters).
     """
-    pairs = parse_gtin_dl_path(path_or_uri)
+    try:
+        pairs = parse_gtin_dl_path(path_or_uri)
+    except MalformedDigitalLink as error:
+        raise MalformedStampPath(str(error)) from None
     if [ai for ai, _ in pairs] != ["01", "10", "21"]:
         raise MalformedStampPath("a stamp path has exactly /01/{GTIN}/10/{lot}/21/{serial}")
     return StampKey(gtin=pairs[0][1], lot=pairs[1][1], serial=pairs[2][1])
-
-
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-
-def _path_of(path_or_uri: str) -> str:
-    rest = path_or_uri
-    if not rest.startswith("/"):
-        match = _URI_PREFIX_RE.match(rest)
-        if match is None:
-            raise MalformedStampPath("not an http(s) URI or an absolute path")
-        rest = rest[match.end() :]
-    return rest.split("#", 1)[0].split("?", 1)[0]
-
-
-def _decode_segment(ai: str, raw: str) -> str:
-    if not _PCHAR_RE.fullmatch(raw):
-        raise MalformedStampPath(f"the value of AI {ai} has characters a URI path cannot hold")
-    value = _PCT_RE.sub(lambda match: chr(int(match.group(1), 16)), raw)
-    if ai != "01" and ai in _QUALIFIER_RULES:
-        _raise_if_bad_qualifier(ai, value, MalformedStampPath)
-    return value
-
-
-def _raise_if_bad_qualifier(ai: str, value: str, error: type[ValueError]) -> None:
-    reason = {"10": validate_lot_code, "21": validate_serial}.get(ai, _validate_cpv)(value)
-    if reason is not None:
-        raise error(f"AI {ai}: {reason}")
-
-
-def _validate_cpv(value: str) -> str | None:
-    if 0 < len(value) <= 20 and _CSET82.issuperset(value):
-        return None
-    return "The CPV must be 1 to 20 characters of GS1 CSET 82."
-
-
-def _check_gtin_path(pairs: list[tuple[str, str]]) -> None:
-    gtin = pairs[0][1]
-    if len(gtin) != 14 or not is_valid_gtin(gtin):
-        raise MalformedStampPath("AI 01 must be a GTIN-14 with a correct check digit")
-    qualifiers = [ai for ai, _ in pairs[1:]]
-    expected_order = [ai for ai in _GTIN_QUALIFIERS if ai in qualifiers]
-    if qualifiers != expected_order:
-        raise MalformedStampPath("qualifiers after /01/ must appear once, in order 22, 10, 21")

@@ -1,6 +1,17 @@
-"""GS1 identifiers: GTIN, GLN and company-prefix check digits, and the AI 10 / AI 21 syntax."""
+"""GS1 identity: check digits, GTIN and GLN, AI syntax, and Digital Link URIs (build and parse).
+
+Every package builds and reads GS1 keys through this module; the Digital Link rules follow
+the GS1 Digital Link URI Syntax 1.4 (percent-encoding of everything but RFC 3986's
+unreserved characters in AI values).
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from trace.errors import TraceError
 
 GS1_CSET82: str = (
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
@@ -67,9 +78,7 @@ def is_valid_company_prefix(value: str) -> bool:
     return 6 <= len(value) <= 12 and _is_ascii_digits(value)
 
 
-def gtin_from_company_prefix(
-    company_prefix: str, item_reference: int, indicator: str = "0"
-) -> str:
+def gtin_from_company_prefix(company_prefix: str, item_reference: int, indicator: str = "0") -> str:
     """Build a GTIN-14 from an indicator digit, a company prefix and an item reference.
 
     The item reference fills the digits the prefix leaves free (12 minus the prefix
@@ -127,3 +136,155 @@ def _validate_ai82(label: str, value: str, max_length: int) -> str | None:
 def _is_ascii_digits(value: str) -> bool:
     # str.isdigit() accepts other scripts' digits such as "٣"; GS1 wants ASCII only.
     return value.isascii() and value.isdigit()
+
+
+# --- GS1 Digital Link ---------------------------------------------------------------------
+
+CANONICAL_DL_HOST = "https://id.gs1.org"
+"""GS1's canonical resolver: the stem of constrained canonical Digital Link URIs."""
+
+_GTIN_QUALIFIERS = ("22", "10", "21")  # dictionary: 01 dlpkey=22,10,21 (in this order)
+_URI_PREFIX_RE = re.compile(r"(?i:https?)://[A-Za-z0-9.\-:\[\]]+(?=/|$)")
+_PCHAR_RE = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*")
+_PCT_RE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+class MalformedDigitalLink(TraceError, ValueError):
+    """A path or URI is not a well-formed GS1 Digital Link; ``str()`` says why."""
+
+
+def encode_ai_value(value: str) -> str:
+    """Percent-encode an AI value for a Digital Link path: all but A-Z a-z 0-9 - . _ ~.
+
+    Characters outside ASCII (never valid in an AI, but found in old data) become UTF-8.
+    """
+    return quote(value, safe="")
+
+
+def dl_uri_unchecked(base_url: str | None, pairs: Sequence[tuple[str, str]]) -> str:
+    """Build ``{base}/{ai}/{value}...`` with each value percent-encoded, checking nothing.
+
+    For data that predates the checks (a GTIN imported with a wrong check digit): the link
+    is still built, and whoever receives it refuses it visibly. Prefer :func:`gtin_dl_uri`.
+    """
+    path = "".join(f"/{ai}/{encode_ai_value(value)}" for ai, value in pairs)
+    return _stem(base_url) + path
+
+
+def gtin_dl_uri(
+    base_url: str | None,
+    gtin14: str,
+    *,
+    cpv: str | None = None,
+    lot: str | None = None,
+    serial: str | None = None,
+) -> str:
+    """Build the GS1 Digital Link URI ``{base}/01/{gtin}[/22/..][/10/..][/21/..]``.
+
+    ``base_url`` None means the canonical ``https://id.gs1.org``; a trailing slash is
+    dropped; an empty base gives a root-relative URI.
+
+    :raises ValueError: if the GTIN is not a valid GTIN-14 or a qualifier breaks AI rules.
+    """
+    if len(gtin14) != 14 or not is_valid_gtin(gtin14):
+        raise ValueError(f"not a valid GTIN-14: {gtin14!r}")
+    pairs = [("01", gtin14)]
+    for ai, value in zip(_GTIN_QUALIFIERS, (cpv, lot, serial), strict=True):
+        if value is not None:
+            _raise_if_bad_qualifier(ai, value, ValueError)
+            pairs.append((ai, value))
+    return dl_uri_unchecked(base_url, pairs)
+
+
+def gln_dl_uri(base_url: str | None, gln: str, *, extension: str | None = None) -> str:
+    """Build the Digital Link URI of a location: ``{base}/414/{gln}[/254/{extension}]``.
+
+    :raises ValueError: if ``gln`` is not a valid GLN or the extension breaks AI 254 rules.
+    """
+    pairs = [("414", _checked_gln(gln))]
+    if extension:
+        if not is_valid_ai82(extension):
+            raise ValueError(f"AI 254 must be 1 to 20 characters of GS1 CSET 82: {extension!r}")
+        pairs.append(("254", extension))
+    return dl_uri_unchecked(base_url, pairs)
+
+
+def party_dl_uri(base_url: str | None, gln: str) -> str:
+    """Build the Digital Link URI of a party (AI 417): ``{base}/417/{gln}``.
+
+    :raises ValueError: if ``gln`` is not a valid GLN.
+    """
+    return dl_uri_unchecked(base_url, [("417", _checked_gln(gln))])
+
+
+def parse_gtin_dl_path(path_or_uri: str) -> list[tuple[str, str]]:
+    """Parse the ``/01/{gtin}[/22/..][/10/..][/21/..]`` part of a Digital Link path or URI.
+
+    Give the raw, still percent-encoded path (``%2F`` inside a lot must not have become
+    ``/``). Any stem before ``/01/`` is ignored, and so are the query and fragment.
+
+    :returns: ``[(ai, decoded value), ...]`` in path order, starting with ``("01", gtin)``.
+    :raises MalformedDigitalLink: with the reason, if the path does not follow the rules.
+    """
+    segments = _path_of(path_or_uri).split("/")
+    pairs: list[tuple[str, str]] = []
+    while len(segments) >= 3:  # a leading "" before the first "/" always remains
+        value, ai = segments.pop(), segments.pop()
+        pairs.insert(0, (ai, _decode_segment(ai, value)))
+        if ai == "01":
+            _check_gtin_path(pairs)
+            return pairs
+        if ai not in _GTIN_QUALIFIERS:
+            break
+    raise MalformedDigitalLink("no /01/{GTIN} key followed only by /22, /10 and /21 qualifiers")
+
+
+def _stem(base_url: str | None) -> str:
+    return CANONICAL_DL_HOST if base_url is None else base_url.rstrip("/")
+
+
+def _checked_gln(gln: str) -> str:
+    if not is_valid_gln(gln):
+        raise ValueError(f"not a valid 13-digit GLN: {gln!r}")
+    return gln
+
+
+def _path_of(path_or_uri: str) -> str:
+    rest = path_or_uri
+    if not rest.startswith("/"):
+        match = _URI_PREFIX_RE.match(rest)
+        if match is None:
+            raise MalformedDigitalLink("not an http(s) URI or an absolute path")
+        rest = rest[match.end() :]
+    return rest.split("#", 1)[0].split("?", 1)[0]
+
+
+def _decode_segment(ai: str, raw: str) -> str:
+    if not _PCHAR_RE.fullmatch(raw):
+        raise MalformedDigitalLink(f"the value of AI {ai} has characters a URI path cannot hold")
+    value = _PCT_RE.sub(lambda match: chr(int(match.group(1), 16)), raw)
+    if ai in _GTIN_QUALIFIERS:
+        _raise_if_bad_qualifier(ai, value, MalformedDigitalLink)
+    return value
+
+
+def _raise_if_bad_qualifier(ai: str, value: str, error: type[ValueError]) -> None:
+    reason = {"10": validate_lot_code, "21": validate_serial}.get(ai, _validate_cpv)(value)
+    if reason is not None:
+        raise error(f"AI {ai}: {reason}")
+
+
+def _validate_cpv(value: str) -> str | None:
+    if is_valid_ai82(value):
+        return None
+    return "The CPV must be 1 to 20 characters of GS1 CSET 82."
+
+
+def _check_gtin_path(pairs: list[tuple[str, str]]) -> None:
+    gtin = pairs[0][1]
+    if len(gtin) != 14 or not is_valid_gtin(gtin):
+        raise MalformedDigitalLink("AI 01 must be a GTIN-14 with a correct check digit")
+    qualifiers = [ai for ai, _ in pairs[1:]]
+    expected_order = [ai for ai in _GTIN_QUALIFIERS if ai in qualifiers]
+    if qualifiers != expected_order:
+        raise MalformedDigitalLink("qualifiers after /01/ must appear once, in order 22, 10, 21")

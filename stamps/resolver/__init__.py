@@ -15,7 +15,6 @@ from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter
 
 from chain.errors import InvalidProof
-from stamps.identity import MalformedStampPath, gtin_dl_uri, parse_gtin_dl_path
 from stamps.proofs import ProofPending, rpc_hint_for
 from stamps.resolver import negotiation
 from stamps.resolver.compression import NotCompressed, decompress
@@ -23,6 +22,7 @@ from stamps.resolver.linkset import LINKSET_TYPE, linkset_url
 from stamps.resolver.targets import find_target
 from trace.db import get_session
 from trace.downloads import download_headers
+from trace.gs1 import MalformedDigitalLink, gtin_dl_uri, parse_gtin_dl_path
 
 resolver_bp = Blueprint("resolver", __name__, template_folder="../templates")
 WELL_KNOWN = "/.well-known/gs1resolver"
@@ -54,7 +54,7 @@ def _cors(response: Response) -> Response:
 def _offer_linkset(response: Response) -> None:
     try:
         pairs = parse_gtin_dl_path(request.path.rstrip("/"))
-    except MalformedStampPath:
+    except MalformedDigitalLink:
         return
     values = dict(pairs)
     anchor = gtin_dl_uri(
@@ -169,7 +169,7 @@ def _lot_target(suffix: str):  # type: ignore[no-untyped-def]
         return None
     try:
         pairs = parse_gtin_dl_path(path.removesuffix(suffix))
-    except MalformedStampPath:
+    except MalformedDigitalLink:
         return None
     if [ai for ai, _ in pairs] != ["01", "10"]:
         return None

@@ -9,13 +9,13 @@ from flask import current_app
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
-from stamps.identity import gtin_dl_uri
 from stamps.models import Stamp, StampStatus
 from stamps.report import lot_story
 from stamps.resolver.linkset import lot_proof_url, passport_url
 from stamps.resolver.targets import Target
 from stamps.verdict import Verdict, lot_verdict
 from trace.anchoring.documents import build_document
+from trace.gs1 import gtin_dl_uri
 from trace.models import Lot
 from trace.services.certifications import covering_product
 

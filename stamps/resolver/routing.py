@@ -16,14 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from sqlmodel import Session
 
-from stamps.identity import (
-    MalformedStampPath,
-    gtin_dl_uri,
-    is_well_formed_serial,
-    normalize_serial,
-    parse_gtin_dl_path,
-    stamp_uri,
-)
+from stamps.identity import is_well_formed_serial, normalize_serial, stamp_uri
 from stamps.resolver import negotiation
 from stamps.resolver.linkset import (
     LINKSET_TYPE,
@@ -43,6 +36,7 @@ from stamps.verdict import TEXTS as VERDICT_TEXTS
 from stamps.verdict import Verdict
 from trace.anchoring import anchored_version
 from trace.db import get_session
+from trace.gs1 import MalformedDigitalLink, gtin_dl_uri, parse_gtin_dl_path
 from trace.i18n import _l as _
 from trace.passport import passport_jsonld
 
@@ -58,7 +52,7 @@ def dispatch(raw_path: str, same_as: str | None = None) -> ResponseReturnValue |
     trimmed = raw_path.rstrip("/")
     try:
         pairs = parse_gtin_dl_path(trimmed)
-    except MalformedStampPath:
+    except MalformedDigitalLink:
         return None  # the scan view explains what is wrong with the path
     if [ai for ai, _ in pairs] not in (["01"], ["01", "10"], ["01", "10", "21"]):
         return None  # a level we never issue (a CPV, a serial without its lot)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-CANONICAL_ORIGIN = "https://id.gs1.org"
+from trace.gs1 import CANONICAL_DL_HOST, gs1_check_digit
 
 # One character of a GS1 AI encodable value as written in an EPC URI: a safe character or a
 # percent-escape of one of the others (TDS, table A-1).
@@ -26,12 +26,6 @@ _DL_CHAR = r"[\"'\-.0-9;-?A-Z_a-z]"
 _DL_ESCAPES = str.maketrans(
     {"!": "%21", "(": "%28", ")": "%29", "*": "%2A", "+": "%2B", ",": "%2C", ":": "%3A"}
 )
-
-
-def gs1_check_digit(digits: str) -> str:
-    """Return the GS1 mod-10 check digit for ``digits`` (a key without its check digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str(-total % 10)
 
 
 def _with_check(digits: str) -> str:
@@ -144,7 +138,7 @@ def _from_epc_uri(uri: str) -> str | None:
     if scheme not in _EPC_SCHEMES:
         return None
     pattern, digits, build = _EPC_SCHEMES[scheme]
-    body = re.fullmatch(pattern, head[3]) if head else None
+    body = re.fullmatch(pattern, head[3], re.ASCII) if head else None
     if body is None:
         return None
     groups = body.groupdict()
@@ -153,7 +147,7 @@ def _from_epc_uri(uri: str) -> str | None:
     if scheme in _SHARED_LENGTH:
         if len(re.findall(_SHARED_LENGTH[scheme], groups["ref"])) > 30 - len(groups["cp"]):
             return None
-    return f"{CANONICAL_ORIGIN}/{build(groups)}"
+    return f"{CANONICAL_DL_HOST}/{build(groups)}"
 
 
 _SHORT_NAMES = {
@@ -227,7 +221,7 @@ def _from_digital_link(uri: str) -> str | None:
     if len(segments) < 2 or len(segments) % 2 or not re.fullmatch(r"\d{4}.+", segments[1]):
         return None
     constrained = _constrain(segments)
-    return f"{CANONICAL_ORIGIN}/{'/'.join(constrained)}" if constrained else None
+    return f"{CANONICAL_DL_HOST}/{'/'.join(constrained)}" if constrained else None
 
 
 def normalise_identifier(value: object) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.standards import EPCIS_HASH
-from trace.epcis.digital_link import gs1_check_digit, normalise_identifier
+from trace.epcis.digital_link import normalise_identifier
 from trace.epcis.event_hash import (
     document_events,
     document_hash_ids,
@@ -62,13 +62,6 @@ def test_dl_normalisation_vector(vector: dict[str, Any]) -> None:
 
 def test_all_71_dl_normalisation_vectors_are_there() -> None:
     assert len(_dl_vectors(VECTORS)) == 71
-
-
-@pytest.mark.parametrize(
-    ("digits", "check"), [("629104150021", "3"), ("04012345000000011", "5"), ("401234500005", "4")]
-)
-def test_gs1_check_digit(digits: str, check: str) -> None:
-    assert gs1_check_digit(digits) == check
 
 
 # --- behaviour a user of the hash relies on --------------------------------------------------
