@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, and_, case, func, literal, or_, union_all
 from sqlmodel import Session, col, select
 
 from trace.dashboard.charts import Chart, ChartData, local_month
@@ -169,7 +168,7 @@ def _lots_since(filters: Filters, series: str, at: Any) -> Select[Any]:
 
 def _inspections(filters: Filters) -> Select[Any]:
     """Current inspection events (not corrected by a later one), by result."""
-    later = aliased(Event)
+    corrected = select(Event.supersedes_id).where(col(Event.supersedes_id).is_not(None))
     result = Event.details["result"].as_string()  # type: ignore[index]
     series = case((result == "fail", "inspections_fail"), else_="inspections_pass")
     statement = (
@@ -177,7 +176,7 @@ def _inspections(filters: Filters) -> Select[Any]:
         .select_from(Event)
         .join(Producer, col(Producer.id) == Event.producer_id)
         .where(Event.kind == EventKind.INSPECTION, col(Event.occurred_at) >= filters.since)
-        .where(~exists().where(col(later.supersedes_id) == col(Event.id)))
+        .where(col(Event.id).not_in(corrected.scalar_subquery()))
         .group_by(series, Producer.district)
     )
     return filters.restrict_lots(statement, col(Event.lot_id))  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from trace.models.base import utcnow
@@ -39,11 +39,12 @@ class Lot(SQLModel, table=True):
     unit: str = Field(max_length=16)
     stamp_root: str | None = Field(default=None, max_length=64)  # Merkle root over its stamps
     stamp_count: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
-    recalled_at: datetime | None = None
+    recalled_at: datetime | None = Field(default=None, index=True)  # dashboard: recent recalls
     recall_reason: str | None = Field(default=None, max_length=500)
     # Set when the lot was recalled because a lot it was made from was (None: recalled itself).
     recall_origin_lot_id: int | None = Field(default=None, foreign_key="lots.id")
-    tampered_at: datetime | None = None  # an integrity check found the data changed
+    # An integrity check found the data changed (indexed: the dashboard counts recent ones).
+    tampered_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -51,6 +52,8 @@ class Event(SQLModel, table=True):
     """One supply-chain event; never updated, corrected by a superseding event."""
 
     __tablename__ = "events"
+    # The dashboard counts recent events of one kind (inspections) without reading the rest.
+    __table_args__ = (Index("ix_events_kind_occurred_at", "kind", "occurred_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     lot_id: int = Field(foreign_key="lots.id", index=True)
