@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from functools import lru_cache
-
-import qrcode
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -13,6 +9,7 @@ from marketplace.listing import lot_link, product_link
 from marketplace.models import ListingSync
 from trace.errors import NotFound
 from trace.models import Lot, Product
+from trace.qr import qr_png
 
 
 def product_qr_png(session: Session, product_id: int, base_url: str) -> bytes:
@@ -34,17 +31,6 @@ def lot_qr_png(session: Session, lot_id: int, base_url: str) -> bytes:
         raise NotFound()
     product = _offered(session, lot.product_id)
     return qr_png(lot_link(base_url, product.gtin, lot.code))
-
-
-@lru_cache(maxsize=512)
-def qr_png(text: str) -> bytes:
-    """A QR code (error correction M) of ``text`` as PNG bytes."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    code.add_data(text)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image().save(buffer)
-    return buffer.getvalue()
 
 
 def _offered(session: Session, product_id: int) -> Product:

@@ -42,7 +42,7 @@ from stamps.places import PROVINCES, Place, place_from_coordinates
 from stamps.proofs import ProofPending, proof_bundle, rpc_hint_for
 from stamps.render.labels import Label, render_label_sheet
 from stamps.render.layout import GRIDS
-from stamps.render.qr import stamp_png, stamp_svg
+from stamps.render.qr import stamp_svg
 from stamps.report import lot_story, not_found_report, scan_report
 from stamps.resolver.routing import dispatch as resolver_dispatch
 from stamps.resolver.routing import walk_up
@@ -63,6 +63,7 @@ from trace.downloads import download_headers
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Lot, Product, Role
+from trace.qr import qr_png
 from trace.services.access import owned
 from trace.web.forms import Form
 from trace.web.guards import actor, roles
@@ -426,7 +427,7 @@ def stamp_image(serial: str, fmt: str) -> ResponseReturnValue:
     assert product is not None
     uri = stamp_uri(current_app.config["PUBLIC_BASE_URL"], product.gtin, lot.code, serial)
     if fmt == "png":
-        return Response(stamp_png(uri), mimetype="image/png")
+        return Response(qr_png(uri), mimetype="image/png")
     return Response(stamp_svg(uri), mimetype="image/svg+xml")
 
 

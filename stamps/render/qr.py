@@ -1,14 +1,16 @@
-"""QR codes for stamps: a fast module matrix for bulk labels, PNG and SVG for single downloads."""
+"""QR codes for stamps: a fast module matrix for bulk labels, and SVG for single downloads.
+
+A single stamp's PNG comes from :func:`trace.qr.qr_png`, the renderer every package shares.
+"""
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from functools import cache
 
-QUIET_ZONE = 4
-"""Light modules around the symbol, as ISO/IEC 18004 requires."""
+from trace.qr import QUIET_ZONE
+
 ERROR_CORRECTION = "M"
 """Level M (~15 % recovery): small symbols that survive scuffed labels."""
 
@@ -119,27 +121,9 @@ def _cached_ops(size: int, index: int, chunk: bytes) -> str:
         row, column = divmod(index, -(-size // _CHUNK))
         y, x0 = size - 1 - row, column * _CHUNK
         ops = cache[chunk] = " ".join(
-            f"{x0 + m.start()} {y} {m.end() - m.start()} 1 re"
-            for m in _DARK_RUN.finditer(chunk)
+            f"{x0 + m.start()} {y} {m.end() - m.start()} 1 re" for m in _DARK_RUN.finditer(chunk)
         )
     return ops
-
-
-def stamp_png(uri: str, scale: int = 8) -> bytes:
-    """Return a 1-bit PNG of the QR code for ``uri`` with a 4-module quiet zone.
-
-    :param scale: pixels per module.
-    """
-    import qrcode
-    from qrcode.image.pil import PilImage
-
-    image = qrcode.make(
-        uri, image_factory=PilImage, box_size=scale, border=QUIET_ZONE,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-    )
-    buffer = io.BytesIO()
-    image.save(buffer, kind="PNG")
-    return buffer.getvalue()
 
 
 def stamp_svg(uri: str) -> str:

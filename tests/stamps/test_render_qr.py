@@ -15,9 +15,9 @@ from stamps.render.qr import (
     dark_rectangles,
     pdf_path_ops,
     qr_matrix,
-    stamp_png,
     stamp_svg,
 )
+from trace.qr import qr_png
 
 URI = "https://truyxuat.longan.gov.vn/01/08931234567892/10/TL-2024%2F07/21/V9GM7YEBTV5K8J"
 Decode = Callable[[Image.Image], list[str]]
@@ -69,7 +69,7 @@ def test_dark_rectangles_cover_exactly_the_dark_modules_with_fewer_shapes() -> N
 
 
 def test_png_download_decodes_to_the_uri_with_a_quiet_zone(decode_qr: Decode) -> None:
-    image = Image.open(io.BytesIO(stamp_png(URI, scale=5)))
+    image = Image.open(io.BytesIO(qr_png(URI, scale=5)))
     assert image.format == "PNG" and image.mode == "1"
     assert decode_qr(image.convert("L")) == [URI]
     border = image.convert("L").crop((0, 0, image.width, QUIET_ZONE * 5))
