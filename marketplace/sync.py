@@ -12,7 +12,6 @@ by hand in the shop shows up in reconciliation as a duplicate or an unknown list
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +30,7 @@ from marketplace.listing import desired_listing
 from marketplace.models import ListingState, ListingSync
 from marketplace.protocol import ACTIVE, Listing, MarketplaceAdapter, PriceStock, RemoteListing
 from marketplace.services import queue_listing
-from trace.jobs import RetryLater, crash_point
+from trace.jobs import RetryLater, backoff_delay, crash_point
 from trace.models.base import utcnow
 
 LEASE = timedelta(seconds=120)
@@ -50,8 +49,7 @@ class SyncSettings:
 
     def backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter (0.5x to 1.5x) after ``attempts`` failures."""
-        delay = min(self.backoff_cap, self.backoff_seconds * 2 ** max(attempts - 1, 0))
-        return max(delay * random.uniform(0.5, 1.5), 0.01)
+        return backoff_delay(attempts, self.backoff_seconds, self.backoff_cap, jitter=True)
 
 
 def idempotency_key(row: ListingSync, listing: Listing) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -190,6 +191,22 @@ def run_one(
     return True
 
 
+def backoff_delay(
+    failures: int, first: float = 2.0, cap: float = 300.0, *, jitter: bool = False
+) -> float:
+    """Seconds to wait before the next try: ``first``, then doubling per failure, up to ``cap``.
+
+    The one retry formula of the outbox and of everything it runs (marketplace and portal
+    syncs use it with their configured ``first`` and ``cap``).
+
+    :param failures: how many tries have failed so far (the first failure waits ``first``).
+    :param jitter: spread the delay over 0.5x to 1.5x (at least 10 ms), so that clients
+        that failed together do not all retry together.
+    """
+    delay = min(cap, first * 2 ** max(failures - 1, 0))
+    return max(delay * random.uniform(0.5, 1.5), 0.01) if jitter else delay
+
+
 def _failed(session: Session, job: Job, error: Exception) -> None:
     if isinstance(error, RetryLater):
         log.info("job %s (%s) will retry: %s", job.id, job.kind, error)
@@ -198,7 +215,7 @@ def _failed(session: Session, job: Job, error: Exception) -> None:
     if job.attempts >= MAX_ATTEMPTS and not isinstance(error, RetryLater):
         _finish(session, job, FAILED, repr(error))
         return
-    delay = getattr(error, "delay", None) or min(2**job.attempts, 300)
+    delay = getattr(error, "delay", None) or backoff_delay(job.attempts)
     session.execute(
         update(Job)
         .where(col(Job.id) == job.id)

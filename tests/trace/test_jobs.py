@@ -162,3 +162,13 @@ def test_flask_worker_only_runs_the_kinds_named(
     typo = app.test_cli_runner().invoke(args=["worker", "--only", "marketplce."])
     assert typo.exit_code == 2 and "no job kind starts with marketplce." in typo.output
     assert len(ran) == 1  # the mistyped worker never started
+
+
+def test_backoff_doubles_from_the_first_delay_up_to_the_cap() -> None:
+    assert [jobs.backoff_delay(n) for n in range(1, 10)] == [2, 4, 8, 16, 32, 64, 128, 256, 300]
+    assert [jobs.backoff_delay(n, first=5, cap=30) for n in (1, 2, 3, 4)] == [5, 10, 20, 30]
+
+
+def test_backoff_jitter_stays_within_half_to_one_and_a_half_times() -> None:
+    delays = {jobs.backoff_delay(3, jitter=True) for _ in range(200)}
+    assert all(4 <= delay <= 12 for delay in delays) and len(delays) > 1
