@@ -16,7 +16,8 @@ from stamps import api_schemas as schemas
 from stamps import minting
 from stamps.identity import normalize_serial, stamp_uri
 from stamps.mint_limits import MintLimits
-from stamps.models import Scan, Stamp, StampFlag
+from stamps.mint_runs import published
+from stamps.models import Scan, Stamp, StampFlag, StampRun
 from stamps.proofs import proof_bundle, rpc_hint_for
 from stamps.recall import recall_stamps
 from stamps.render.labels import Label, render_label_sheet
@@ -113,6 +114,13 @@ class Anomalies(MethodView):
         }
 
 
+def _published_stamps(statement: Any, lot_id: int) -> Any:
+    """``statement`` narrowed to the lot's stamps, leaving out runs still being minted."""
+    return statement.join(StampRun, col(StampRun.id) == Stamp.run_id).where(
+        Stamp.lot_id == lot_id, published()
+    )
+
+
 @blp.route("/batches/<int:lot_id>/stamps")
 class LotStamps(MethodView):
     @auth.requires(blp, Scope.READ)
@@ -123,7 +131,7 @@ class LotStamps(MethodView):
         """The lot's stamps in minting order, each with its serial and Digital Link URI."""
         session = get_session()
         lot, product = visible_lot(session, auth.actor(), lot_id)
-        statement = select(Stamp).where(Stamp.lot_id == lot_id).order_by(col(Stamp.id))
+        statement = _published_stamps(select(Stamp), lot_id).order_by(col(Stamp.id))
         page = paginate(session, statement, args)
         base = current_app.config["PUBLIC_BASE_URL"]
         return page_body(page, [lot_stamp_item(base, product, lot, s) for s in page.items])
@@ -169,9 +177,8 @@ class LotLabels(MethodView):
             lot.code,
             product.name_vi,
         )
-        serials = list(
-            session.exec(select(Stamp.serial).where(Stamp.lot_id == lot_id).order_by(col(Stamp.id)))
-        )
+        statement = _published_stamps(select(Stamp.serial), lot_id).order_by(col(Stamp.id))
+        serials = list(session.exec(statement))
         labels = (Label(stamp_uri(base, gtin, code, s), s, name, code) for s in serials)
         grid = args["grid"]
         body = stream_output(lambda out: render_label_sheet(labels, grid, out))

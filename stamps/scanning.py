@@ -24,7 +24,8 @@ from sqlmodel import Session, col, select
 
 from stamps.clone_rules import DEFAULT_LIMITS, CloneLimits, apply_rules, limits_from
 from stamps.identity import StampKey
-from stamps.models import CloneThreshold, FlagReview, Scan, ScanPlace, Stamp, StampFlag
+from stamps.mint_runs import published
+from stamps.models import CloneThreshold, FlagReview, Scan, ScanPlace, Stamp, StampFlag, StampRun
 from stamps.places import Place
 from stamps.verdict import Verdict as Verdict
 from stamps.verdict import verdict_of as verdict_of
@@ -60,12 +61,13 @@ _DEFAULT_LIMITS = aliased(CloneThreshold, name="default_limits")
 _FIND_STAMP = (
     select(Stamp, Lot, Product, Producer, Plot, _OWN_LIMITS, _DEFAULT_LIMITS)  # type: ignore[call-overload]
     .join(Lot, col(Lot.id) == Stamp.lot_id)
+    .join(StampRun, col(StampRun.id) == Stamp.run_id)
     .join(Product, col(Product.id) == Lot.product_id)
     .join(Producer, col(Producer.id) == Lot.producer_id)
     .outerjoin(Plot, col(Plot.id) == Lot.plot_id)
     .outerjoin(_OWN_LIMITS, col(_OWN_LIMITS.product_id) == Product.id)
     .outerjoin(_DEFAULT_LIMITS, col(_DEFAULT_LIMITS.product_id).is_(None))
-    .where(Stamp.serial == bindparam("serial"))
+    .where(Stamp.serial == bindparam("serial"), published())  # not of a run being minted
 )
 # The client's last counted scan of the stamp inside the window: one index range
 # (ix_scans_stamp_client_time) read backwards.

@@ -378,7 +378,7 @@ def labels_pdf(run_id: int) -> ResponseReturnValue:
         abort(400)
     session = get_session()
     run = session.get(StampRun, run_id)
-    if run is None:
+    if run is None or run.pending_until is not None:  # a run still being minted: no labels
         raise NotFound()
     lot = owned(session, actor(), Lot, run.lot_id)
     product = session.get(Product, lot.product_id)

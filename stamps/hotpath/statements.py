@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 from sqlalchemy.sql import Executable
 
-from stamps.models import CloneThreshold, Scan, Stamp
+from stamps.models import CloneThreshold, Scan, Stamp, StampRun
 from stamps.report import _STORY_VERSION
 from trace.models import Lot, Plot, Producer, Product
 
@@ -24,6 +24,7 @@ _LOT = Lot.__table__  # type: ignore[attr-defined]
 _PRODUCT = Product.__table__  # type: ignore[attr-defined]
 _PRODUCER = Producer.__table__  # type: ignore[attr-defined]
 _PLOT = Plot.__table__  # type: ignore[attr-defined]
+_RUN = StampRun.__table__  # type: ignore[attr-defined]
 _OWN = CloneThreshold.__table__.alias("own_limits")  # type: ignore[attr-defined]
 _DEFAULT = CloneThreshold.__table__.alias("default_limits")  # type: ignore[attr-defined]
 #: Everything a scan shows of a stamp and its lot, as plain columns.
@@ -63,12 +64,14 @@ FIND_STAMP = (
     )
     .select_from(_STAMP)
     .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
+    .join(_RUN, _RUN.c.id == _STAMP.c.run_id)
     .join(_PRODUCT, _PRODUCT.c.id == _LOT.c.product_id)
     .join(_PRODUCER, _PRODUCER.c.id == _LOT.c.producer_id)
     .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
     .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
     .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
-    .where(_STAMP.c.serial == bindparam("serial"))
+    # Not of a run still being minted (as in stamps.scanning).
+    .where(_STAMP.c.serial == bindparam("serial"), _RUN.c.pending_until.is_(None))
 )
 #: The client's last counted scan of the stamp inside the scan window (as in scanning).
 _SCANS = Scan.__table__  # type: ignore[attr-defined]
