@@ -50,8 +50,3 @@ class _DigestShim:
 
     def digest(self) -> bytes:
         return self._digest
-
-
-def keccak256_hex(data: bytes) -> str:
-    """Return ``keccak256(data)`` as a ``0x``-prefixed lowercase hex string."""
-    return "0x" + keccak256(data).hex()

@@ -149,15 +149,6 @@ def _check_transaction(bundle: ProofBundle, reader: ChainReader) -> Check:
     return Check(False, f"transaction {bundle.tx_hash} did not emit Anchored for this root")
 
 
-def verify_bundle(bundle: ProofBundle, reader: ChainReader) -> list[Check]:
-    """Run every check: the two Merkle paths offline, then the anchor on chain.
-
-    Raises:
-        ChainUnavailable: the node could not be queried.
-    """
-    return [*check_paths(bundle), *check_on_chain(bundle, reader)]
-
-
 def load_bundle(path: str) -> ProofBundle:
     """Read and parse a bundle file.
 

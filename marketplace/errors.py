@@ -12,12 +12,6 @@ class MarketplaceError(TraceError):
     status = 400
 
 
-class UnknownMarketplace(MarketplaceError):
-    """No adapter is configured under this name."""
-
-    status = 404
-
-
 class TransientError(MarketplaceError):
     """The marketplace may succeed if asked again later (5xx, timeout, dropped connection).
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from typing import Any
 
@@ -54,8 +53,3 @@ def _fill(sheet: Any, title: str, headers: list[str], rows: list[dict[str, Any]]
         xlsx_append(sheet, [row.get(h, "") for h in headers])
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-
-
-def sha256_hex(data: bytes) -> str:
-    """The digest recorded in the export's manifest."""
-    return hashlib.sha256(data).hexdigest()

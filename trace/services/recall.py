@@ -208,16 +208,6 @@ def _recall_event(session: Session, lot_id: int) -> Event | None:
     return session.exec(statement.order_by(col(Event.id))).first()
 
 
-def downstream_lots(session: Session, lot_id: int) -> list[tuple[Lot, Product, Producer]]:
-    """Every lot made from ``lot_id`` by transformation, at any depth, nearest first."""
-    return _lot_rows(session, _walk(session, lot_id, forward=True))
-
-
-def upstream_lots(session: Session, lot_id: int) -> list[tuple[Lot, Product, Producer]]:
-    """Every lot ``lot_id`` was made from, at any depth, nearest first."""
-    return _lot_rows(session, _walk(session, lot_id, forward=False))
-
-
 def _walk(session: Session, lot_id: int, forward: bool) -> list[int]:
     """Lot ids one transformation step away, repeated: nearest first, each once."""
     there, here = (
