@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from trace.anchoring import check_integrity
 from trace.api import auth
-from trace.api.batches import schemas, views
+from trace.api.batches import schemas, serializers
 from trace.api.core import ApiBlueprint
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
@@ -40,7 +40,7 @@ class Batches(MethodView):
         page_args = {k: args.pop(k) for k in ("page", "per_page")}
         statement = lots_query(auth.actor(), LotFilters(**args))
         page = paginate(get_session(), statement, page_args)
-        return page_body(page, [views.lot_item(*row) for row in page.items])
+        return page_body(page, [serializers.lot_item(*row) for row in page.items])
 
 
 @blp.route("/<int:lot_id>")
@@ -50,7 +50,7 @@ class Batch(MethodView):
     @blp.response(200, schemas.LotDetailSchema)
     def get(self, lot_id: int) -> dict[str, Any]:
         """A lot with its events, certifications, anchors, inputs and outputs."""
-        return views.lot_detail(lot_record(get_session(), auth.actor(), lot_id))
+        return serializers.lot_detail(lot_record(get_session(), auth.actor(), lot_id))
 
 
 @blp.route("/<int:lot_id>/inputs")
@@ -63,7 +63,7 @@ class BatchInputs(MethodView):
         session, actor = get_session(), auth.actor()
         lot_service.get_lot(session, actor, lot_id)
         rows = step(session, actor, lot_service.input_lots(session, lot_id))
-        return whole_list([views.lot_item(lot, product) for lot, product in rows])
+        return whole_list([serializers.lot_item(lot, product) for lot, product in rows])
 
 
 @blp.route("/<int:lot_id>/outputs")
@@ -76,7 +76,7 @@ class BatchOutputs(MethodView):
         session, actor = get_session(), auth.actor()
         lot_service.get_lot(session, actor, lot_id)
         rows = step(session, actor, lot_service.output_lots(session, lot_id))
-        return whole_list([views.lot_item(lot, product) for lot, product in rows])
+        return whole_list([serializers.lot_item(lot, product) for lot, product in rows])
 
 
 @blp.route("/<int:lot_id>/integrity")
@@ -88,7 +88,7 @@ class BatchIntegrity(MethodView):
         """Recompute the lot's document from the database and compare it with its anchor."""
         session = get_session()
         lot_service.get_lot(session, auth.actor(), lot_id)
-        return views.integrity_item(check_integrity(session, lot_id))
+        return serializers.integrity_item(check_integrity(session, lot_id))
 
 
 @blp.route("/<int:lot_id>/recall")
@@ -107,7 +107,7 @@ class BatchRecall(MethodView):
             recall_hooks(current_app),
             when=local_now(),
         )
-        return views.recall_item(outcome)
+        return serializers.recall_item(outcome)
 
 
 def local_now() -> datetime:

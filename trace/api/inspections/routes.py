@@ -12,7 +12,7 @@ from trace.anchoring import check_integrity
 from trace.api import auth
 from trace.api.batches.routes import local_now
 from trace.api.batches.schemas import EventSchema
-from trace.api.batches.views import event_item
+from trace.api.batches.serializers import event_item
 from trace.api.core import ApiBlueprint
 from trace.api.inspections.schemas import InspectionCreateSchema
 from trace.api.problems import api_locale

@@ -1,4 +1,4 @@
-"""Plain data for the lot schemas, built from registry objects."""
+"""Serializers of the lot resource: plain data for its schemas, built from registry objects."""
 
 from __future__ import annotations
 
