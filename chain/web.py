@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import TooManyRequests
 
-from chain.client import ChainClient
+from chain import client_of
 from chain.rpc_bridge import CHAIN_BUSY, LIMIT_EXCEEDED, RpcLimits, handle_jsonrpc
 
 MAX_BODY = 64 * 1024
@@ -16,7 +16,7 @@ BUSY_RETRY_AFTER = 2
 def create_rpc_blueprint(limits: RpcLimits | None = None) -> Blueprint:
     """Return the ``chain_rpc`` blueprint serving ``POST /chain/rpc``.
 
-    It answers with the client stored at ``app.extensions["chain"]``, within ``limits``
+    It answers with the app's client (:func:`chain.client_of`), within ``limits``
     (gas cap, batch size, time, waiting for the chain; ``RpcLimits()`` by default). A
     request that finds the chain busy is answered 503 with ``Retry-After``. CSRF
     exemption, rate limiting and CORS are the application's decisions; a rate limit's
@@ -43,7 +43,7 @@ def _rpc(limits: RpcLimits) -> Response:
     if payload is None:
         error = {"code": -32700, "message": "parse error: the body is not JSON"}
         return _reply({"jsonrpc": "2.0", "id": None, "error": error})
-    client: ChainClient = current_app.extensions["chain"]
+    client = client_of(current_app)
     reply = handle_jsonrpc(client, payload, limits)
     if any(_code(one) == CHAIN_BUSY for one in (reply if isinstance(reply, list) else [reply])):
         return _reply(reply, 503, BUSY_RETRY_AFTER)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import ScalarSelect, column, func, table
+from sqlalchemy import ScalarSelect
 from sqlmodel import Session, col, select
 
 from marketplace.models import ListingSync
 from marketplace.protocol import Listing, LotLink
+from trace.extensions import stock_counter
 from trace.gs1 import dl_uri_unchecked
 from trace.i18n import _l
 from trace.models import Lot, Producer, Product
 
-# The stamps table is read by name: marketplace may not import the stamps package.
-_stamps = table("stamps", column("lot_id"), column("status"))
 MAX_LOTS = 30
 
 
@@ -54,20 +54,14 @@ def sellable_lots(session: Session, product_id: int) -> list[Lot]:
 
 
 def _stampable_stock(product_id: Any) -> ScalarSelect[int]:
-    """Active stamps on the product's sellable lots: the most we may list (mass balance).
+    """Stamped packs on the product's sellable lots: the most we may list (mass balance).
 
-    Each pack sold carries one active stamp, so listed stock never exceeds them.
+    Counted by the stock counter the stamps package offers (``trace.extensions``).
     """
-    return (
-        select(func.count())
-        .select_from(_stamps.join(Lot, col(Lot.id) == _stamps.c.lot_id))
-        .where(
-            _stamps.c.status == "active",
-            Lot.product_id == product_id,
-            col(Lot.recalled_at).is_(None),
-            col(Lot.tampered_at).is_(None),
-        )
-        .scalar_subquery()
+    return stock_counter(current_app)(
+        Lot.product_id == product_id,
+        col(Lot.recalled_at).is_(None),
+        col(Lot.tampered_at).is_(None),
     )
 
 

@@ -17,7 +17,7 @@ from marketplace.models import ListingState, ListingSync
 from trace import jobs
 from trace.errors import NotFound
 from trace.i18n import _l
-from trace.models import Product, Role
+from trace.models import Lot, Product, Role
 from trace.models.base import utcnow
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.checks import Checks
@@ -130,6 +130,16 @@ def failed_listings(session: Session, actor: Actor) -> list[tuple[ListingSync, P
         (row, product)
         for row, product in session.exec(statement.order_by(col(ListingSync.updated_at).desc()))
     ]
+
+
+def queue_delist(session: Session, lot: Lot, reason: str) -> None:
+    """Queue taking ``lot``'s product off sale on every marketplace (the delister).
+
+    Offered to recalls at the composition root (``trace.extensions.offer_delister``); runs
+    in the recall's transaction. One job per lot, however often it is asked for.
+    """
+    payload = {"product_id": lot.product_id, "lot_id": lot.id, "reason": reason}
+    jobs.enqueue(session, JOB_DELIST, payload, dedupe_key=f"delist:{lot.id}")
 
 
 def queue_product_sync(session: Session, product_id: int) -> int:

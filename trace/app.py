@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import chain
-from trace import cli, db, i18n, request_limits
+from trace import cli, db, extensions, i18n, request_limits
 from trace.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,10 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         rpc_limit = app.config.get("CHAIN_RPC_RATE_LIMIT", "60 per minute")
         app.extensions["stamps_limiter"].limit(rpc_limit)(app.blueprints["chain_rpc"])
     marketplace.init_app(app)
-    from marketplace.public import public_listings
-
-    # The product page (stamps.resolver) shows live listings without importing marketplace.
-    app.extensions["public_listings"] = public_listings
+    _offer_seams(app)
     from marketplace import dashboard as listing_charts
     from stamps import dashboard as stamp_charts
     from trace import dashboard, opendata
@@ -67,6 +64,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     dashboard.init_app(app, (*stamp_charts.CHARTS, *listing_charts.CHARTS))
     opendata.init_app(app, stamp_charts.scan_statistics)
     return app
+
+
+def _offer_seams(app: Flask) -> None:
+    """What each package offers the others, which may not import it (``trace.extensions``)."""
+    from marketplace.public import public_listings
+    from marketplace.services import queue_delist
+    from stamps.stock import packs_on_sale
+
+    extensions.offer_stock_counter(app, packs_on_sale)  # the listings' stock cap
+    extensions.offer_delister(app, queue_delist)  # a recall takes the lot off sale
+    extensions.offer_public_listings(app, public_listings)  # the product page's listings
 
 
 def close_app(app: Flask) -> None:

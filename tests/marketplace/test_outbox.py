@@ -10,7 +10,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from marketplace.models import ListingState, ListingSync
-from marketplace.services import ListingChoice, save_listings
+from marketplace.services import ListingChoice, queue_delist, save_listings
 from tests.marketplace.conftest import BOTH, SandboxAdmin, gtin, offer, remote, stamp
 from tests.registry_fixtures import Farm
 from trace.errors import NotFound, ValidationError
@@ -158,7 +158,8 @@ def test_recall_delists_on_both_marketplaces_in_one_worker_cycle(
 ) -> None:
     offer(session, farm_a)
     work()
-    recall_lot(session, actor_for(inspector), farm_a.lot_id, "Dư lượng thuốc trừ sâu vượt mức", [])
+    reason = "Dư lượng thuốc trừ sâu vượt mức"
+    recall_lot(session, actor_for(inspector), farm_a.lot_id, reason, [], delist=queue_delist)
     assert work() == 1  # the one delist job does every marketplace
     sku = gtin(session, farm_a)
     assert [listing["status"] for listing in remote(postmart_admin, sku)] == ["da_go"]
@@ -197,7 +198,7 @@ def test_a_recalled_lot_leaves_the_listing_and_its_stamps_leave_the_stock(
     )
     stamp(session, farm_a, 10)
     stamp(session, farm_a, 7, lot_id=second.id)
-    recall_lot(session, actor_for(inspector), farm_a.lot_id, "Nhiễm khuẩn", [])
+    recall_lot(session, actor_for(inspector), farm_a.lot_id, "Nhiễm khuẩn", [], delist=queue_delist)
     work()
     offer(session, farm_a, on=["voso"])  # the farmer lists the product again after the recall
     work()

@@ -1,7 +1,8 @@
 """Recalling a lot: one transaction that marks the lot, fans out to hooks and queues delisting.
 
 Packages that hold things made from a lot (stamps) take part through recall hooks, which
-run inside the recall's transaction; ``trace`` never imports them.
+run inside the recall's transaction; the marketplace takes recalled lots off sale through
+the delister it offers (:mod:`trace.extensions`). ``trace`` never imports them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from flask import Flask
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from trace import jobs
 from trace.errors import Forbidden, NotFound
+from trace.extensions import Delister
 from trace.i18n import _l
 from trace.models import Event, Lot, LotInput, Producer, Product, Role
 from trace.services.access import Actor
@@ -25,7 +26,6 @@ from trace.services.checks import Checks
 from trace.services.events import to_utc_columns
 
 RECALL_KIND = "recall"
-JOB_DELIST = "marketplace.delist"
 MAX_AFFECTED = 10_000
 #: Runs in the recall's transaction with the lot id; returns sections for the outcome.
 RecallHook = Callable[[Session, int], Mapping[str, Any]]
@@ -76,15 +76,16 @@ def recall_lot(
     reason: str,
     hooks: list[RecallHook],
     when: datetime | None = None,
+    delist: Delister | None = None,
 ) -> RecallOutcome:
     """Recall a lot and every lot made from it; idempotent: a repeat changes nothing.
 
     In one transaction, for the lot and each lot made from it by transformation (at any
     depth) not already recalled: ``recalled_at`` and the reason are set (downstream lots
     also name this lot as their recall's origin), a ``recall`` event is recorded by the
-    actor, a new lot document version and a ``marketplace.delist`` job are queued. The
-    hooks run for every lot reached (stamps become RECALLED). The lot's inputs are listed,
-    never recalled.
+    actor, a new lot document version is queued and ``delist`` (the registered
+    :class:`~trace.extensions.Delister`) takes its product off sale. The hooks run for
+    every lot reached (stamps become RECALLED). The lot's inputs are listed, never recalled.
 
     :raises Forbidden: the actor is not an inspector or administrator.
     :raises NotFound: unknown lot.
@@ -98,7 +99,7 @@ def recall_lot(
     text = _checked_reason(reason)
     when = when or datetime.now(UTC)
     try:
-        outcome = _recall(session, actor, lot, text, hooks, when)
+        outcome = _recall(session, actor, lot, text, hooks, when, delist)
         session.commit()
     except Exception:
         session.rollback()  # all or nothing: no lot, stamp, event or job half-recalled
@@ -117,7 +118,13 @@ def _checked_reason(reason: str) -> str:
 
 
 def _recall(
-    session: Session, actor: Actor, lot: Lot, text: str, hooks: list[RecallHook], when: datetime
+    session: Session,
+    actor: Actor,
+    lot: Lot,
+    text: str,
+    hooks: list[RecallHook],
+    when: datetime,
+    delist: Delister | None,
 ) -> RecallOutcome:
     lot_id: int = lot.id  # type: ignore[assignment]
     first = bool(_mark_recalled(session, [lot_id], when, text, None))
@@ -129,7 +136,7 @@ def _recall(
         if reached_lot.id in now:
             origin = None if reached_lot.id == lot_id else lot
             _record_event(session, actor, reached_lot, text, when, origin)
-            _queue_consequences(session, reached_lot, text)
+            _queue_consequences(session, reached_lot, text, delist)
     event = _recall_event(session, lot_id)
     reached = [_reached(session, hooks, row, row[0].id in now) for row in rows]
     first_reason = text if first or event is None else str(event.details.get("reason", ""))
@@ -174,11 +181,11 @@ def _mark_recalled(
     return list(session.execute(statement).scalars())
 
 
-def _queue_consequences(session: Session, lot: Lot, reason: str) -> None:
+def _queue_consequences(session: Session, lot: Lot, reason: str, delist: Delister | None) -> None:
     """A new document version to anchor and the lot's listings off sale."""
     mark_lot_changed(session, lot.id)  # type: ignore[arg-type]
-    payload = {"product_id": lot.product_id, "lot_id": lot.id, "reason": reason}
-    jobs.enqueue(session, JOB_DELIST, payload, dedupe_key=f"delist:{lot.id}")
+    if delist is not None:
+        delist(session, lot, reason)
 
 
 def _record_event(

@@ -158,6 +158,7 @@ def test_the_recall_event_is_anchored_in_the_next_round(
 def test_a_recall_that_fails_part_way_changes_nothing(
     session: Session, farm_a: Farm, stamped: list[str], inspector: Any
 ) -> None:
+    from marketplace.services import queue_delist
     from trace.services.accounts import actor_for
     from trace.services.recall import recall_lot
 
@@ -169,7 +170,12 @@ def test_a_recall_that_fails_part_way_changes_nothing(
 
     with pytest.raises(RuntimeError):
         recall_lot(
-            session, actor_for(inspector), farm_a.lot_id, "Nhiễm khuẩn", [stamps_then_failure]
+            session,
+            actor_for(inspector),
+            farm_a.lot_id,
+            "Nhiễm khuẩn",
+            [stamps_then_failure],
+            delist=queue_delist,
         )
     session.expire_all()
     assert session.get(Lot, farm_a.lot_id).recalled_at is None

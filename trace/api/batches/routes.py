@@ -15,6 +15,7 @@ from trace.api.batches import schemas, serializers
 from trace.api.core import ApiBlueprint
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
+from trace.extensions import delister
 from trace.models.tokens import Scope
 from trace.services import lots as lot_service
 from trace.services.lot_view import lot_record, step
@@ -106,6 +107,7 @@ class BatchRecall(MethodView):
             body["reason"],
             recall_hooks(current_app),
             when=local_now(),
+            delist=delister(current_app),
         )
         return serializers.recall_item(outcome)
 

@@ -1,0 +1,136 @@
+"""Typed access to what the app keeps in ``app.extensions``, and the seams between packages.
+
+Each key has one accessor here, so no module spells an ``app.extensions`` key. The seams are
+how packages that may not import each other still work together: the package that offers
+something registers it at the composition root (``trace.app.create_app``) with an
+``offer_*`` function, and the others call what is registered:
+
+* ``stamps`` offers the **stock counter** (packs that carry a stamp), which the marketplace
+  listings use as their stock cap;
+* ``marketplace`` offers the **delister** (take a recalled lot's product off sale), which a
+  recall calls for every lot it reaches, and the **public listings** of the product page;
+* ``stamps`` offers the **lot verdict** label of the inspection report.
+
+Recall hooks (:func:`trace.services.recall.register_recall_hook`), job handlers
+(:func:`trace.jobs.handlers`), dashboard charts and open-data datasets are registries of
+the same kind, kept by the modules that run them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import chain
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from sqlalchemy import ColumnElement, Engine, ScalarSelect
+    from sqlmodel import Session
+
+    from chain.client import ChainClient
+    from trace.models import Lot, Producer
+
+DB_ENGINE = "db_engine"
+SERVE_HOOKS = "serve_hooks"
+DEMO_SEED_HOOKS = "demo_seed_hooks"
+STOCK_COUNTER = "stock_counter"
+DELISTER = "delister"
+PUBLIC_LISTINGS = "public_listings"
+LOT_VERDICT = "lot_verdict"
+
+#: Started by ``flask serve`` beside the web server (e.g. the sandbox marketplaces).
+ServeHook = Callable[["Flask"], Any]
+#: Adds a package's demo data: ``(session, public base URL)`` → lines to print.
+DemoSeedHook = Callable[["Session", str], Sequence[str]]
+#: The product page's live listings: ``(session, product id)`` → public listing dicts.
+PublicListings = Callable[["Session", int], list[dict[str, Any]]]
+#: What the lot's active stamps scan as, as a label: ``(lot, producer)`` → text.
+LotVerdict = Callable[["Lot", "Producer"], str]
+
+
+class StockCounter(Protocol):
+    """Packs that carry a stamp ready for sale, on the lots ``conditions`` select.
+
+    Returns a scalar subquery (it may correlate with the enclosing statement), so a listing
+    reads its stock cap in the same statement as its product.
+    """
+
+    def __call__(self, *conditions: ColumnElement[bool]) -> ScalarSelect[int]: ...
+
+
+class Delister(Protocol):
+    """Queue taking ``lot``'s product off sale everywhere, because the lot was recalled.
+
+    Runs inside the recall's transaction, once for each lot that recall reached first.
+    """
+
+    def __call__(self, session: Session, lot: Lot, reason: str) -> None: ...
+
+
+def db_engine(app: Flask) -> Engine:
+    """The app's database engine (built by :func:`trace.db.init_app`)."""
+    return cast("Engine", app.extensions[DB_ENGINE])
+
+
+def set_db_engine(app: Flask, engine: Engine) -> None:
+    """Keep ``engine`` as the app's database engine."""
+    app.extensions[DB_ENGINE] = engine
+
+
+def chain_client(app: Flask) -> ChainClient:
+    """The app's chain client (built by :func:`chain.init_app`)."""
+    return chain.client_of(app)
+
+
+def serve_hooks(app: Flask) -> list[ServeHook]:
+    """What ``flask serve`` starts before the web server, in order (packages append)."""
+    return cast("list[ServeHook]", app.extensions.setdefault(SERVE_HOOKS, []))
+
+
+def demo_seed_hooks(app: Flask) -> list[DemoSeedHook]:
+    """What ``flask seed-demo`` runs after the registry's own demo data (packages append)."""
+    return cast("list[DemoSeedHook]", app.extensions.setdefault(DEMO_SEED_HOOKS, []))
+
+
+def offer_stock_counter(app: Flask, counter: StockCounter) -> None:
+    """Register the stock counter (``stamps`` offers it)."""
+    app.extensions[STOCK_COUNTER] = counter
+
+
+def stock_counter(app: Flask) -> StockCounter:
+    """The registered stock counter.
+
+    :raises KeyError: no package offered one (the composition root always registers it).
+    """
+    return cast("StockCounter", app.extensions[STOCK_COUNTER])
+
+
+def offer_delister(app: Flask, delister_: Delister) -> None:
+    """Register the delister (``marketplace`` offers it)."""
+    app.extensions[DELISTER] = delister_
+
+
+def delister(app: Flask) -> Delister | None:
+    """The registered delister, or None when no package sells anything."""
+    return cast("Delister | None", app.extensions.get(DELISTER))
+
+
+def offer_public_listings(app: Flask, listings: PublicListings) -> None:
+    """Register what the product page shows of a product's listings."""
+    app.extensions[PUBLIC_LISTINGS] = listings
+
+
+def public_listings(app: Flask) -> PublicListings | None:
+    """The registered public listings, or None (the product page then shows none)."""
+    return cast("PublicListings | None", app.extensions.get(PUBLIC_LISTINGS))
+
+
+def offer_lot_verdict(app: Flask, label: LotVerdict) -> None:
+    """Register the lot verdict label of the inspection report (``stamps`` offers it)."""
+    app.extensions[LOT_VERDICT] = label
+
+
+def lot_verdict(app: Flask) -> LotVerdict | None:
+    """The registered lot verdict label, or None (the report then shows a dash)."""
+    return cast("LotVerdict | None", app.extensions.get(LOT_VERDICT))
