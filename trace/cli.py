@@ -1,4 +1,7 @@
-"""Operator commands: ``flask --app wsgi migrate | seed-demo | create-user | integrity | ...``."""
+"""Operator commands: ``flask --app wsgi migrate | seed-demo | serve | worker | integrity``.
+
+Account commands (``create-user``, ``create-token``) are in :mod:`trace.accounts_cli`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,16 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from trace.db import get_session
-from trace.errors import ValidationError
 from trace.migrate import upgrade
 
 
 def init_app(app: Flask) -> None:
-    """Register the commands on the app's CLI."""
+    """Register the commands on the app's CLI, the account commands included."""
+    from trace import accounts_cli
+
+    accounts_cli.init_app(app)
     app.cli.add_command(migrate_command)
     app.cli.add_command(seed_demo_command)
-    app.cli.add_command(create_user_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(integrity_command)
@@ -49,36 +53,6 @@ def seed_demo_command(force: bool) -> None:
     for hook in current_app.extensions.get("demo_seed_hooks", []):
         for line in hook(get_session(), current_app.config["PUBLIC_BASE_URL"]):
             click.echo(line)
-
-
-@click.command("create-user")
-@with_appcontext
-@click.argument("email")
-@click.option("--role", type=click.Choice(["farmer", "inspector", "admin"]), required=True)
-@click.option("--producer", "producer_id", type=int, default=None, help="Producer id (farmers).")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--name", "full_name", default="", help="Full name.")
-def create_user_command(
-    email: str, role: str, producer_id: int | None, password: str, full_name: str
-) -> None:
-    """Create an account for an operator, inspector or farmer."""
-    from trace.services.accounts import create_user
-
-    try:
-        user = create_user(
-            get_session(),
-            email,
-            password,
-            role,
-            current_app.config["PASSWORD_HASH_METHOD"],
-            producer_id=producer_id,
-            full_name=full_name,
-        )
-    except ValidationError as error:
-        raise click.ClickException(
-            "; ".join(f"{field}: {message}" for field, message in error.errors.items())
-        ) from None
-    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
 @click.command("serve")

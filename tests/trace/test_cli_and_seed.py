@@ -1,4 +1,4 @@
-"""Operator commands: migrate, seed the demo once, create users."""
+"""Operator commands: migrate, seed the demo once, create users and their API tokens."""
 
 from __future__ import annotations
 
@@ -40,6 +40,28 @@ def test_create_user_command(runner, session: Session) -> None:  # type: ignore[
         args=["create-user", "f@example.vn", "--role", "farmer", "--password", "a long password"]
     )
     assert bad.exit_code != 0 and "producer" in bad.output
+
+
+def test_create_token_command_prints_a_token_the_api_accepts(runner, client) -> None:  # type: ignore[no-untyped-def]
+    created = runner.invoke(
+        args=[
+            "create-user",
+            "insp@example.vn",
+            "--role",
+            "inspector",
+            "--password",
+            "a long password",
+        ]
+    )
+    assert created.exit_code == 0, created.output
+    issued = runner.invoke(args=["create-token", "insp@example.vn", "--scope", "read"])
+    assert issued.exit_code == 0, issued.output
+    secret = issued.stdout.strip()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/batches", headers=headers).status_code == 200
+    assert client.get("/api/v1/batches").status_code == 401
+    unknown = runner.invoke(args=["create-token", "nobody@example.vn", "--scope", "read"])
+    assert unknown.exit_code != 0 and "No user" in unknown.output
 
 
 def test_migrate_command_is_idempotent(runner) -> None:  # type: ignore[no-untyped-def]

@@ -34,11 +34,10 @@ RFC 9457 `application/problem+json`; lists return `items` with pagination fields
 
 
 def init_app(app: Flask) -> None:
-    """Register the API, its docs (served locally, no CDN), token pages and CLI."""
+    """Register the API, its docs (served locally, no CDN) and token pages."""
     from trace.api import (
         alerts,
         batches,
-        cli,
         docs,
         epcis,
         exports,
@@ -60,7 +59,6 @@ def init_app(app: Flask) -> None:
         module.register(api)
     docs.init_app(app)
     tokens_web.init_app(app)
-    cli.init_app(app)
 
 
 def _refuse_nul_in_query() -> Any:

@@ -1,9 +1,13 @@
-"""``flask --app wsgi create-token EMAIL --scope read,recall,capture`` (prints the token once)."""
+"""Account commands for operators and scripts: ``create-user`` and ``create-token``.
+
+``flask --app wsgi create-user EMAIL --role farmer|inspector|admin [--producer ID]`` and
+``flask --app wsgi create-token EMAIL --scope read,recall,capture`` (prints the token once).
+"""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
@@ -12,6 +16,42 @@ from trace.errors import ValidationError
 from trace.models import Role, User
 from trace.services import tokens
 from trace.services.access import Actor
+
+
+def init_app(app: Flask) -> None:
+    """Register both commands on the app's CLI."""
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token_command)
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", type=click.Choice(["farmer", "inspector", "admin"]), required=True)
+@click.option("--producer", "producer_id", type=int, default=None, help="Producer id (farmers).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "full_name", default="", help="Full name.")
+def create_user_command(
+    email: str, role: str, producer_id: int | None, password: str, full_name: str
+) -> None:
+    """Create an account for an operator, inspector or farmer."""
+    from trace.services.accounts import create_user
+
+    try:
+        user = create_user(
+            get_session(),
+            email,
+            password,
+            role,
+            current_app.config["PASSWORD_HASH_METHOD"],
+            producer_id=producer_id,
+            full_name=full_name,
+        )
+    except ValidationError as error:
+        raise click.ClickException(
+            "; ".join(f"{field}: {message}" for field, message in error.errors.items())
+        ) from None
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
 @click.command("create-token")
@@ -47,8 +87,3 @@ def _owner_id(session: Session, email: str) -> int:
     if user is None or user.id is None:
         raise click.ClickException(f"No user with email {email}.")
     return user.id
-
-
-def init_app(app: Flask) -> None:
-    """Register the command."""
-    app.cli.add_command(create_token_command)
