@@ -33,7 +33,12 @@ class StampVerdictSchema(Schema):
 
 
 class ProofBundleSchema(Schema):
-    """A self-contained proof bundle; check it with `python -m chain.verify BUNDLE.json`."""
+    """A self-contained proof bundle: check it with `python -m chain.verify BUNDLE.json --rpc URL`.
+
+    URL is a JSON-RPC node of the bundle's chain that you trust: the service's public
+    `/chain/rpc` when it runs the embedded chain (the bundle's `rpc_hint`), or any node of
+    that chain.
+    """
 
     format = fields.String(required=True)
     version = fields.Integer(required=True)

@@ -115,6 +115,22 @@ def _anchored_serials(session: Session, lot_id: int, count: int) -> list[str]:
     return list(session.exec(statement))
 
 
+def proof_filename(serial: str) -> str:
+    """The name a stamp's proof bundle downloads under."""
+    return f"proof-{serial}.json"
+
+
+def verify_command(config: Any, chain_client: Any, serial: str) -> str:
+    """``python -m chain.verify`` for a stamp's downloaded proof, as printed beside its link.
+
+    The node is the one verifiers are pointed to (:func:`rpc_hint_for`), else the one the
+    service itself writes to (``CHAIN_URL``), so the command works as printed; anyone may
+    put a node of the same chain that they trust in its place.
+    """
+    node = rpc_hint_for(config, chain_client) or config["CHAIN_URL"]
+    return f"python -m chain.verify {proof_filename(serial)} --rpc {node}"
+
+
 def rpc_hint_for(config: Any, chain_client: Any) -> str | None:
     """Where verifiers can reach the chain: our bridge when embedded, else the public RPC."""
     if getattr(chain_client, "embedded", False):

@@ -39,7 +39,8 @@ from stamps.identity import (
 )
 from stamps.mint_limits import MintLimits
 from stamps.places import PROVINCES, Place, place_from_coordinates
-from stamps.proofs import ProofPending, proof_bundle, rpc_hint_for
+from stamps.proofs import ProofPending, proof_bundle, proof_filename, rpc_hint_for
+from stamps.proofs import verify_command as _verify_command
 from stamps.render.labels import Label, render_label_sheet
 from stamps.render.layout import GRIDS
 from stamps.render.qr import stamp_svg
@@ -186,8 +187,14 @@ def public_proof(serial: str) -> ResponseReturnValue:
         return jsonify({"status": "pending", "detail": str(pending), "verdict": verdict}), 409
     bundle["verdict"] = str(verdict)
     response = Response(_json(bundle), content_type="application/json")
-    response.headers.update(download_headers(f"proof-{serial}.json"))
+    response.headers.update(download_headers(proof_filename(serial)))
     return response
+
+
+@scan_bp.app_template_global()
+def verify_command(serial: str) -> str:
+    """The command that checks a stamp's downloaded proof (shown on its scan page)."""
+    return _verify_command(current_app.config, current_app.extensions.get("chain"), serial)
 
 
 def _raw_path() -> str:

@@ -7,6 +7,7 @@ against anvil.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -113,6 +114,30 @@ def download_bundle(base: str, path: str, target: Path) -> dict[str, Any]:
     return json.loads(body)  # type: ignore[no-any-return]
 
 
+def run_printed_command(base: str, path: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Download the proof as a browser saves it and run the command the page prints."""
+    status, page = fetch(base + path + "?lang=en")
+    assert status == 200
+    printed = re.findall(r'<code class="hash verify">([^<]+)</code>', page.decode())
+    assert printed, "the scan page prints how to check the proof"
+    command = html.unescape(printed[0]).split()
+    assert command[:3] == ["python", "-m", "chain.verify"] and "--rpc" in command, command
+    link = re.findall(r'href="([^"]+/proofs/[^"]+\.json)"', page.decode())[0]
+    request = urllib.request.Request(link, headers={"User-Agent": "Mozilla/5.0"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        saved_as = response.headers.get_filename()
+        (folder / saved_as).write_bytes(response.read())
+    environ = {k: v for k, v in os.environ.items() if k != "AGRITRACE_TRUSTED_RPC"}
+    return subprocess.run(
+        [sys.executable, *command[1:]],
+        cwd=folder,  # where the browser saved the bundle
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ | {"PYTHONPATH": str(ROOT)},
+    )
+
+
 def run_flow(
     app: Flask, app_config: dict[str, Any], farm: Farm, tmp_path: Path, rpc_of: Callable[[str], str]
 ) -> None:
@@ -130,6 +155,8 @@ def run_flow(
         result = verify(bundle_path, rpc_of(base))
         assert result.returncode == 0, result.stdout + result.stderr
         assert "valid" in result.stdout.lower()
+        printed = run_printed_command(base, path, tmp_path)
+        assert printed.returncode == 0, printed.stdout + printed.stderr
 
     # A restart: a new process-like app over the same database and instance folder.
     app.extensions["db_engine"].dispose()
