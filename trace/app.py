@@ -79,7 +79,5 @@ def _offer_seams(app: Flask) -> None:
 
 def close_app(app: Flask) -> None:
     """Release what ``create_app`` opened: the database pool and the embedded chain's lock."""
-    app.extensions["db_engine"].dispose()
-    close_chain = getattr(app.extensions.get("chain"), "close", None)
-    if close_chain is not None:
-        close_chain()
+    extensions.db_engine(app).dispose()
+    extensions.chain_client(app).close()

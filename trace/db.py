@@ -8,6 +8,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
+from trace import extensions
+
 
 def make_engine(url: str) -> Engine:
     """Create the engine for ``url``: SQLite in WAL mode with foreign keys, or PostgreSQL.
@@ -33,14 +35,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def init_app(app: Flask) -> None:
     """Build the engine from ``DATABASE_URL`` and close each request's session."""
-    app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+    extensions.set_db_engine(app, make_engine(app.config["DATABASE_URL"]))
     app.teardown_appcontext(_close_session)
 
 
 def engine() -> Engine:
     """The current app's engine."""
-    engine_: Engine = current_app.extensions["db_engine"]
-    return engine_
+    return extensions.db_engine(current_app)
 
 
 def get_session() -> Session:

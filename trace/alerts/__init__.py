@@ -23,6 +23,7 @@ from trace.alerts.service import (
     lot_alerted,
     record_alert,
 )
+from trace.extensions import db_engine
 from trace.services.recall import register_recall_hook
 
 __all__ = ["AlertKind", "alert_message", "init_app", "list_alerts", "lot_alerted", "record_alert"]
@@ -78,7 +79,7 @@ class _CertificationSchedule:
         every = float(self.app.config["CERTIFICATION_CHECK_SECONDS"])
         if self.last is not None and time.monotonic() - self.last < every:
             return
-        with Session(self.app.extensions["db_engine"]) as session:
+        with Session(db_engine(self.app)) as session:
             jobs.enqueue(session, JOB_CERTIFICATIONS, {}, dedupe_key=JOB_CERTIFICATIONS)
             session.commit()
         self.last = time.monotonic()

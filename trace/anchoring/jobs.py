@@ -16,6 +16,7 @@ from trace.alerts.sources import alert_round_failing
 from trace.anchoring.documents import refresh_document
 from trace.anchoring.integrity import sweep_integrity
 from trace.anchoring.rounds import prepare_round, send_round
+from trace.extensions import chain_client, db_engine
 from trace.models import AnchorRound, LotDocument, RoundStatus
 from trace.services.changes import JOB_DOCUMENT
 from trace.services.exports import count_pending_manifests
@@ -57,9 +58,8 @@ def run_round(session: Session, _payload: dict[str, Any]) -> None:
     if anchor is None:
         return
     try:
-        send_round(
-            session, current_app.extensions["chain"], anchor, int(config["ANCHOR_CONFIRMATIONS"])
-        )
+        client = chain_client(current_app)
+        send_round(session, client, anchor, int(config["ANCHOR_CONFIRMATIONS"]))
     except ChainError as error:
         alert_round_failing(session, anchor, error, int(config["ALERT_ROUND_FAILURES"]))
         raise jobs.RetryLater(f"round {anchor.id}: {error}") from error
@@ -105,7 +105,7 @@ class _Scheduler:
 
     def __call__(self) -> None:
         config = self.app.config
-        with Session(self.app.extensions["db_engine"]) as session:
+        with Session(db_engine(self.app)) as session:
             pending = pending_leaves(session)
             due = time.monotonic() - self.last >= float(config["ANCHOR_INTERVAL_SECONDS"])
             if pending and (due or pending >= int(config["ANCHOR_MAX_LEAVES"])):

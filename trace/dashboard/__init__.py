@@ -1,6 +1,6 @@
 """The province dashboard for admins and inspectors: aggregate charts with CSV behind each.
 
-Charts come from a registry in ``app.extensions["dashboard_charts"]``: ``trace`` registers
+Charts come from a registry (:func:`charts_of`): ``trace`` registers
 its own here; the composition root registers those of ``stamps`` and ``marketplace``,
 which ``trace`` may not import. Charts over large logs read them through rollups
 (``trace.dashboard.rollup``), which register with their charts.
@@ -19,7 +19,7 @@ from trace.dashboard.rollup import RollupSource
 
 EXTENSION = "dashboard_charts"
 
-__all__ = ["Chart", "ChartData", "RollupSource", "init_app", "register_charts"]
+__all__ = ["Chart", "ChartData", "RollupSource", "charts_of", "init_app", "register_charts"]
 
 
 def init_app(app: Flask, charts: Iterable[Chart] = ()) -> None:
@@ -32,12 +32,18 @@ def init_app(app: Flask, charts: Iterable[Chart] = ()) -> None:
     register_charts(app, charts)
 
 
+def charts_of(app: Flask) -> dict[str, Chart]:
+    """The app's registered charts by key."""
+    registry: dict[str, Chart] = app.extensions.setdefault(EXTENSION, {})
+    return registry
+
+
 def register_charts(app: Flask, charts: Iterable[Chart]) -> None:
     """Add charts to the dashboard, and the rollups they read; a key may be registered once.
 
     :raises ValueError: a chart key is already taken, or two rollups share a name.
     """
-    registry: dict[str, Chart] = app.extensions.setdefault(EXTENSION, {})
+    registry = charts_of(app)
     sources: dict[str, RollupSource] = app.extensions.setdefault(ROLLUPS, {})
     for chart in charts:
         if chart.key in registry:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from trace import jobs
 from trace.dashboard.rollup import RollupSource, fold_all
+from trace.extensions import db_engine
 
 log = logging.getLogger(__name__)
 EXTENSION = "dashboard_rollups"
@@ -63,7 +64,7 @@ class _Scheduler:
 
     def __call__(self) -> None:
         if time.monotonic() - self.last >= float(self.app.config["ROLLUP_INTERVAL_SECONDS"]):
-            with Session(self.app.extensions["db_engine"]) as session:
+            with Session(db_engine(self.app)) as session:
                 jobs.enqueue(session, JOB_FOLD, {}, dedupe_key=JOB_FOLD)
                 session.commit()
             self.last = time.monotonic()

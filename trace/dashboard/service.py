@@ -23,8 +23,9 @@ class Panel:
 
 def registered_charts() -> list[Chart]:
     """The app's charts in page order."""
-    charts: dict[str, Chart] = current_app.extensions.get("dashboard_charts", {})
-    return sorted(charts.values(), key=lambda chart: chart.position)
+    from trace.dashboard import charts_of
+
+    return sorted(charts_of(current_app).values(), key=lambda chart: chart.position)
 
 
 def chart_by_key(key: str) -> Chart:

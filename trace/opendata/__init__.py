@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from trace.opendata.datasets import ScanStatistics, build_datasets
+from trace.opendata.datasets import Dataset, ScanStatistics, build_datasets
 
 EXTENSION = "opendata_datasets"
 
@@ -17,3 +17,9 @@ def init_app(app: Flask, scan_statistics: ScanStatistics) -> None:
         dataset.name: dataset for dataset in build_datasets(scan_statistics)
     }
     app.register_blueprint(routes.bp)
+
+
+def datasets_of(app: Flask) -> dict[str, Dataset]:
+    """The app's open datasets by name."""
+    datasets: dict[str, Dataset] = app.extensions[EXTENSION]
+    return datasets

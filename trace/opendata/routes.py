@@ -23,7 +23,7 @@ from trace.db import get_session
 from trace.downloads import download_headers
 from trace.errors import NotFound
 from trace.i18n import _l
-from trace.opendata import schema
+from trace.opendata import datasets_of, schema
 from trace.opendata.catalog import catalog as build_catalog
 from trace.opendata.datasets import LICENCE, LICENCE_NAME, Dataset
 from trace.reports.cells import SafeCsvWriter
@@ -40,12 +40,12 @@ def _any_origin(response: Response) -> Response:
 
 
 def datasets() -> list[Dataset]:
-    return list(current_app.extensions["opendata_datasets"].values())
+    return list(datasets_of(current_app).values())
 
 
 def dataset_named(name: str) -> Dataset:
     """:raises NotFound: no dataset has that name."""
-    found: Dataset | None = current_app.extensions["opendata_datasets"].get(name)
+    found: Dataset | None = datasets_of(current_app).get(name)
     if found is None:
         raise NotFound(name)
     return found

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from trace.anchoring import IntegrityReport
+from trace.extensions import lot_verdict
 from trace.services.events import local_time
 from trace.services.lot_view import LotRecord
 
@@ -129,7 +130,7 @@ def _facts(record: LotRecord) -> list[list[Any]]:
 
 def _lot_verdict(record: LotRecord) -> str:
     """What the lot's active stamps scan as: the stamps package's one verdict function."""
-    label = current_app.extensions.get("lot_verdict")
+    label = lot_verdict(current_app)
     return label(record.lot, record.producer) if label else "—"
 
 

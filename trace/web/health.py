@@ -8,8 +8,11 @@ from sqlalchemy import text
 
 from trace import jobs
 from trace.db import get_session
+from trace.extensions import chain_client
 from trace.web.chain_probe import ChainProbe
 
+#: Where the app keeps its chain probe (made by the first health check).
+PROBE = "chain_probe"
 bp = Blueprint("health", __name__)
 
 
@@ -40,10 +43,10 @@ def _database() -> dict[str, object]:
 
 def _chain() -> dict[str, object]:
     # Never asked here: anchoring or a slow /chain/rpc read may hold the chain's lock.
-    client = current_app.extensions["chain"]
-    probe = current_app.extensions.get("chain_probe")
+    client = chain_client(current_app)
+    probe: ChainProbe | None = current_app.extensions.get(PROBE)
     if probe is None or probe.client is not client:
-        probe = current_app.extensions["chain_probe"] = ChainProbe(client)
+        probe = current_app.extensions[PROBE] = ChainProbe(client)
     return probe.status()
 
 

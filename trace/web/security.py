@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from chain.embedded import EMBEDDED_CHAIN_ID, EmbeddedChainClient
 from chain.errors import ChainStoreCorrupted
 from trace.db import get_session
+from trace.extensions import chain_client, serve_hooks
 from trace.models import AnchorRound, RoundStatus
 
 #: Pages, the scan page and /api/docs load only their own scripts and styles: no inline
@@ -51,7 +52,7 @@ def init_app(app: Flask) -> None:
 
     app.after_request(add_headers)
     # First of the serve hooks: nothing else starts over a damaged chain.
-    app.extensions.setdefault("serve_hooks", []).insert(0, refuse_damaged_chain)
+    serve_hooks(app).insert(0, refuse_damaged_chain)
 
 
 def refuse_damaged_chain(app: Flask) -> None:
@@ -62,7 +63,7 @@ def refuse_damaged_chain(app: Flask) -> None:
 
     :raises click.ClickException: the store is truncated, corrupted or missing.
     """
-    client = app.extensions["chain"]
+    client = chain_client(app)
     if not isinstance(client, EmbeddedChainClient):
         return
     try:
