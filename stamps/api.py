@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from stamps import api_schemas as schemas
 from stamps import minting
+from stamps.flag_review import holding
 from stamps.identity import normalize_serial, stamp_uri
 from stamps.mint_limits import MintLimits
 from stamps.mint_runs import published
@@ -231,16 +232,23 @@ def verdict_item(session: Session, facts: StampFacts) -> dict[str, Any]:
 
 def flag_item(flag: StampFlag) -> dict[str, Any]:
     """A flag as the API shows it."""
-    return {"rule": flag.rule, "detail": flag.detail, "created_at": flag.created_at}
+    return {
+        "rule": flag.rule,
+        "detail": flag.detail,
+        "created_at": flag.created_at,
+        "review": flag.review,
+    }
 
 
 def anomalies_query(actor: Actor, args: dict[str, Any]) -> Any:
-    """Flags with their stamp, lot and product, newest first, filtered."""
+    """Flags that still hold (open or confirmed; not dismissed) with their stamp, lot and
+    product, newest first, filtered."""
     statement = (
         select(StampFlag, Stamp, Lot, Product)
         .join(Stamp, col(Stamp.id) == StampFlag.stamp_id)
         .join(Lot, col(Lot.id) == Stamp.lot_id)
         .join(Product, col(Product.id) == Lot.product_id)
+        .where(holding())
     )
     if actor.role == Role.FARMER:
         statement = statement.where(Lot.producer_id == (actor.producer_id or -1))

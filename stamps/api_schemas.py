@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from stamps.models import FlagRule
+from stamps.models import FlagReview, FlagRule
 from stamps.render.layout import GRIDS
 from stamps.verdict import Verdict
 from trace.api.alerts.schemas import tampered_lots_field
@@ -68,6 +68,14 @@ class FlagSchema(Schema):
     rule = fields.String(required=True)
     detail = fields.Dict(required=True)
     created_at = fields.DateTime(required=True)
+    review = fields.String(
+        required=True,
+        validate=validate.OneOf([str(r) for r in FlagReview]),
+        metadata={
+            "description": "The inspectors' review: open (not reviewed yet) or confirmed. "
+            "Dismissed flags no longer count and are not listed."
+        },
+    )
 
 
 class AnomalySchema(FlagSchema):

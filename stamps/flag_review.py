@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists
+from sqlalchemy import ColumnElement, Select, exists
 from sqlmodel import Session, col, select
 
 from stamps.clone_rules import DEFAULT_LIMITS, CloneLimits, limits_from
@@ -109,12 +109,15 @@ def review_flag(
     return flag
 
 
+def holding() -> ColumnElement[bool]:
+    """The flags that still count against their stamp: open or confirmed, not dismissed."""
+    return col(StampFlag.review) != FlagReview.DISMISSED
+
+
 def _refresh_flagged(session: Session, stamp_id: int) -> None:
     stamp = session.get(Stamp, stamp_id)
     assert stamp is not None
-    holds = exists().where(
-        col(StampFlag.stamp_id) == stamp_id, col(StampFlag.review) != FlagReview.DISMISSED
-    )
+    holds = exists().where(col(StampFlag.stamp_id) == stamp_id, holding())
     stamp.flagged = bool(session.exec(select(holds)).one())  # type: ignore[call-overload]
     session.add(stamp)
 
