@@ -5,6 +5,7 @@ Registered by the composition root (``trace`` may not import ``stamps``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -61,17 +62,6 @@ def _per_month(session: Session, source: RollupSource, filters: Filters) -> list
     counted = tally(session, source, filters)
     statement = select(counted.c.month, func.sum(counted.c.n)).group_by(counted.c.month)
     return list(session.exec(statement).all())  # type: ignore[call-overload]
-
-
-def _with_district(counted: Any, *columns: Any) -> Select[Any]:
-    """(*columns, registered district, n) of tallied rows, through each row's lot."""
-    return (
-        select(*columns, col(Producer.district), func.sum(counted.c.n))
-        .select_from(counted)
-        .join(Lot, col(Lot.id) == counted.c.lot_id)
-        .join(Producer, col(Producer.id) == Lot.producer_id)
-        .group_by(*columns, Producer.district)
-    )
 
 
 def stamps_per_month(session: Session, filters: Filters) -> ChartData:
@@ -152,14 +142,25 @@ def suspicious_scans(session: Session, filters: Filters) -> ChartData:
 
 
 def scan_statistics(session: Session, filters: Filters) -> list[tuple[str, str, int]]:
-    """(month, district key, scans) for the period, for open data: aggregates only."""
-    counted = tally(session, SCANS, filters)
-    statement = _with_district(counted, counted.c.month)
-    totals: dict[tuple[str, str], int] = {}
-    for month_key, name, amount in session.exec(statement).all():  # type: ignore[call-overload]
-        cell = (month_key, district_key(name))
-        totals[cell] = totals.get(cell, 0) + int(amount)
-    return [(m, d, n) for (m, d), n in sorted(totals.items())]
+    """(month, district key, scans) for the period, for open data: aggregates only.
+
+    As on the dashboard, scans count in the district where they happened: a district key,
+    ``ELSEWHERE`` for a shared place outside the districts, and ``NOT_SHARED`` for scans
+    whose consumer shared no place (or only the province); never the producer's district.
+    """
+    totals: Counter[tuple[str, str]] = Counter()
+    # Places before scans: a place is logged after its scan, so none can lack its scan.
+    placed = tally(session, SCAN_PLACES, filters)
+    by_place = select(placed.c.month, placed.c.bucket, func.sum(placed.c.n)).group_by(
+        placed.c.month, placed.c.bucket
+    )
+    for month, key, amount in session.exec(by_place).all():  # type: ignore[call-overload]
+        if key != NOT_SHARED:
+            totals[(month, key)] += int(amount)
+            totals[(month, NOT_SHARED)] -= int(amount)
+    for month, amount in _per_month(session, SCANS, filters):
+        totals[(month, NOT_SHARED)] += int(amount)
+    return [(m, d, n) for (m, d), n in sorted(totals.items()) if n]
 
 
 CHARTS = (

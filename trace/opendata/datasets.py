@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import Select, case, exists, func
 from sqlmodel import Session, col, select
 
-from trace.dashboard.districts import BY_KEY, DISTRICTS, UNKNOWN, district_key
+from trace.dashboard.districts import (
+    BY_KEY,
+    DISTRICTS,
+    ELSEWHERE,
+    NOT_SHARED,
+    UNKNOWN,
+    district_key,
+)
 from trace.dashboard.filters import Filters
 from trace.i18n import _l
 from trace.models import Certification, Producer, ProducerKind, ProducerStatus, Product
@@ -28,6 +35,7 @@ LICENCE_NAME = "CC BY 4.0"
 SCAN_MONTHS = 24
 ORGANISATIONS = (ProducerKind.COOPERATIVE, ProducerKind.COMPANY)
 Rows = Iterator[dict[str, Any]]
+#: (month, key of the district where scanned, scans): the stamps package's scan rollup.
 ScanStatistics = Callable[[Session, Filters], list[tuple[str, str, int]]]
 
 
@@ -156,7 +164,7 @@ def scan_rows(statistics: ScanStatistics) -> Callable[[Session], Rows]:
     def rows(session: Session) -> Rows:
         filters = Filters(None, None, SCAN_MONTHS, datetime.now(UTC))
         for month, key, scans in statistics(session, filters):
-            name = BY_KEY[key].name if key != UNKNOWN else None
+            name = BY_KEY[key].name if key in BY_KEY else None
             yield {"month": month, "district": key, "district_name": name, "scans": scans}
 
     return rows
@@ -255,17 +263,29 @@ def build_datasets(statistics: ScanStatistics) -> tuple[Dataset, ...]:
             "scan-statistics",
             _l("Consumer scans of traceability stamps by district and month"),
             _l(
-                "Scans of e-stamps in the last %(n)s months, counted in the district where the "
-                "product was made (Vietnam time). Aggregates only: no scan records.",
+                "Scans of e-stamps in the last %(n)s months (Vietnam time), counted in the "
+                "district where the scan happened when the consumer shared their location; "
+                "“elsewhere” for a place outside Long An's districts, “unknown” when no place "
+                "was shared. Never the district where the product was made. Aggregates only: "
+                "no scan records.",
                 n=SCAN_MONTHS,
             ),
             (
                 Column("month", "yearmonth", "Month (YYYY-MM), Vietnam time."),
-                Column("district", "string", "District key.", enum=(*BY_KEY, UNKNOWN)),
+                Column(
+                    "district",
+                    "string",
+                    "Where the scans happened: the district's key when the consumer shared "
+                    "a place in it; 'elsewhere' for a shared place outside these districts; "
+                    "'unknown' when no place was shared (or only the province). Not the "
+                    "producer's district.",
+                    enum=(*BY_KEY, ELSEWHERE, NOT_SHARED),
+                ),
                 Column(
                     "district_name",
                     "string",
-                    "Official district name; empty if unknown.",
+                    "Official name of the district where the scans happened; empty for "
+                    "'elsewhere' and 'unknown'.",
                     required=False,
                     enum=tuple(d.name for d in DISTRICTS),
                 ),

@@ -47,11 +47,14 @@ def scans(session: Session) -> list[tuple[str, str, str]]:
 
 
 def scan_statistics(session: Session, months: set[str]) -> Counter:
-    """Scans per (local month, district key) within ``months``: the open dataset's cells."""
+    """Scans per (local month, key of the district where scanned) within ``months``: the
+    open dataset's cells ("unknown" when the consumer shared no place in a district)."""
+    where = dict(session.exec(select(ScanPlace.scan_id, ScanPlace.district)).all())
     counts: Counter = Counter()
-    for month, district, _category in scans(session):
+    for scan in session.exec(select(Scan)).all():
+        month = local_month(scan.scanned_at)
         if month in months:
-            counts[(month, district)] += 1
+            counts[(month, where.get(scan.id, "unknown"))] += 1
     return counts
 
 
