@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from marketplace.extensions import portal_settings, set_sandboxes, sync_settings
 from marketplace.models import ListingSync
 from marketplace.portal.models import PortalEnrolment
 from marketplace.portal.services import set_enrolment
@@ -18,6 +19,7 @@ from marketplace.sandbox.postmart import PostmartSandbox
 from marketplace.sandbox.servers import RunningSandbox, start
 from marketplace.sandbox.voso import VosoSandbox
 from marketplace.services import ListingChoice, save_listings
+from trace.extensions import db_engine
 from trace.models import Product, User
 from trace.services.accounts import actor_for
 
@@ -58,14 +60,14 @@ def start_sandboxes(app: Flask) -> list[RunningSandbox]:
             running.append(start(sandbox, port=int(port)))
         except OSError as error:  # e.g. a second `make run`: the first one's sandbox serves
             log.warning("%s sandbox not started on port %s: %s", sandbox.name, port, error)
-    app.extensions["marketplace_sandboxes"] = running
+    set_sandboxes(app, running)
     if config["AGRITRACE_ENV"] == "development":
         with (
             app.app_context(),
-            Session(app.extensions["db_engine"], expire_on_commit=False) as session,
+            Session(db_engine(app), expire_on_commit=False) as session,
         ):
-            seed_demo_listings(session, sorted(app.extensions["marketplace"].adapters))
-            if "portal" in app.extensions:
+            seed_demo_listings(session, sorted(sync_settings(app).adapters))
+            if portal_settings(app) is not None:
                 seed_demo_enrolment(session)
     return running
 

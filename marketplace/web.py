@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from wtforms import BooleanField, StringField
 
 from marketplace import feed, qr
+from marketplace.extensions import sync_settings
 from marketplace.models import ListingState, ListingSync
 from marketplace.services import (
     ListingChoice,
@@ -48,7 +49,7 @@ def init_app(app: Flask) -> None:
 
 def configured() -> list[str]:
     """The names of the marketplaces this deployment syncs with."""
-    return sorted(current_app.extensions["marketplace"].adapters)
+    return sorted(sync_settings(current_app).adapters)
 
 
 @bp.get("/")

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlmodel import Session, select
 
+from marketplace.extensions import portal_settings, sync_settings
 from marketplace.models import ListingState, ListingSync
 from marketplace.portal.services import queue_producer
 from marketplace.portal.sync import enrolled
@@ -34,8 +35,7 @@ def register(app: Flask) -> None:
 
 def settings() -> SyncSettings:
     """The current app's sync settings (built by ``init_app``)."""
-    value: SyncSettings = current_app.extensions["marketplace"]
-    return value
+    return sync_settings(current_app)
 
 
 def handle_sync_listing(session: Session, payload: dict[str, Any]) -> None:
@@ -49,7 +49,7 @@ def handle_sync_product(session: Session, payload: dict[str, Any]) -> None:
     product_id = int(payload["product_id"])
     queue_product_sync(session, product_id)
     product = session.get(Product, product_id)
-    if product and "portal" in current_app.extensions and enrolled(session, product.producer_id):
+    if product and portal_settings(current_app) and enrolled(session, product.producer_id):
         queue_producer(session, product.producer_id)
     session.commit()
 

@@ -30,6 +30,7 @@ from stamps.models import CloneThreshold, FlagReview, FlagRule, StampFlag
 from trace.api import ApiBlueprint, auth
 from trace.api.pagination import PageQueryArgsSchema, page_body, page_schema, paginate
 from trace.db import get_session
+from trace.extensions import api
 from trace.models.tokens import Scope
 
 blp = ApiBlueprint(
@@ -204,4 +205,4 @@ def limits_item(session: Any, row: CloneThreshold) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Register the flag and limit resources on the API."""
-    app.extensions["api"].register_blueprint(blp)
+    api(app).register_blueprint(blp)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask
+from flask import Blueprint, Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import chain
@@ -50,11 +50,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     stamps.init_app(app)
     from stamps import resolver
+    from stamps.extensions import rate_limiter
 
     resolver.init_app(app)  # after the scan page: its /01/ view hands over to the resolver
     if "chain_rpc" in app.blueprints:  # /chain/rpc runs EVM code for anonymous callers
         rpc_limit = app.config.get("CHAIN_RPC_RATE_LIMIT", "60 per minute")
-        app.extensions["stamps_limiter"].limit(rpc_limit)(app.blueprints["chain_rpc"])
+        rate_limiter(app).limit(rpc_limit)(cast(Blueprint, app.blueprints["chain_rpc"]))
     marketplace.init_app(app)
     _offer_seams(app)
     from marketplace import dashboard as listing_charts

@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from chain.client import ChainClient
+    from trace.api.core import ProblemApi
     from trace.models import Lot, Producer
 
 DB_ENGINE = "db_engine"
+API = "api"
 SERVE_HOOKS = "serve_hooks"
 DEMO_SEED_HOOKS = "demo_seed_hooks"
 STOCK_COUNTER = "stock_counter"
@@ -81,6 +83,11 @@ def set_db_engine(app: Flask, engine: Engine) -> None:
 def chain_client(app: Flask) -> ChainClient:
     """The app's chain client (built by :func:`chain.init_app`)."""
     return chain.client_of(app)
+
+
+def api(app: Flask) -> ProblemApi:
+    """The inspector API (built by :func:`trace.api.init_app`); packages add blueprints to it."""
+    return cast("ProblemApi", app.extensions[API])
 
 
 def serve_hooks(app: Flask) -> list[ServeHook]:

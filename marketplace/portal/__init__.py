@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlmodel import Session
 
+from marketplace.extensions import portal_settings, set_portal_settings
 from marketplace.http import HttpClient
 from marketplace.portal.client import PortalClient
 from marketplace.portal.services import (
@@ -20,6 +21,7 @@ from marketplace.portal.services import (
 from marketplace.portal.sync import PortalSettings, sync_producer
 from marketplace.sync import SyncSettings
 from trace import jobs
+from trace.extensions import db_engine
 from trace.services.recall import register_recall_hook
 
 
@@ -53,7 +55,7 @@ def init_app(app: Flask, config: Mapping[str, Any]) -> None:
         max_attempts=int(config.get("MARKETPLACE_MAX_ATTEMPTS", 6)),
         backoff_seconds=float(config.get("MARKETPLACE_BACKOFF_SECONDS", 2.0)),
     )
-    app.extensions["portal"] = PortalSettings(client, app.config["PUBLIC_BASE_URL"], retry)
+    set_portal_settings(app, PortalSettings(client, app.config["PUBLIC_BASE_URL"], retry))
     registry = jobs.handlers(app)
     registry[JOB_SYNC_PRODUCER] = handle_sync_producer
     registry[JOB_PUSH_LOT] = handle_push_lot
@@ -63,7 +65,8 @@ def init_app(app: Flask, config: Mapping[str, Any]) -> None:
 
 def settings() -> PortalSettings:
     """The current app's portal settings (built by ``init_app``)."""
-    value: PortalSettings = current_app.extensions["portal"]
+    value = portal_settings(current_app)
+    assert value is not None, "the portal's jobs are registered only with its settings"
     return value
 
 
@@ -86,7 +89,7 @@ def _sweeper(app: Flask, every: float) -> Any:
         if time.monotonic() - last[0] < every:
             return
         last[0] = time.monotonic()
-        with app.app_context(), Session(app.extensions["db_engine"]) as session:
+        with app.app_context(), Session(db_engine(app)) as session:
             queue_enrolled(session)
 
     return sweep

@@ -22,6 +22,7 @@ from stamps.resolver.linkset import LINKSET_TYPE, linkset_url
 from stamps.resolver.targets import find_target
 from trace.db import get_session
 from trace.downloads import download_headers
+from trace.extensions import chain_client
 from trace.gs1 import MalformedDigitalLink, gtin_dl_uri, parse_gtin_dl_path
 
 resolver_bp = Blueprint("resolver", __name__, template_folder="../templates")
@@ -148,7 +149,7 @@ def lot_proof(_rest: str) -> ResponseReturnValue:
     target = _lot_target(".json")
     if target is None or target.lot is None:
         return {"detail": "no such lot"}, 404
-    hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
+    hint = rpc_hint_for(current_app.config, chain_client(current_app))
     try:
         bundle = lot_proof_bundle(get_session(), target.lot.id, hint)  # type: ignore[arg-type]
     except ProofPending as pending:

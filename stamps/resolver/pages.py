@@ -9,12 +9,14 @@ from flask import current_app
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
+from stamps.extensions import story_cache
 from stamps.models import Stamp, StampStatus
 from stamps.report import lot_story
 from stamps.resolver.linkset import lot_proof_url, passport_url
 from stamps.resolver.targets import Target
 from stamps.verdict import Verdict, lot_verdict
 from trace.anchoring.documents import build_document
+from trace.extensions import public_listings
 from trace.gs1 import gtin_dl_uri
 from trace.models import Lot
 from trace.services.certifications import covering_product
@@ -37,7 +39,7 @@ def product_facts(session: Session, target: Target, base: str, today: date) -> d
         for c in covering_product(session, producer.id, product.id)  # type: ignore[arg-type]
         if c.standing(today) != "expired"
     ]
-    listings = current_app.extensions.get("public_listings")
+    listings = public_listings(current_app)
     return {
         "level": "gtin",
         "uri": gtin_dl_uri(base, product.gtin),
@@ -83,14 +85,8 @@ def lot_facts(session: Session, target: Target, base: str, today: date) -> dict[
     to this lot is NOT_FOUND, whatever the lot's own verdict.
     """
     lot, product, producer = target.lot, target.product, target.producer
-    assert lot is not None and lot.id is not None
-    story = lot_story(
-        session,
-        lot,
-        producer.id,
-        today,
-        current_app.extensions["stamp_stories"],  # type: ignore[arg-type]
-    )
+    assert lot is not None and lot.id is not None and producer.id is not None
+    story = lot_story(session, lot, producer.id, today, story_cache(current_app))
     verdict = Verdict.NOT_FOUND if target.unknown == "serial" else lot_verdict(lot, producer)
     anchoring = dict(story.anchoring)
     if lot.tampered_at is not None:

@@ -1,0 +1,38 @@
+"""Typed access to what the stamps package keeps in ``app.extensions`` (set by ``init_app``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask_limiter import Limiter
+
+    from stamps.hotpath.ratelimit import ScanLimiter
+    from stamps.proofs import StampTreeCache
+    from stamps.report import StoryCache
+
+RATE_LIMITER = "stamps_limiter"
+STORY_CACHE = "stamp_stories"
+PROOF_TREES = "stamp_proof_trees"
+SCAN_LIMITER = "scan_limiter"
+
+
+def rate_limiter(app: Flask) -> Limiter:
+    """The per-client limiter of the stamps' public routes (and ``/chain/rpc``)."""
+    return cast("Limiter", app.extensions[RATE_LIMITER])
+
+
+def story_cache(app: Flask) -> StoryCache:
+    """Lot stories (events, certifications, anchoring) shown on scan pages, by version."""
+    return cast("StoryCache", app.extensions[STORY_CACHE])
+
+
+def proof_trees(app: Flask) -> StampTreeCache:
+    """Lots' stamp trees behind proof bundles, by anchored stamp set."""
+    return cast("StampTreeCache", app.extensions[PROOF_TREES])
+
+
+def scan_limiter(app: Flask) -> ScanLimiter:
+    """The scans' rate limiter (per-worker windows, Redis leased in batches)."""
+    return cast("ScanLimiter", app.extensions[SCAN_LIMITER])
