@@ -11,9 +11,8 @@ lot's proof bundle proves the passport too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
-
-from sqlmodel import Session, col, select
 
 from trace.i18n import _l
 from trace.models import Event
@@ -47,12 +46,11 @@ JSONLD_CONTEXT: dict[str, Any] = {
 }
 
 
-def passport_stages(session: Session, lot_id: int, event_ids: list[str]) -> list[dict[str, Any]]:
+def passport_stages(events: Sequence[Event], event_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The lot's supply-chain stages, each with its event hash ID from the lot document.
 
-    :param event_ids: the document's ``events`` (same order as the lot's events by id).
+    :param events: the lot's events by id; ``event_ids`` are their hash IDs, same order.
     """
-    events = session.exec(select(Event).where(Event.lot_id == lot_id).order_by(col(Event.id)))
     return [
         {
             "event_id": event_id,
@@ -61,7 +59,7 @@ def passport_stages(session: Session, lot_id: int, event_ids: list[str]) -> list
             "tz_offset_minutes": event.tz_offset_minutes,
             "place": event.place,
         }
-        for event, event_id in zip(events, event_ids, strict=False)
+        for event, event_id in zip(events, event_ids, strict=True)
     ]
 
 

@@ -1,20 +1,31 @@
-"""Lot documents: the canonical JSON of a lot whose hash is its leaf, kept in versions.
+"""Lot documents: gathering a lot's facts for the builder, and the versions stored of them.
 
-Schema 2 writes a harvest's event hash ID over its ILMD and lists the EPCIS events
-captured for the lot (``captured_events``, only when there are any). A lot anchored
-under schema 1 keeps being checked against schema 1 until it changes; its next version
-is schema 2 when the schema-1 view of the data shows nothing but additions.
+The document itself is built in one place, :func:`trace.anchoring.lot_document.lot_document`;
+here its facts are read, for one lot (:func:`build_document`) or many at once
+(:func:`build_documents`, the scale seeder's path) with the same few bulk queries. A lot
+anchored under schema 1 keeps being checked against schema 1 until it changes; its next
+version is the newest schema when the schema-1 view of the data shows nothing but additions.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from chain.canonical import canonical_json, document_hash
 from trace.alerts.sources import alert_tampered
+from trace.anchoring.lot_document import (
+    DOCUMENT_SCHEMA,
+    SCHEMA_1,
+    SCHEMA_2,
+    LotFacts,
+    encoded,
+    lot_document,
+    stored_stamp_root,
+)
 from trace.models import (
     Certification,
     Event,
@@ -26,15 +37,19 @@ from trace.models import (
     Product,
 )
 from trace.models.base import utcnow
-from trace.passport import passport_content, passport_stages
-from trace.services.captured_events import document_entries
-from trace.services.epcis_events import hash_id_of
+from trace.models.epcis import CapturedEvent, CapturedEventLot
 
-DOCUMENT_SCHEMA = "agritrace/lot-document/3"
-SCHEMA_1 = "agritrace/lot-document/1"
-# Schema 3 adds the lot's digital product passport (trace.passport), so the lot's proof
-# bundle proves it; a lot recorded under schema 2 is checked against schema 2.
-SCHEMA_2 = "agritrace/lot-document/2"
+__all__ = [
+    "DOCUMENT_SCHEMA",
+    "SCHEMA_1",
+    "SCHEMA_2",
+    "build_document",
+    "build_documents",
+    "gather_facts",
+    "latest_version",
+    "refresh_document",
+]
+T = TypeVar("T")
 
 
 def build_document(
@@ -42,107 +57,110 @@ def build_document(
 ) -> dict[str, Any]:
     """The lot's document as the database has it now (JSON-ready, canonicalised on hashing).
 
-    :param schema: :data:`SCHEMA_1` builds what a lot anchored under schema 1 is checked
-        against (harvests hashed without ILMD, no captured events).
+    :param schema: an older schema (:data:`SCHEMA_1`, :data:`SCHEMA_2`) builds what a lot
+        recorded under it is checked against.
+    :raises LookupError: unknown lot.
     """
-    lot = session.get(Lot, lot_id)
-    if lot is None:
+    facts = gather_facts(session, [lot_id]).get(lot_id)
+    if facts is None:
         raise LookupError(f"no lot {lot_id}")
-    product = session.get(Product, lot.product_id)
-    producer = session.get(Producer, lot.producer_id)
-    assert product is not None and producer is not None
-    plot = session.get(Plot, lot.plot_id) if lot.plot_id else None
-    legacy = schema == SCHEMA_1
-    document = {
-        "schema": schema,
-        "producer": _producer(producer),
-        "product": {"gtin": product.gtin, "name_vi": product.name_vi, "name_en": product.name_en},
-        "lot": _lot(lot, plot),
-        "certifications": _certifications(session, producer.id),  # type: ignore[arg-type]
-        "events": _event_ids(session, lot, product, producer, plot, with_ilmd=not legacy),
-        "inputs": _inputs(session, lot_id),
-        "stamp_root": f"0x{lot.stamp_root}" if lot.stamp_root else None,
-        "stamp_count": lot.stamp_count,
-    }
-    captured = [] if legacy else document_entries(session, lot_id)
-    if captured:  # absent rather than empty: documents of lots without any keep their hash
-        document["captured_events"] = captured
-    if schema == DOCUMENT_SCHEMA:
-        stages = passport_stages(session, lot_id, document["events"])
-        document["passport"] = passport_content(document, stages)
-    return document
+    return lot_document(facts, schema)
 
 
-def _producer(producer: Producer) -> dict[str, Any]:
+def build_documents(
+    session: Session, lot_ids: Sequence[int], *, schema: str = DOCUMENT_SCHEMA
+) -> dict[int, dict[str, Any]]:
+    """:func:`build_document` for many lots at once (unknown ids are left out), by lot id."""
     return {
-        "id": producer.id,
-        "name": producer.name,
-        "registration_number": producer.registration_number,
-        "commune": producer.commune,
-        "district": producer.district,
-        "province": producer.province,
-        "gln": producer.gln,
+        lot_id: lot_document(facts, schema)
+        for lot_id, facts in gather_facts(session, lot_ids).items()
     }
 
 
-def _lot(lot: Lot, plot: Plot | None) -> dict[str, Any]:
-    return {
-        "id": lot.id,
-        "code": lot.code,
-        "harvest_date": lot.harvest_date.isoformat(),
-        "quantity": f"{lot.quantity.normalize():f}",
-        "unit": lot.unit,
-        "plot": None
-        if plot is None
-        else {"name": plot.name, "latitude": plot.latitude, "longitude": plot.longitude},
-        "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
-    }
+def gather_facts(session: Session, lot_ids: Sequence[int]) -> dict[int, LotFacts]:
+    """Everything the documents of ``lot_ids`` record, read with six queries whatever the count.
+
+    Keep the id list to a few thousand (it becomes an ``IN`` list). Unknown ids are left out.
+    """
+    rows = session.exec(
+        select(Lot, Product, Producer)
+        .join(Product, col(Product.id) == Lot.product_id)
+        .join(Producer, col(Producer.id) == Lot.producer_id)
+        .where(col(Lot.id).in_(list(lot_ids)))
+        .order_by(col(Lot.id))
+    ).all()
+    ids = [lot.id for lot, _, _ in rows]
+    plots = _plots(session, {lot.plot_id for lot, _, _ in rows if lot.plot_id})
+    certifications = _certifications(session, {producer.id for _, _, producer in rows})
+    events = _grouped(
+        session.exec(select(Event).where(col(Event.lot_id).in_(ids)).order_by(col(Event.id))),
+        lambda event: event.lot_id,
+    )
+    inputs, captured = _inputs(session, ids), _captured(session, ids)
+    facts: dict[int, LotFacts] = {}
+    for lot, product, producer in rows:
+        assert lot.id is not None
+        facts[lot.id] = LotFacts(
+            lot,
+            product,
+            producer,
+            plot=plots.get(lot.plot_id) if lot.plot_id else None,
+            certifications=certifications.get(producer.id, []),
+            events=events.get(lot.id, []),
+            inputs=inputs.get(lot.id, []),
+            captured=captured.get(lot.id, []),
+        )
+    return facts
 
 
-def _certifications(session: Session, producer_id: int) -> list[dict[str, Any]]:
+def _grouped(items: Iterable[T], key: Callable[[T], int | None]) -> dict[int | None, list[T]]:
+    groups: dict[int | None, list[T]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return groups
+
+
+def _plots(session: Session, plot_ids: set[int]) -> dict[int | None, Plot]:
+    return {plot.id: plot for plot in session.exec(select(Plot).where(col(Plot.id).in_(plot_ids)))}
+
+
+def _certifications(
+    session: Session, producer_ids: set[int | None]
+) -> dict[int | None, list[Certification]]:
+    """Each producer's certifications, by id (the document lists them all, covering or not)."""
     statement = (
         select(Certification)
-        .where(Certification.producer_id == producer_id)
+        .where(col(Certification.producer_id).in_(producer_ids))
         .order_by(col(Certification.id))
     )
-    return [
-        {
-            "scheme": c.scheme,
-            "number": c.number,
-            "issuer": c.issuer,
-            "valid_from": c.valid_from.isoformat(),
-            "valid_to": c.valid_to.isoformat(),
-            "pdf_sha256": c.pdf_sha256,
-        }
-        for c in session.exec(statement)
-    ]
+    return _grouped(session.exec(statement), lambda cert: cert.producer_id)
 
 
-def _event_ids(
-    session: Session,
-    lot: Lot,
-    product: Product,
-    producer: Producer,
-    plot: Plot | None,
-    *,
-    with_ilmd: bool,
-) -> list[str]:
-    statement = select(Event).where(Event.lot_id == lot.id).order_by(col(Event.id))
-    return [
-        hash_id_of(event, lot, product, producer, plot, with_ilmd=with_ilmd)
-        for event in session.exec(statement)
-    ]
-
-
-def _inputs(session: Session, lot_id: int) -> list[dict[str, Any]]:
+def _inputs(session: Session, lot_ids: list[int | None]) -> dict[int | None, list[tuple[str, str]]]:
     statement = (
-        select(Lot, Product)
-        .join(LotInput, col(LotInput.input_lot_id) == Lot.id)
+        select(LotInput.output_lot_id, Product.gtin, Lot.code)
+        .join(Lot, col(LotInput.input_lot_id) == Lot.id)
         .join(Product, col(Product.id) == Lot.product_id)
-        .where(LotInput.output_lot_id == lot_id)
+        .where(col(LotInput.output_lot_id).in_(lot_ids))
         .order_by(col(Lot.id))
     )
-    return [{"gtin": p.gtin, "code": lot.code} for lot, p in session.exec(statement)]
+    found: dict[int | None, list[tuple[str, str]]] = defaultdict(list)
+    for output_id, gtin, code in session.exec(statement):
+        found[output_id].append((gtin, code))
+    return found
+
+
+def _captured(session: Session, lot_ids: list[int | None]) -> dict[int | None, list[CapturedEvent]]:
+    """The captured events attached to each lot, error-declared ones too."""
+    statement = (
+        select(CapturedEventLot.lot_id, CapturedEvent)
+        .join(CapturedEvent, col(CapturedEvent.id) == CapturedEventLot.event_id)
+        .where(col(CapturedEventLot.lot_id).in_(lot_ids))
+    )
+    found: dict[int | None, list[CapturedEvent]] = defaultdict(list)
+    for lot_id, event in session.exec(statement):
+        found[lot_id].append(event)
+    return found
 
 
 def latest_version(session: Session, lot_id: int) -> LotDocument | None:
@@ -164,7 +182,7 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
     :returns: the new version, or None (unchanged, or tampered).
     """
     document = build_document(session, lot_id)
-    digest = document_hash(document).hex()
+    text, digest = encoded(document)
     latest = latest_version(session, lot_id)
     if latest is not None and latest.doc_hash == digest:
         return None
@@ -174,9 +192,9 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
     version = LotDocument(
         lot_id=lot_id,
         version=latest.version + 1 if latest else 1,
-        canonical_json=canonical_json(document).decode(),
+        canonical_json=text,
         doc_hash=digest,
-        stamp_root=document["stamp_root"][2:] if document["stamp_root"] else None,
+        stamp_root=stored_stamp_root(document),
     )
     session.add(version)
     session.commit()

@@ -82,34 +82,6 @@ def captured_entries(session: Session, lot_id: int) -> list[CapturedEntry]:
     ]
 
 
-def document_entries(session: Session, lot_id: int) -> list[dict[str, Any]]:
-    """What a lot's anchored document records of each attached event (error-declared too).
-
-    Sorted by event time then hash ID, so an event captured later slots in without
-    reordering the others' relative positions.
-    """
-    statement = (
-        select(CapturedEvent)
-        .join(CapturedEventLot, col(CapturedEventLot.event_id) == CapturedEvent.id)
-        .where(CapturedEventLot.lot_id == lot_id)
-    )
-    entries = [_document_entry(event) for event in session.exec(statement)]
-    return sorted(entries, key=lambda e: (e["event_time"], e["hash_id"]))
-
-
-def _document_entry(event: CapturedEvent) -> dict[str, Any]:
-    return {
-        "hash_id": event.hash_id,
-        "event_type": event.event_type,
-        "event_time": utc(event.event_time).isoformat(),
-        "biz_step": event.biz_step,
-        "disposition": event.disposition,
-        "biz_location": event.biz_location,
-        "captured_by": event.captured_by_id,
-        "captured_at": utc(event.captured_at).isoformat(),
-    }
-
-
 def utc(moment: datetime) -> datetime:
     """A stored time as aware UTC (SQLite gives it back naive)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

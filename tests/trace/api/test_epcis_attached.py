@@ -16,8 +16,15 @@ import pytest
 from flask.testing import FlaskClient
 from sqlmodel import Session, col, select
 
+from chain.canonical import canonical_json, document_hash
 from tests.registry_fixtures import Farm, login
-from trace.anchoring.documents import SCHEMA_1, build_document, latest_version
+from trace.anchoring.documents import (
+    DOCUMENT_SCHEMA,
+    SCHEMA_1,
+    SCHEMA_2,
+    build_document,
+    latest_version,
+)
 from trace.epcis import event_hash_id, validate_document
 from trace.epcis.digital_link import gs1_check_digit
 from trace.models import Lot, LotDocument, Product
@@ -216,16 +223,21 @@ def test_our_harvest_events_carry_cbv_ilmd_and_validate_against_the_epcis_schema
     assert build_document(session, harvested.lot_id)["events"] == [hash_id]
 
 
-def test_a_lot_anchored_under_schema_1_stays_intact_and_moves_to_schema_2_on_its_next_change(
-    inspector_api: Any, session: Session, harvested: Farm, anchor: Callable[[], None]
+@pytest.mark.parametrize("old_schema", [SCHEMA_1, SCHEMA_2])
+def test_a_lot_under_an_older_schema_stays_intact_and_moves_to_the_newest_when_it_changes(
+    inspector_api: Any,
+    session: Session,
+    harvested: Farm,
+    anchor: Callable[[], None],
+    old_schema: str,
 ) -> None:
     gtin, code = our_lot(session, harvested)
     anchor()
     stored = latest_version(session, harvested.lot_id)
     assert stored is not None
-    legacy = build_document(session, harvested.lot_id, schema=SCHEMA_1)  # harvest without ILMD
-    from chain.canonical import canonical_json, document_hash
-
+    # Schema 1: a harvest hashed without ILMD; schema 2: no passport.
+    legacy = build_document(session, harvested.lot_id, schema=old_schema)
+    assert legacy != build_document(session, harvested.lot_id)
     stored.canonical_json, stored.doc_hash = (
         canonical_json(legacy).decode(),
         document_hash(legacy).hex(),
@@ -243,7 +255,9 @@ def test_a_lot_anchored_under_schema_1_stays_intact_and_moves_to_schema_2_on_its
         .where(LotDocument.lot_id == harvested.lot_id)
         .order_by(col(LotDocument.version).desc())
     ).first()
-    assert newest is not None and json.loads(newest.canonical_json)["schema"].endswith("/2")
+    assert newest is not None and newest.version == stored.version + 1
+    document = json.loads(newest.canonical_json)
+    assert document["schema"] == DOCUMENT_SCHEMA and len(document["captured_events"]) == 1
     session.refresh(lot := session.get(Lot, harvested.lot_id))
     assert lot.tampered_at is None
     assert (
