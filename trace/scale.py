@@ -11,22 +11,24 @@ import json
 import math
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import Session as SQLModelSession
+from sqlmodel import col
 from werkzeug.security import generate_password_hash
 
-from chain.canonical import canonical_json, document_hash
-from trace.anchoring.documents import DOCUMENT_SCHEMA
+from trace.anchoring.documents import build_documents
+from trace.anchoring.lot_document import encoded, stored_stamp_root
 from trace.gs1 import gs1_check_digit, gtin_from_company_prefix
 from trace.models import Certification, Event, Lot, Plot, Producer, Product, User
-from trace.services.epcis_events import hash_id_of
 
+T = TypeVar("T")
 SEED_EMAIL = "seed@scale.agritrace.vn"
 LONG_AN_2023 = {"producers": 56_926, "products": 8_047, "facilities": 14, "stamps": 1_700_000}
 STAMPS_PER_LOT = 1_200  # stamped packs per facility lot
@@ -34,6 +36,7 @@ SCAN_THRESHOLD = 50  # the products' scans-per-stamp limit before SUSPICIOUS
 FACILITY_PRODUCTS = 4  # products per certified facility
 VN_MINUTES = 420
 COPY_CHUNK = 20_000
+DOCUMENT_CHUNK = 1_000  # lots whose documents are built from one set of bulk reads
 MAX_FACTOR = 20  # company prefixes 893700000.. leave room for ~300,000 product owners
 
 # Long An's districts (before the 2025 merger into Tây Ninh), a centre and real communes.
@@ -204,13 +207,14 @@ class Registry:
     plots: dict[int, Plot] = field(default_factory=dict)
     users_by_producer: dict[int, int] = field(default_factory=dict)
     certifications: dict[int, list[Certification]] = field(default_factory=dict)
+    covered_products: list[tuple[int, int]] = field(default_factory=list)  # (cert, product)
     events: dict[int, list[Event]] = field(default_factory=dict)
     stamped_lot_ids: list[int] = field(default_factory=list)
 
 
 def is_seeded(session: Session) -> bool:
     """Whether a scale seed already ran on this database."""
-    found = session.execute(select(func.count()).where(User.email == SEED_EMAIL)).scalar_one()
+    found = session.execute(select(func.count()).where(col(User.email) == SEED_EMAIL)).scalar_one()
     return bool(found)
 
 
@@ -288,7 +292,7 @@ def seed_registry(session: Session, plan: ScalePlan, rng: random.Random, today: 
     return registry
 
 
-def _write_users(session: Session, users: list[tuple[str, str, int | None, str]]) -> list[int]:
+def _write_users(session: Session, users: Sequence[tuple[str, str, int | None, str]]) -> list[int]:
     # Seeded accounts cannot log in: one random password nobody knows (set a real one to use).
     unusable = generate_password_hash(secrets.token_urlsafe(24), "pbkdf2:sha256:1000")
     first, now = next_ids(session, "users"), datetime.now(UTC)
@@ -364,7 +368,7 @@ def _build_holdings(
             producer.gln = producer.company_prefix + "000"
             producer.gln += gs1_check_digit(producer.gln)
         registry.plots[producer_id] = _plot(plot_id + n, producer, facility, rng)
-        schemes = SCHEMES[: 1 + n % 4] if facility else ("vietgap",) * (rng.random() < 0.12)
+        schemes = SCHEMES[: 4 - n % 4] if facility else ("vietgap",) * (rng.random() < 0.12)
         for scheme in schemes:
             certificate = _certification(cert_id, producer_id, scheme, rng, today)
             registry.certifications.setdefault(producer_id, []).append(certificate)
@@ -376,7 +380,7 @@ def _plot(plot_id: int, producer: Producer, facility: bool, rng: random.Random) 
     lat, lon, _ = DISTRICTS[producer.district]
     return Plot(
         id=plot_id,
-        producer_id=producer.id,
+        producer_id=_id(producer),
         name=f"Ruộng {producer.commune}",
         area_ha=round(rng.uniform(0.3, 40.0 if facility else 3.0), 2),
         latitude=round(lat + rng.uniform(-0.05, 0.05), 5),
@@ -398,6 +402,9 @@ def _certification(
         issuer=ISSUERS[scheme],
         valid_from=start,
         valid_to=start + timedelta(days=1095 if scheme == "ocop" else 730),
+        # OCOP stars rate one product (named after the products exist); farm standards
+        # cover all of the producer's products.
+        producer_wide=scheme != "ocop",
         created_at=datetime.combine(start, datetime.min.time(), UTC),
     )
 
@@ -420,6 +427,7 @@ def _build_products_and_lots(
             owner = others[(n - facility_share) // 2 % len(others)]
         registry.products[first + n] = _product(first + n, registry.producers[owner], items[owner])
         items[owner] += 1
+    _name_rated_products(registry)
     product_ids = list(registry.products)
     lot_id = next_ids(session, "lots")
     facility_products = product_ids[: min(facility_share, len(product_ids))]
@@ -427,9 +435,20 @@ def _build_products_and_lots(
     for n, product_id in enumerate(stamped + product_ids[facility_share:]):
         lot = _lot(lot_id + n, registry.products[product_id], registry, rng, today)
         if n < len(stamped):
-            registry.stamped_lot_ids.append(lot.id)  # type: ignore[arg-type]
-        registry.lots[lot.id] = lot  # type: ignore[index]
-        registry.events[lot.id] = []  # type: ignore[index]
+            registry.stamped_lot_ids.append(_id(lot))
+        registry.lots[_id(lot)] = lot
+        registry.events[_id(lot)] = []
+
+
+def _name_rated_products(registry: Registry) -> None:
+    """Each OCOP certificate names its producer's first product, the one it rated."""
+    first_product: dict[int, int] = {}
+    for product in registry.products.values():
+        first_product.setdefault(product.producer_id, _id(product))
+    for producer_id, certificates in registry.certifications.items():
+        for certificate in certificates:
+            if not certificate.producer_wide and producer_id in first_product:
+                registry.covered_products.append((_id(certificate), first_product[producer_id]))
 
 
 def _product(product_id: int, producer: Producer, item: int) -> Product:
@@ -437,7 +456,7 @@ def _product(product_id: int, producer: Producer, item: int) -> Product:
     pack = pack_size_of(product_id)
     return Product(
         id=product_id,
-        producer_id=producer.id,
+        producer_id=_id(producer),
         name_vi=f"{name_vi} (gói {pack} kg)",
         name_en=f"{name_en} ({pack} kg pack)",
         category=category,
@@ -455,12 +474,12 @@ def pack_size_of(product_id: int) -> int:
 
 def _lot(lot_id: int, product: Product, registry: Registry, rng: random.Random, today: date) -> Lot:
     harvest = today - timedelta(days=rng.randint(3, 360))
-    code = CROPS[product.id % len(CROPS)][0]  # type: ignore[operator]
-    quantity = Decimal(STAMPS_PER_LOT * 2 * pack_size_of(product.id))  # type: ignore[arg-type]
+    code = CROPS[_id(product) % len(CROPS)][0]
+    quantity = Decimal(STAMPS_PER_LOT * 2 * pack_size_of(_id(product)))
     return Lot(
         id=lot_id,
         producer_id=product.producer_id,
-        product_id=product.id,
+        product_id=_id(product),
         plot_id=registry.plots[product.producer_id].id,
         code=f"{code}-{harvest:%y%m}-{lot_id % 100_000:05d}",
         harvest_date=harvest,
@@ -483,7 +502,7 @@ def _build_events(registry: Registry, first_id: int, rng: random.Random) -> None
     stamped, event_id = set(registry.stamped_lot_ids), first_id
     for lot in registry.lots.values():
         product = registry.products[lot.product_id]
-        _, _, _, _, input_name, dose, phi = CROPS[product.id % len(CROPS)]  # type: ignore[operator]
+        _, _, _, _, input_name, dose, phi = CROPS[_id(product) % len(CROPS)]
         harvest, place = lot.harvest_date, registry.plots[lot.producer_id].name
         steps: list[tuple[str, datetime, dict[str, Any]]] = [
             ("planting", _at(harvest - timedelta(days=rng.randint(60, 150)), 7), {}),
@@ -497,10 +516,10 @@ def _build_events(registry: Registry, first_id: int, rng: random.Random) -> None
             market = {"destination": "Chợ đầu mối nông sản Bình Điền, TP. Hồ Chí Minh"}
             steps.append(("shipping", _at(harvest + timedelta(days=1), 5), market))
         for kind, when, details in steps:
-            registry.events[lot.id].append(  # type: ignore[index]
+            registry.events[_id(lot)].append(
                 Event(
                     id=event_id,
-                    lot_id=lot.id,
+                    lot_id=_id(lot),
                     producer_id=lot.producer_id,
                     kind=kind,
                     occurred_at=when,
@@ -521,7 +540,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                   "created_at", "status_changed_at"),
     "plots": ("id", "producer_id", "name", "area_ha", "latitude", "longitude", "created_at"),
     "certifications": ("id", "producer_id", "scheme", "ocop_stars", "number", "issuer",
-                       "valid_from", "valid_to", "pdf_sha256", "pdf_filename", "created_at"),
+                       "valid_from", "valid_to", "pdf_sha256", "pdf_filename", "created_at",
+                       "producer_wide"),
     "products": ("id", "producer_id", "name_vi", "name_en", "category", "unit", "gtin",
                  "scan_threshold", "created_at"),
     "lots": ("id", "producer_id", "product_id", "plot_id", "code", "harvest_date", "quantity",
@@ -543,12 +563,13 @@ def _write_registry(session: Session, registry: Registry, rng: random.Random) ->
     certificates = [c for group in registry.certifications.values() for c in group]
     _write_rows(session, "certifications", certificates)
     _write_rows(session, "products", registry.products.values())
+    columns = ("certification_id", "product_id")
+    bulk_insert(session, "certification_products", columns, registry.covered_products)
     _write_rows(session, "lots", registry.lots.values())
     _build_events(registry, next_ids(session, "events"), rng)
     _write_rows(session, "events", (e for group in registry.events.values() for e in group))
-    analyze(
-        session, ["producers", "plots", "certifications", "products", "lots", "events", "users"]
-    )
+    analyze(session, ["producers", "plots", "certifications", "certification_products",
+                      "products", "lots", "events", "users"])  # fmt: skip
 
 
 def _write_rows(session: Session, table: str, objects: Iterable[Any]) -> int:
@@ -560,75 +581,34 @@ def _values(obj: Any, columns: Sequence[str]) -> tuple[Any, ...]:
     return tuple(getattr(obj, column) for column in columns)
 
 
-def write_lot_documents(session: Session, registry: Registry) -> int:
+def write_lot_documents(session: SQLModelSession, registry: Registry) -> int:
     """Version 1 of every seeded lot's document, unanchored, so an anchoring round can run.
 
-    Built from memory exactly as ``trace.anchoring.build_document`` builds it from the
-    database; :func:`check_documents` proves that on a sample.
+    The documents are built by the anchoring service's own builder from what the seed
+    wrote (:func:`trace.anchoring.documents.build_documents`, a few lots at a time), so a
+    seeded lot is intact when a scan or an integrity check rebuilds its document.
 
     :returns: how many documents were written.
     """
-    first, now = next_ids(session, "lot_documents"), datetime.now(UTC)
-    rows = []
-    for n, lot in enumerate(registry.lots.values()):
-        document = _document(registry, lot)
-        rows.append(
-            (first + n, lot.id, 1, canonical_json(document).decode(),
-             document_hash(document).hex(), lot.stamp_root, None, None, now)
-        )  # fmt: skip
+    first, now, written = next_ids(session, "lot_documents"), datetime.now(UTC), 0
     columns = ("id", "lot_id", "version", "canonical_json", "doc_hash", "stamp_root",
                "round_id", "lot_proof", "created_at")  # fmt: skip
-    written = bulk_insert(session, "lot_documents", columns, rows)
+    for lot_ids in _chunks(registry.lots, DOCUMENT_CHUNK):
+        rows = [
+            (first + written + n, lot_id, 1, *encoded(document),
+             stored_stamp_root(document), None, None, now)
+            for n, (lot_id, document) in enumerate(build_documents(session, lot_ids).items())
+        ]  # fmt: skip
+        written += bulk_insert(session, "lot_documents", columns, rows)
     sync_sequences(session, ["lot_documents"])
     analyze(session, ["lot_documents"])
     return written
 
 
-def _document(registry: Registry, lot: Lot) -> dict[str, Any]:
-    product, producer = registry.products[lot.product_id], registry.producers[lot.producer_id]
-    plot = registry.plots[lot.producer_id]
-    return {
-        "schema": DOCUMENT_SCHEMA,
-        "producer": {
-            "id": producer.id, "name": producer.name,
-            "registration_number": producer.registration_number, "commune": producer.commune,
-            "district": producer.district, "province": producer.province, "gln": producer.gln,
-        },
-        "product": {"gtin": product.gtin, "name_vi": product.name_vi, "name_en": product.name_en},
-        "lot": {
-            "id": lot.id, "code": lot.code, "harvest_date": lot.harvest_date.isoformat(),
-            "quantity": f"{lot.quantity.normalize():f}", "unit": lot.unit,
-            "plot": {"name": plot.name, "latitude": plot.latitude, "longitude": plot.longitude},
-            "recalled_at": None,
-        },
-        "certifications": [
-            {"scheme": c.scheme, "number": c.number, "issuer": c.issuer,
-             "valid_from": c.valid_from.isoformat(), "valid_to": c.valid_to.isoformat(),
-             "pdf_sha256": c.pdf_sha256}
-            for c in registry.certifications.get(producer.id, [])  # type: ignore[arg-type]
-        ],
-        "events": [hash_id_of(e, lot, product, producer, plot) for e in registry.events[lot.id]],  # type: ignore[index]
-        "inputs": [],
-        "stamp_root": f"0x{lot.stamp_root}" if lot.stamp_root else None,
-        "stamp_count": lot.stamp_count,
-    }  # fmt: skip
-
-
-def check_documents(session: Any, lot_ids: Iterable[int]) -> list[int]:
-    """Lots whose stored document differs from what the anchoring service builds now.
-
-    :returns: the ids of mismatching lots (empty when the seed agrees with the service).
-    """
-    from trace.anchoring import build_document, latest_version
-
-    session.flush()
-    wrong = []
-    for lot_id in lot_ids:
-        stored = latest_version(session, lot_id)
-        rebuilt = document_hash(build_document(session, lot_id)).hex()
-        if stored is None or stored.doc_hash != rebuilt:
-            wrong.append(lot_id)
-    return wrong
+def _id(row: Producer | Product | Lot | Certification) -> int:
+    """The explicit id the seed gave a row (set when the row is built)."""
+    assert row.id is not None
+    return row.id
 
 
 def _table(name: str) -> Any:
@@ -637,8 +617,8 @@ def _table(name: str) -> Any:
     return SQLModel.metadata.tables[name]
 
 
-def _chunks(rows: Iterable[tuple], size: int) -> Iterable[list[tuple]]:  # type: ignore[type-arg]
-    chunk: list[tuple] = []  # type: ignore[type-arg]
+def _chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) == size:

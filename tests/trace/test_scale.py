@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,12 +10,23 @@ from flask import Flask
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from chain.canonical import canonical_json
+from chain.hashing import keccak256
 from stamps.identity import is_well_formed_serial, parse_stamp_path, stamp_uri
 from stamps.models import Scan, Stamp, StampFlag
 from stamps.scale import SeedReport, seed_scale
 from trace import scale
+from trace.anchoring.documents import DOCUMENT_SCHEMA, build_document
 from trace.gs1 import is_valid_gtin
-from trace.models import Event, Lot, LotDocument, Producer, Product
+from trace.models import (
+    Certification,
+    CertificationProduct,
+    Event,
+    Lot,
+    LotDocument,
+    Producer,
+    Product,
+)
 
 FACTOR = 0.005  # 285 producers, 40 products, 8,500 stamps
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"}
@@ -79,10 +91,19 @@ def test_scans_reference_stamps_and_counters_agree(session: Session, seeded: See
 
 
 def test_lot_documents_match_what_anchoring_builds(session: Session, seeded: SeedReport) -> None:
-    stamped = session.exec(select(Lot.id).where(Lot.stamp_count > 0).limit(3)).all()
-    plain = session.exec(select(Lot.id).where(Lot.stamp_count == 0).limit(3)).all()
-    assert stamped and plain
-    assert scale.check_documents(session, [*stamped, *plain]) == []
+    """Every seeded document is byte for byte what the per-lot builder makes of the lot."""
+    stored = session.exec(select(LotDocument).order_by(col(LotDocument.lot_id))).all()
+    assert len(stored) == seeded.counts["lots"]
+    stamped = {lot_id for lot_id in session.exec(select(Lot.id).where(Lot.stamp_count > 0))}
+    assert 0 < len(stamped) < len(stored)
+    for version in stored:
+        rebuilt = canonical_json(build_document(session, version.lot_id))
+        assert version.canonical_json.encode() == rebuilt
+        assert version.doc_hash == keccak256(rebuilt).hex()
+        document = json.loads(version.canonical_json)
+        assert document["schema"] == DOCUMENT_SCHEMA and "passport" in document
+        assert (version.stamp_root is not None) == (version.lot_id in stamped)
+        assert document["stamp_root"] == (f"0x{version.stamp_root}" if version.stamp_root else None)
 
 
 def test_a_seeded_stamp_scans_as_genuine(app: Flask, session: Session, seeded: SeedReport) -> None:
@@ -100,6 +121,22 @@ def test_a_seeded_stamp_scans_as_genuine(app: Flask, session: Session, seeded: S
         f"/01/{gtin}/10/{code}/21/{serial}", headers={**PHONE, "Accept": "application/json"}
     )
     assert report.json["verdict"] == "GENUINE" and len(report.json["events"]) >= 5
+    assert report.json["certifications"]  # every facility holds a farm standard
+
+
+def test_every_seeded_certificate_covers_products(session: Session, seeded: SeedReport) -> None:
+    """A certificate naming no product and not producer-wide would show on no scan page."""
+    names = select(CertificationProduct.certification_id)
+    covering_none = select(func.count()).where(
+        col(Certification.producer_wide).is_(False), col(Certification.id).not_in(names)
+    )
+    assert session.exec(covering_none).one() == 0
+    rated = session.exec(
+        select(Certification.scheme, Product.producer_id, Certification.producer_id)
+        .join(CertificationProduct, col(CertificationProduct.certification_id) == Certification.id)
+        .join(Product, col(Product.id) == CertificationProduct.product_id)
+    ).all()
+    assert rated and all(scheme == "ocop" and a == b for scheme, a, b in rated)
 
 
 def test_seeding_twice_is_refused(session: Session, seeded: SeedReport) -> None:
@@ -123,8 +160,9 @@ def test_postgresql_has_planner_statistics_for_every_table_the_seed_loads(
     """Without them PostgreSQL guesses: a lot's anchor read through the round's index."""
     if session.connection().dialect.name != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's (SQLite plans without them)")
-    loaded = ["producers", "users", "plots", "certifications", "products", "lots", "events",
-              "lot_documents", "stamps", "stamp_runs", "scans", "stamp_flags"]  # fmt: skip
+    loaded = ["producers", "users", "plots", "certifications", "certification_products",
+              "products", "lots", "events", "lot_documents", "stamps", "stamp_runs", "scans",
+              "stamp_flags"]  # fmt: skip
     never_analyzed = session.exec(
         text("SELECT relname FROM pg_class WHERE relname = ANY(:t) AND reltuples < 0"),
         params={"t": loaded},
