@@ -7,7 +7,6 @@ from typing import Any
 from trace.epcis import (
     EVENT_PROFILES,
     QuantityElement,
-    event_hash_id,
     location_uri,
     lot_uri,
     object_event,
@@ -68,8 +67,8 @@ def hash_id_of(
     with_ilmd: bool = True,
 ) -> str:
     """The CBV 2.0 event hash ID (``ni:///sha-256;...?ver=CBV2.0``) of a registry event."""
-    document = to_epcis(event, lot, product, producer, plot, with_ilmd=with_ilmd)
-    return str(event_hash_id(document))
+    # to_epcis sets eventID to the hash already (eventID takes no part in it): not twice.
+    return str(to_epcis(event, lot, product, producer, plot, with_ilmd=with_ilmd)["eventID"])
 
 
 def harvest_ilmd(lot: Lot, plot: Plot | None) -> dict[str, Any]:
