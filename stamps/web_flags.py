@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import (
@@ -61,8 +60,7 @@ class LimitsForm(Form):
 
 
 def init_app(app: Flask) -> None:
-    """Read the scan window; register the review pages and the API resources."""
-    app.config.setdefault("SCAN_WINDOW_MINUTES", float(os.environ.get("SCAN_WINDOW_MINUTES", 30)))
+    """Register the review pages and the API resources (the scan window: ``trace.config``)."""
     app.register_blueprint(flags_bp)
     api_flags.init_app(app)
 

@@ -78,6 +78,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "LOGIN_FAILURE_MEMORY_SECONDS": int(os.environ.get("LOGIN_FAILURE_MEMORY_SECONDS", 86400)),
         # Registrations accepted per client address (slows account probing and spam).
         "REGISTER_CLIENT_LIMIT": os.environ.get("REGISTER_CLIENT_LIMIT", "10 per hour"),
+        **_worker_settings(),
+        **_alert_settings(env),
+        **_stamp_settings(),
     }
     config.update(overrides)
     config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])
@@ -87,6 +90,38 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key_for(env, instance_path)
     return config
+
+
+def _worker_settings() -> dict[str, Any]:
+    """Anchoring rounds and dashboard rollups: how often, how big, how sure."""
+    return {
+        "ANCHOR_INTERVAL_SECONDS": float(os.environ.get("ANCHOR_INTERVAL_SECONDS", 30.0)),
+        "ANCHOR_MAX_LEAVES": int(os.environ.get("ANCHOR_MAX_LEAVES", 10_000)),
+        "ANCHOR_CONFIRMATIONS": int(os.environ.get("ANCHOR_CONFIRMATIONS", 1)),
+        "INTEGRITY_INTERVAL_SECONDS": float(os.environ.get("INTEGRITY_INTERVAL_SECONDS", 300.0)),
+        "ROLLUP_INTERVAL_SECONDS": float(os.environ.get("ROLLUP_INTERVAL_SECONDS", 60.0)),
+    }
+
+
+def _alert_settings(env: str) -> dict[str, Any]:
+    """Alerts and webhooks; outside production webhooks may target private addresses."""
+    private = os.environ.get("WEBHOOK_ALLOW_PRIVATE_TARGETS")
+    return {
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": env != "production" if private is None else flag(private),
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 5.0)),
+        "ALERT_ROUND_FAILURES": int(os.environ.get("ALERT_ROUND_FAILURES", 3)),
+        "CERTIFICATION_CHECK_SECONDS": float(os.environ.get("CERTIFICATION_CHECK_SECONDS", 3600.0)),
+    }
+
+
+def _stamp_settings() -> dict[str, Any]:
+    """The stamps package's section: the window in which one client's views are one scan."""
+    return {"SCAN_WINDOW_MINUTES": float(os.environ.get("SCAN_WINDOW_MINUTES", 30))}
+
+
+def flag(value: str) -> bool:
+    """A boolean setting given as text: "1", "true", "yes" or "on" (any case) is true."""
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_env_file(instance_path: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ webhook delivery job; tampering, clone flags and failing rounds call :mod:`sourc
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date
 from typing import Any
@@ -30,29 +29,12 @@ __all__ = ["AlertKind", "alert_message", "init_app", "list_alerts", "lot_alerted
 JOB_CERTIFICATIONS = "alerts.certifications_expired"
 
 
-def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
-
-
 def init_app(app: Flask) -> None:
-    """Read the alert settings; register the recall hook, the jobs and their schedule."""
+    """Register the recall hook, the jobs and their schedule (settings: ``trace.config``)."""
     from trace.alerts.delivery import run_delivery
     from trace.alerts.sources import alert_recalled
     from trace.alerts.webhooks import JOB_DELIVER
 
-    production = app.config.get("AGRITRACE_ENV") == "production"
-    app.config.setdefault(
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS", _flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", not production)
-    )
-    app.config.setdefault(
-        "WEBHOOK_TIMEOUT_SECONDS", float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 5.0))
-    )
-    app.config.setdefault("ALERT_ROUND_FAILURES", int(os.environ.get("ALERT_ROUND_FAILURES", 3)))
-    app.config.setdefault(
-        "CERTIFICATION_CHECK_SECONDS",
-        float(os.environ.get("CERTIFICATION_CHECK_SECONDS", 3600.0)),
-    )
     register_recall_hook(app, alert_recalled)
     registry = jobs.handlers(app)
     registry[JOB_DELIVER] = run_delivery

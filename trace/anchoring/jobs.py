@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -27,19 +26,10 @@ JOB_SWEEP = "anchoring.integrity_sweep"
 #: The jobs that talk to the chain: a worker that runs none of them never opens it.
 CHAIN_JOBS = frozenset({JOB_ROUND, JOB_SWEEP})
 SWEEP_SLICE = 500
-#: Round settings: the app config wins, then the environment, then these defaults.
-ROUND_SETTINGS = (
-    ("ANCHOR_INTERVAL_SECONDS", 30.0, float),
-    ("ANCHOR_MAX_LEAVES", 10_000, int),
-    ("ANCHOR_CONFIRMATIONS", 1, int),
-    ("INTEGRITY_INTERVAL_SECONDS", 300.0, float),
-)
 
 
 def init_app(app: Flask) -> None:
-    """Register the job handlers and the idle-time scheduler; read the round settings."""
-    for name, default, kind in ROUND_SETTINGS:
-        app.config.setdefault(name, kind(os.environ.get(name, default)))
+    """Register the job handlers and the idle-time scheduler (settings: ``trace.config``)."""
     registry = jobs.handlers(app)
     registry[JOB_DOCUMENT] = _refresh_document
     registry[JOB_ROUND] = run_round

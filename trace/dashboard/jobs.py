@@ -7,7 +7,6 @@ keeps that tail short, and with it the dashboard fast.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -27,9 +26,6 @@ JOB_FOLD = "dashboard.fold_rollups"
 
 def init_app(app: Flask) -> None:
     """Register the fold job, its schedule beside the worker's other idle work, the command."""
-    app.config.setdefault(
-        "ROLLUP_INTERVAL_SECONDS", float(os.environ.get("ROLLUP_INTERVAL_SECONDS", 60.0))
-    )
     jobs.handlers(app)[JOB_FOLD] = run_fold
     jobs.add_idle_hook(app, _Scheduler(app))
     app.cli.add_command(rollup_command)
