@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
-_Hasher = Callable[[bytes], Any]
+
+class _Digest(Protocol):
+    def digest(self) -> bytes: ...
+
+
+_Hasher = Callable[[bytes], _Digest]
 
 
 def _pick_backend() -> tuple[str, Callable[[bytes], bytes]]:
@@ -17,7 +22,8 @@ def _pick_backend() -> tuple[str, Callable[[bytes], bytes]]:
         return "eth_hash", eth_keccak
 
     def _keccak(data: bytes) -> bytes:
-        return keccak_256(data).digest()
+        digest: bytes = keccak_256(data).digest()  # safe-pysha3 ships no type hints
+        return digest
 
     return "safe-pysha3", _keccak
 
@@ -37,7 +43,8 @@ def keccak_factory() -> _Hasher:
         from sha3 import keccak_256
     except ImportError:  # pragma: no cover
         return _DigestShim
-    return keccak_256
+    factory: _Hasher = keccak_256  # safe-pysha3 ships no type hints
+    return factory
 
 
 class _DigestShim:

@@ -46,7 +46,7 @@ class RpcChainClient(Web3ChainClient):
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         try:
-            self._key = Account.from_key(private_key).key.hex()
+            self._key: str = Account.from_key(private_key).key.hex()
         except (ValueError, TypeError):
             raise ChainError("CHAIN_PRIVATE_KEY is not a valid secp256k1 private key") from None
         self.url = url
