@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 from sqlmodel import Session
 
 from trace import extensions
+
+#: Any SELECT (SQLModel's ``select`` builds subclasses), for helpers that add clauses to a
+#: statement and hand it back with its row type intact, so ``Session.exec`` still knows
+#: what it returns.
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def make_engine(url: str) -> Engine:

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists
+from sqlalchemy import exists
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from trace.dashboard.charts import LOCAL_OFFSET_HOURS
 from trace.dashboard.districts import BY_KEY, district_key
+from trace.db import AnySelect
 from trace.models import Lot, Producer, Product
 from trace.services.holdings import PRODUCT_CATEGORIES
 
@@ -76,19 +78,19 @@ class Filters:
             args["category"] = self.category
         return args
 
-    def restrict_producers(self, statement: Select[Any], producer_id: Any) -> Select[Any]:
+    def restrict_producers(self, statement: AnySelect, producer_id: Any) -> AnySelect:
         """Keep rows of producers in the district that sell products of the category."""
         if self.district is not None:
             matching = select(Producer.id).where(col(Producer.district).in_(self.district_names))
             statement = statement.where(producer_id.in_(matching))
         if self.category is not None:
             sells = exists().where(
-                Product.producer_id == producer_id, Product.category == self.category
+                col(Product.producer_id) == producer_id, col(Product.category) == self.category
             )
             statement = statement.where(sells)
         return statement
 
-    def restrict_products(self, statement: Select[Any], product_id: Any) -> Select[Any]:
+    def restrict_products(self, statement: AnySelect, product_id: Any) -> AnySelect:
         """Keep rows of products of the category whose producer is in the district."""
         if not self.narrowed:
             return statement
@@ -101,7 +103,7 @@ class Filters:
             )
         return statement.where(product_id.in_(products))
 
-    def restrict_lots(self, statement: Select[Any], lot_id: Any) -> Select[Any]:
+    def restrict_lots(self, statement: AnySelect, lot_id: Any) -> AnySelect:
         """Keep rows of lots of the category's products from producers in the district."""
         if not self.narrowed:
             return statement
@@ -144,10 +146,10 @@ def registered_districts(session: Session) -> list[str]:
     return list(session.exec(statement).all())
 
 
-def district_counts(session: Session, statement: Select[Any]) -> dict[str, int]:
+def district_counts(session: Session, statement: Select[str, Any]) -> dict[str, int]:
     """Sum (registered district name, n) rows into district keys."""
     totals: dict[str, int] = {}
-    for name, amount in session.exec(statement).all():  # type: ignore[call-overload]
+    for name, amount in session.exec(statement).all():
         key = district_key(name)
         totals[key] = totals.get(key, 0) + int(amount or 0)
     return totals

@@ -65,7 +65,7 @@ def certifications_expiring(session: Session, filters: Filters) -> ChartData:
             "90": _l("in 61–90 days"),
         },
     )
-    return data.fill(session.exec(statement).all())  # type: ignore[call-overload]
+    return data.fill(session.exec(statement).all())
 
 
 def anchoring_rounds(session: Session, filters: Filters) -> ChartData:
@@ -85,12 +85,12 @@ def anchoring_rounds(session: Session, filters: Filters) -> ChartData:
             (RoundStatus.FAILED, _l("Failed")),
         ],
     )
-    return data.fill(session.exec(statement).all())  # type: ignore[call-overload]
+    return data.fill(session.exec(statement).all())
 
 
 def pending_lots(session: Session, filters: Filters) -> ChartData:
     """Lots with a version not yet confirmed on chain, by how long the oldest has waited."""
-    pending = (
+    oldest = (
         select(LotDocument.lot_id, func.min(LotDocument.created_at).label("since"))
         .outerjoin(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
         .where(
@@ -99,9 +99,9 @@ def pending_lots(session: Session, filters: Filters) -> ChartData:
                 col(AnchorRound.status) != RoundStatus.CONFIRMED,
             )
         )
-        .group_by(LotDocument.lot_id)
+        .group_by(col(LotDocument.lot_id))
     )
-    pending = filters.restrict_lots(pending, col(LotDocument.lot_id)).subquery()
+    pending = filters.restrict_lots(oldest, col(LotDocument.lot_id)).subquery()
     now = filters.now
     waited = case(
         (pending.c.since >= now - timedelta(hours=1), WAIT_BUCKETS[0]),
@@ -119,7 +119,7 @@ def pending_lots(session: Session, filters: Filters) -> ChartData:
             WAIT_BUCKETS[2]: _l("over a day"),
         },
     )
-    return data.fill(session.exec(statement).all(), "lots")  # type: ignore[call-overload]
+    return data.fill(session.exec(statement).all(), "lots")
 
 
 OVERSIGHT_SERIES = ("recalls", "inspections_pass", "inspections_fail", "tampered", "alerts")
@@ -150,12 +150,12 @@ def oversight_by_district(session: Session, filters: Filters) -> ChartData:
     statement = select(parts.c.series, parts.c.district, func.sum(parts.c.n)).group_by(
         parts.c.series, parts.c.district
     )
-    for series, name, amount in session.exec(statement).all():  # type: ignore[call-overload]
+    for series, name, amount in session.exec(statement).all():
         data.add(district_key(name), series, amount)
     return data
 
 
-def _lots_since(filters: Filters, series: str, at: Any) -> Select[Any]:
+def _lots_since(filters: Filters, series: str, at: Any) -> Select[str, str, int]:
     statement = (
         select(literal(series).label("series"), Producer.district, func.count().label("n"))
         .select_from(Lot)
@@ -163,13 +163,13 @@ def _lots_since(filters: Filters, series: str, at: Any) -> Select[Any]:
         .where(at >= filters.since)
         .group_by(Producer.district)
     )
-    return filters.restrict_lots(statement, col(Lot.id))  # type: ignore[arg-type]
+    return filters.restrict_lots(statement, col(Lot.id))
 
 
-def _inspections(filters: Filters) -> Select[Any]:
+def _inspections(filters: Filters) -> Select[str, str, int]:
     """Current inspection events (not corrected by a later one), by result."""
     corrected = select(Event.supersedes_id).where(col(Event.supersedes_id).is_not(None))
-    result = Event.details["result"].as_string()  # type: ignore[index]
+    result = Event.details["result"].as_string()
     series = case((result == "fail", "inspections_fail"), else_="inspections_pass")
     statement = (
         select(series.label("series"), Producer.district, func.count().label("n"))
@@ -179,10 +179,10 @@ def _inspections(filters: Filters) -> Select[Any]:
         .where(col(Event.id).not_in(corrected.scalar_subquery()))
         .group_by(series, Producer.district)
     )
-    return filters.restrict_lots(statement, col(Event.lot_id))  # type: ignore[arg-type]
+    return filters.restrict_lots(statement, col(Event.lot_id))
 
 
-def _alerts(filters: Filters) -> Select[Any]:
+def _alerts(filters: Filters) -> Select[str, str | None, int]:
     """Alerts raised in the period, by the district recorded with each (none: province-wide,
     such as a failing anchoring round)."""
     statement = (
@@ -199,7 +199,7 @@ def _alerts(filters: Filters) -> Select[Any]:
                 and_(col(Alert.lot_id).is_(None), col(Alert.producer_id).in_(producers)),
             )
         )
-    return statement  # type: ignore[return-value]
+    return statement
 
 
 CHARTS = (

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, or_
+from sqlalchemy import and_, exists, false, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from trace.db import AnySelect
 from trace.epcis import EVENT_PROFILES
 from trace.epcis.digital_link import normalise_identifier
 from trace.errors import ValidationError
@@ -28,6 +30,8 @@ from trace.services.epcis_links import LOT_CLASS
 from trace.services.epcis_store import cbv_value
 
 OWN, CAPTURED = 0, 1
+#: Where an event sorts: (event time, OWN or CAPTURED, id); the page cursor is one.
+_Key = tuple[datetime, int, int]
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,19 @@ def query_events(session: Session, actor: Actor, query: EventQuery) -> EventPage
     cursor = _decode(query.next_page_token)
     own = session.exec(_own_statement(actor, query, cursor).limit(query.per_page + 1)).all()
     captured = session.exec(_captured_statement(actor, query, cursor).limit(query.per_page + 1))
-    keyed = [((row[0].occurred_at, OWN, row[0].id), ("own", tuple(row))) for row in own]
-    keyed += [((c.event_time, CAPTURED, c.id), ("captured", c)) for c in captured]
+    keyed: list[tuple[_Key, tuple[str, Any]]] = [
+        (_key(row[0].occurred_at, OWN, row[0].id), ("own", tuple(row))) for row in own
+    ]
+    keyed += [(_key(c.event_time, CAPTURED, c.id), ("captured", c)) for c in captured]
     keyed.sort(key=lambda pair: pair[0])
     page = keyed[: query.per_page]
     token = _encode(page[-1][0]) if len(keyed) > query.per_page else None
     return EventPage([_render(kind, row) for _, (kind, row) in page], token)
+
+
+def _key(moment: datetime, source: int, event_id: int | None) -> _Key:
+    assert event_id is not None  # a row read from the database has its id
+    return moment, source, event_id
 
 
 def _render(kind: str, row: Any) -> dict[str, Any]:
@@ -83,10 +94,11 @@ def _render(kind: str, row: Any) -> dict[str, Any]:
 
 
 def _own_statement(
-    actor: Actor, query: EventQuery, cursor: tuple[datetime, int, int] | None
-) -> Select[Any]:
-    statement = (
-        select(Event, Lot, Product, Producer, Plot)
+    actor: Actor, query: EventQuery, cursor: _Key | None
+) -> Select[Event, Lot, Product, Producer, Plot | None]:
+    # sqlmodel's select() is typed for at most four entities; the annotation says what it is.
+    statement: Select[Event, Lot, Product, Producer, Plot | None] = (
+        select(Event, Lot, Product, Producer, Plot)  # type: ignore[call-overload]
         .join(Lot, col(Lot.id) == Event.lot_id)
         .join(Product, col(Product.id) == Lot.product_id)
         .join(Producer, col(Producer.id) == Lot.producer_id)
@@ -134,13 +146,13 @@ def _lot_class_condition(classes: list[str]) -> Any:
     for value in classes:
         match = LOT_CLASS.match(normalise_identifier(value) or value)
         if match:
-            pairs.append(and_(Product.gtin == match[1], Lot.code == match[2]))
+            pairs.append(and_(col(Product.gtin) == match[1], col(Lot.code) == match[2]))
     return or_(*pairs) if pairs else false()
 
 
 def _captured_statement(
-    actor: Actor, query: EventQuery, cursor: tuple[datetime, int, int] | None
-) -> Select[Any]:
+    actor: Actor, query: EventQuery, cursor: _Key | None
+) -> SelectOfScalar[CapturedEvent]:
     statement = select(CapturedEvent)
     if actor.role == Role.FARMER:
         mine = select(CapturedEventLot.event_id).join(Lot, col(Lot.id) == CapturedEventLot.lot_id)
@@ -173,20 +185,20 @@ def _captured_statement(
 def _names(values: list[str], roles: list[str]) -> Any:
     identifiers = [normalise_identifier(v) or v for v in values]
     return exists().where(
-        CapturedIdentifier.event_id == CapturedEvent.id,
+        col(CapturedIdentifier.event_id) == CapturedEvent.id,
         col(CapturedIdentifier.role).in_(roles),
         col(CapturedIdentifier.identifier).in_(identifiers),
     )
 
 
 def _time_window(
-    statement: Select[Any],
+    statement: AnySelect,
     time_column: Any,
     query: EventQuery,
-    cursor: tuple[datetime, int, int] | None,
+    cursor: _Key | None,
     source: int,
     id_column: Any,
-) -> Select[Any]:
+) -> AnySelect:
     if query.ge_event_time is not None:
         statement = statement.where(col(time_column) >= query.ge_event_time)
     if query.lt_event_time is not None:
@@ -202,12 +214,12 @@ def _time_window(
     return statement.where(or_(later, and_(col(time_column) == moment, col(id_column) > cursor_id)))
 
 
-def _encode(key: tuple[datetime, int, int]) -> str:
+def _encode(key: _Key) -> str:
     raw = json.dumps([key[0].isoformat(), key[1], key[2]]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(token: str | None) -> tuple[datetime, int, int] | None:
+def _decode(token: str | None) -> _Key | None:
     if not token:
         return None
     try:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, or_
+from sqlalchemy import exists, or_
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from trace.db import AnySelect
 from trace.models import Certification, Lot, Producer, Product, Role
 from trace.services.access import Actor
 
@@ -41,14 +43,14 @@ class CatalogueFilters:
     producer_id: int | None = None
 
 
-def _visible(statement: Select[Any], actor: Actor, producer_column: Any) -> Select[Any]:
+def _visible(statement: AnySelect, actor: Actor, producer_column: Any) -> AnySelect:
     """Farmers see their own producer only; inspectors and admins see every producer."""
     if actor.role in (Role.ADMIN, Role.INSPECTOR):
         return statement
     return statement.where(producer_column == (actor.producer_id or -1))
 
 
-def lots_query(actor: Actor, filters: LotFilters) -> Select[Any]:
+def lots_query(actor: Actor, filters: LotFilters) -> Select[Lot, Product, Producer]:
     """Lots with their product and producer, newest first."""
     statement = (
         select(Lot, Product, Producer)
@@ -72,7 +74,7 @@ def lots_query(actor: Actor, filters: LotFilters) -> Select[Any]:
     return statement.order_by(col(Lot.id).desc())
 
 
-def products_query(actor: Actor, filters: CatalogueFilters) -> Select[Any]:
+def products_query(actor: Actor, filters: CatalogueFilters) -> Select[Product, Producer]:
     """Products with their producer, by name (vi or en), GTIN, district or certification."""
     statement = select(Product, Producer).join(Producer, col(Producer.id) == Product.producer_id)
     statement = _visible(statement, actor, Product.producer_id)
@@ -87,36 +89,36 @@ def products_query(actor: Actor, filters: CatalogueFilters) -> Select[Any]:
     return statement.order_by(col(Product.id))
 
 
-def producers_query(actor: Actor, filters: CatalogueFilters) -> Select[Any]:
+def producers_query(actor: Actor, filters: CatalogueFilters) -> SelectOfScalar[Producer]:
     """Producers by name, district or certification scheme."""
     statement = _visible(select(Producer), actor, Producer.id)
     if filters.q:
         statement = statement.where(col(Producer.name).ilike(f"%{filters.q.strip()}%"))
     if filters.gtin:
-        has_gtin = exists().where(Product.producer_id == Producer.id, Product.gtin == filters.gtin)
+        has_gtin = exists().where(
+            col(Product.producer_id) == Producer.id, col(Product.gtin) == filters.gtin
+        )
         statement = statement.where(has_gtin)
     statement = _catalogue_filters(statement, filters, Producer.id)
     return statement.order_by(col(Producer.id))
 
 
-def _catalogue_filters(
-    statement: Select[Any], filters: CatalogueFilters, producer: Any
-) -> Select[Any]:
+def _catalogue_filters(statement: AnySelect, filters: CatalogueFilters, producer: Any) -> AnySelect:
     if filters.district:
         statement = statement.where(col(Producer.district).ilike(f"%{filters.district.strip()}%"))
     if filters.producer_id:
         statement = statement.where(producer == filters.producer_id)
     if filters.certification:
         certified = exists().where(
-            Certification.producer_id == producer,
-            Certification.scheme == filters.certification,
+            col(Certification.producer_id) == producer,
+            col(Certification.scheme) == filters.certification,
             col(Certification.valid_to) >= date.today(),
         )
         statement = statement.where(certified)
     return statement
 
 
-def _where_given(statement: Select[Any], conditions: list[tuple[Any, Any]]) -> Select[Any]:
+def _where_given(statement: AnySelect, conditions: list[tuple[Any, Any]]) -> AnySelect:
     for value, condition in conditions:
         if value is not None and value != "":
             statement = statement.where(condition(value))
