@@ -19,7 +19,7 @@ def select_locale() -> str:
     if not has_request_context():
         return "en"  # command-line output for operators
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate in languages:
+        if candidate is not None and candidate in languages:
             return candidate
     default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     return default

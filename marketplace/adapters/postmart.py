@@ -91,7 +91,9 @@ class PostmartAdapter:
 
 def _detail(body: dict[str, Any]) -> str:
     """An error answer as one line: code (``ma_loi``), message and the fields it names."""
-    fields = body.get("chi_tiet") if isinstance(body.get("chi_tiet"), dict) else {}
+    fields = body.get("chi_tiet")
+    if not isinstance(fields, dict):
+        fields = {}
     named = "; ".join(f"{name}: {why}" for name, why in fields.items())
     return f"{body.get('ma_loi', '')}: {body.get('thong_bao', '')} {named}".strip()
 

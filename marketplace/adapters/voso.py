@@ -165,7 +165,9 @@ class VosoAdapter:
 
 def _detail(reply: dict[str, Any]) -> str:
     """An error answer as one line: code, message and the fields it names."""
-    fields = reply.get("fields") if isinstance(reply.get("fields"), dict) else {}
+    fields = reply.get("fields")
+    if not isinstance(fields, dict):
+        fields = {}
     named = "; ".join(f"{name}: {why}" for name, why in fields.items())
     return f"{reply.get('error', '')}: {reply.get('message', '')} {named}".strip()
 

@@ -166,7 +166,8 @@ class SandboxApp:
 
     def handle(self, request: Request) -> Response:
         try:
-            endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+            endpoint, matched = self.url_map.bind_to_environ(request.environ).match()
+            args = dict(matched)
             if request.path not in self.public_paths():
                 caller = self.authenticate(request)
                 wait = self.limits.take(caller)

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler, make_server
 
 from marketplace.sandbox.base import SandboxApp
 
@@ -52,6 +52,7 @@ class RunningSandbox:
 def start(app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
     """Serve ``app`` on ``host:port`` (0 picks a free port) in a daemon thread."""
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    assert isinstance(server, ThreadedWSGIServer)  # threaded=True builds one
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{app.name}", daemon=True)
     thread.start()

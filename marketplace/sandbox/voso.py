@@ -206,6 +206,7 @@ def _apply_price_stock(conn: Any, shop: str, item: dict[str, Any]) -> tuple[str,
     row = store.get_listing(conn, shop, item_id) if isinstance(item_id, int) else None
     if row is None:
         return "item_not_found", f"no item {item_id}"
+    assert isinstance(item_id, int)  # the listing was found by it
     if row["status"] == UNLIST:
         return "item_unlisted", "the item is unlisted; update it to sell again"
     store.update_listing(

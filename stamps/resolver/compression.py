@@ -75,7 +75,8 @@ def compress(elements: dict[str, str], *, optimise: bool = True) -> str:
 
 
 def _read_elements(bits: str) -> dict[str, str]:
-    tables, cursor, elements = _tables(), 0, {}
+    tables, cursor = _tables(), 0
+    elements: dict[str, str] = {}
     while len(bits) - cursor > 8:
         h1, h2 = int(bits[cursor : cursor + 4], 2), int(bits[cursor + 4 : cursor + 8], 2)
         cursor += 8

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from trace.epcis import EVENT_PROFILES
 from trace.epcis.digital_link import normalise_identifier
@@ -60,21 +61,23 @@ class CapturedEntry:
         return f"epcis-{self.event_id}"
 
 
-_ATTACHED = (
-    select(CapturedEvent, User.full_name, User.role, Producer.name, Product.gtin, Lot.code)
+# sqlmodel's select() is typed for at most four entities; the annotation says what it is
+# (the producer's name is None for a user who is not a farmer).
+_ATTACHED: Select[CapturedEvent, str, str, str | None, str, str] = (
+    select(CapturedEvent, User.full_name, User.role, Producer.name, Product.gtin, Lot.code)  # type: ignore[call-overload]
     .join(CapturedEventLot, col(CapturedEventLot.event_id) == CapturedEvent.id)
     .join(Lot, col(Lot.id) == CapturedEventLot.lot_id)
     .join(Product, col(Product.id) == Lot.product_id)
     .join(User, col(User.id) == CapturedEvent.captured_by_id)
     .outerjoin(Producer, col(Producer.id) == User.producer_id)
-    .where(CapturedEventLot.lot_id == bindparam("lot"))
+    .where(col(CapturedEventLot.lot_id) == bindparam("lot"))
     .order_by(col(CapturedEvent.event_time), col(CapturedEvent.id))
 )
 
 
 def captured_entries(session: Session, lot_id: int) -> list[CapturedEntry]:
     """The captured events attached to a lot, in time order; error-declared ones left out."""
-    rows = session.exec(_ATTACHED, params={"lot": lot_id})  # type: ignore[call-overload]
+    rows = session.exec(_ATTACHED, params={"lot": lot_id})
     return [
         _entry(event, organisation or name or "", role, lot_uri(gtin, code))
         for event, name, role, organisation, gtin, code in rows

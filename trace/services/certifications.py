@@ -56,8 +56,8 @@ def covering_product(
     A certification covers a product it names, or every product when producer-wide.
     """
     names_it = exists().where(
-        CertificationProduct.certification_id == Certification.id,
-        CertificationProduct.product_id == product_id,
+        col(CertificationProduct.certification_id) == Certification.id,
+        col(CertificationProduct.product_id) == product_id,
     )
     statement = (
         select(Certification, User.full_name, User.role)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
@@ -16,7 +18,7 @@ EVENT_TYPES = [
 ]
 
 
-def _list(name: str, description: str, **kwargs: object) -> DelimitedList:
+def _list(name: str, description: str, **kwargs: Any) -> DelimitedList:
     return DelimitedList(
         fields.String(validate=validate.Length(min=1, max=250)),
         data_key=name,
