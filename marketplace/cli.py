@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from marketplace.errors import MarketplaceError
+from marketplace.extensions import sync_settings
 from marketplace.reconcile import find_drift, repair
 from trace.db import get_session
 
@@ -27,7 +28,7 @@ def init_app(app: Flask) -> None:
 def reconcile_command(fix: bool, only: str | None) -> None:
     """Compare remote listings with ours and report (and optionally repair) drift."""
     session = get_session()
-    adapters = current_app.extensions["marketplace"].adapters
+    adapters = sync_settings(current_app).adapters
     drifted = 0
     for name, adapter in sorted(adapters.items()):
         if only and name != only:

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from trace.db import get_session
+from trace.extensions import demo_seed_hooks, serve_hooks
 from trace.migrate import upgrade
 
 
@@ -50,7 +51,7 @@ def seed_demo_command(force: bool) -> None:
     for email, role in logins:
         click.echo(f"  {role:<10} {email}")
     # Packages add their own demo data (e.g. stamps) through hooks: trace imports none of them.
-    for hook in current_app.extensions.get("demo_seed_hooks", []):
+    for hook in demo_seed_hooks(current_app):
         for line in hook(get_session(), current_app.config["PUBLIC_BASE_URL"]):
             click.echo(line)
 
@@ -61,13 +62,13 @@ def seed_demo_command(force: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_command(host: str, port: int) -> None:
     """Serve the whole system for a local demo (the development server)."""
-    from trace.jobs import start_worker_thread
+    from trace.jobs import start_worker_thread, worker_on_idle
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     # Packages add what the local demo needs beside the web server (e.g. sandboxes).
-    for start in app.extensions.get("serve_hooks", []):
+    for start in serve_hooks(app):
         start(app)
-    start_worker_thread(app, on_idle=app.extensions.get("worker_on_idle"))
+    start_worker_thread(app, on_idle=worker_on_idle(app))
     click.echo(f"AgriTrace on http://{host}:{port}/  (Ctrl+C to stop)")
     from werkzeug.serving import run_simple
 
@@ -95,7 +96,7 @@ def worker_command(idle_seconds: float, only: tuple[str, ...]) -> None:
     import threading
 
     from trace.anchoring.jobs import CHAIN_JOBS
-    from trace.jobs import handlers, run_worker
+    from trace.jobs import handlers, run_worker, worker_on_idle
     from trace.web.security import refuse_damaged_chain
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -110,7 +111,7 @@ def worker_command(idle_seconds: float, only: tuple[str, ...]) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"Worker started{' for ' + ', '.join(only) if only else ''}; Ctrl+C to stop.")
-    on_idle = None if only else app.extensions.get("worker_on_idle")
+    on_idle = None if only else worker_on_idle(app)
     run_worker(app, stop, idle_seconds, on_idle=on_idle, only=only or None)
 
 

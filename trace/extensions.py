@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from chain.client import ChainClient
+    from trace.api.auth import Caller
     from trace.api.core import ProblemApi
     from trace.models import Lot, Producer
+    from trace.web.throttle import LoginLockout
 
 DB_ENGINE = "db_engine"
 API = "api"
@@ -40,6 +42,8 @@ STOCK_COUNTER = "stock_counter"
 DELISTER = "delister"
 PUBLIC_LISTINGS = "public_listings"
 LOT_VERDICT = "lot_verdict"
+LOGIN_LOCKOUT = "login_lockout"
+API_CALLERS = "api_callers"
 
 #: Started by ``flask serve`` beside the web server (e.g. the sandbox marketplaces).
 ServeHook = Callable[["Flask"], Any]
@@ -88,6 +92,26 @@ def chain_client(app: Flask) -> ChainClient:
 def api(app: Flask) -> ProblemApi:
     """The inspector API (built by :func:`trace.api.init_app`); packages add blueprints to it."""
     return cast("ProblemApi", app.extensions[API])
+
+
+def set_api(app: Flask, api_: ProblemApi) -> None:
+    """Keep ``api_`` as the inspector API."""
+    app.extensions[API] = api_
+
+
+def login_lockout(app: Flask) -> LoginLockout:
+    """The growing per-account lockout of failed logins (built by ``trace.web.throttle``)."""
+    return cast("LoginLockout", app.extensions[LOGIN_LOCKOUT])
+
+
+def set_login_lockout(app: Flask, lockout: LoginLockout) -> None:
+    """Keep the app's login lockout for :func:`login_lockout`."""
+    app.extensions[LOGIN_LOCKOUT] = lockout
+
+
+def api_callers(app: Flask) -> dict[str, tuple[float, Caller]]:
+    """This worker's cache of API callers by token hash: ``(expires at, caller)``."""
+    return cast("dict[str, tuple[float, Caller]]", app.extensions.setdefault(API_CALLERS, {}))
 
 
 def serve_hooks(app: Flask) -> list[ServeHook]:

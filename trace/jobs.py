@@ -18,13 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from trace.extensions import db_engine
 from trace.models import Job, WorkerHeartbeat
 from trace.models.base import utcnow
 
@@ -42,6 +43,8 @@ ORPHANS_EVERY = 5.0
 #: Fault drills only (tests/drills): a crash point's name; the process that reaches that
 #: point kills itself with SIGKILL, as a power cut would. Never set in a deployment.
 CRASH_AT = "AGRITRACE_CRASH_AT"
+#: Where the app keeps its registries (``app.extensions``): handlers by kind, idle hooks.
+HANDLERS, IDLE_HOOKS = "job_handlers", "worker_idle_hooks"
 
 
 class RetryLater(Exception):
@@ -93,21 +96,31 @@ def _release_finished_key(session: Session, dedupe_key: str) -> None:
 
 def handlers(app: Flask) -> dict[str, Handler]:
     """The app's job handlers by kind (packages add theirs in ``init_app``)."""
-    registry: dict[str, Handler] = app.extensions.setdefault("job_handlers", {})
-    return registry
+    return cast("dict[str, Handler]", app.extensions.setdefault(HANDLERS, {}))
+
+
+def _idle_hooks(app: Flask) -> list[Callable[[], None]]:
+    return cast("list[Callable[[], None]]", app.extensions.setdefault(IDLE_HOOKS, []))
 
 
 def add_idle_hook(app: Flask, hook: Callable[[], None]) -> None:
     """Add periodic work a worker does whenever its queue is empty (packages add theirs in
-    ``init_app``, in any order); ``app.extensions["worker_on_idle"]`` runs them all."""
-    hooks: list[Callable[[], None]] = app.extensions.setdefault("worker_idle_hooks", [])
-    hooks.append(hook)
+    ``init_app``, in any order); :func:`worker_on_idle` runs them all."""
+    _idle_hooks(app).append(hook)
+
+
+def worker_on_idle(app: Flask) -> Callable[[], None] | None:
+    """What a worker runs when its queue is empty: every idle hook in the order added, or
+    None when no package added one."""
+    hooks = _idle_hooks(app)
+    if not hooks:
+        return None
 
     def run_all() -> None:
         for run in hooks:
             run()
 
-    app.extensions["worker_on_idle"] = run_all
+    return run_all
 
 
 def claim(
@@ -299,7 +312,7 @@ def run_worker(
     :param only: kind prefixes this worker runs (default: every kind).
     """
     worker_id = worker_name()
-    engine = app.extensions["db_engine"]
+    engine = db_engine(app)
     last_beat = last_orphans = -BEAT_EVERY
     busy = False
     with app.app_context():
@@ -334,5 +347,4 @@ def start_worker_thread(app: Flask, **kwargs: Any) -> tuple[threading.Thread, th
         target=run_worker, args=(app, stop), kwargs=kwargs, name="agritrace-worker", daemon=True
     )
     thread.start()
-    app.extensions["worker_heartbeat"] = thread
     return thread, stop

@@ -8,5 +8,6 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the listings routes on the registry's API (``trace.api`` is set up first)."""
     from marketplace.api.routes import blueprint
+    from trace.extensions import api
 
-    app.extensions["api"].register_blueprint(blueprint())
+    api(app).register_blueprint(blueprint())

@@ -15,6 +15,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from marketplace.extensions import portal_settings
 from marketplace.portal.models import PortalPush, PortalRecord, RecordState
 from marketplace.portal.services import enrolment_of, history, overview, push_now, set_enrolment
 from trace.db import get_session
@@ -47,7 +48,7 @@ def init_app(app: Flask) -> None:
 
 
 def _configured() -> bool:
-    return "portal" in current_app.extensions
+    return portal_settings(current_app) is not None
 
 
 @bp.get("/")

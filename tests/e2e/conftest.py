@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import FAST_HASH
 from trace.app import create_app
-from trace.jobs import start_worker_thread
+from trace.jobs import start_worker_thread, worker_on_idle
 from trace.models import Role
 from trace.services import accounts
 
@@ -79,7 +79,7 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         accounts.create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, Role.ADMIN, FAST_HASH)
     serving = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     serving.start()
-    worker, stop = start_worker_thread(app, on_idle=app.extensions.get("worker_on_idle"))
+    worker, stop = start_worker_thread(app, on_idle=worker_on_idle(app))
     try:
         yield LiveServer(app, url)
     finally:

@@ -125,7 +125,9 @@ def test_a_later_event_is_pushed_by_the_periodic_reconciliation(
     work()
     assert objects(portal, "stage_events") == []
     ship_and_receive(session, farm_a)
-    app.extensions["worker_on_idle"]()  # the worker's idle sweep queues enrolled producers
+    idle = jobs.worker_on_idle(app)
+    assert idle is not None
+    idle()  # the worker's idle sweep queues enrolled producers
     work()
     assert [e["stage"] for e in objects(portal, "stage_events")] == ["transport", "warehouse"]
 

@@ -1,6 +1,6 @@
 """The inspector API under /api/v1: OpenAPI 3 at /api/openapi.json, docs at /api/docs.
 
-``init_app`` builds the flask-smorest Api (``app.extensions["api"]``) and registers the
+``init_app`` builds the flask-smorest Api (:func:`trace.extensions.api`) and registers the
 registry's resources. Other packages register their own :class:`ApiBlueprint` on it.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trace.api.core import BEARER, ApiBlueprint, ProblemApi
+from trace.extensions import set_api
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -53,7 +54,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "description": "An AgriTrace API token."}
     )
-    app.extensions["api"] = api
+    set_api(app, api)
     app.before_request(_refuse_nul_in_query)
     for module in (batches, inspections, products, epcis, exports, alerts, webhooks):
         module.register(api)

@@ -14,6 +14,7 @@ from flask import current_app, g, request
 from trace.api.core import BEARER
 from trace.api.problems import PROBLEM_JSON, ProblemSchema
 from trace.db import get_session
+from trace.extensions import api_callers
 from trace.i18n import _l
 from trace.models import User
 from trace.models.base import utcnow
@@ -56,7 +57,7 @@ def _cached(secret: str) -> Caller:
     worker within that many seconds (0 turns the cache off; tests run with 0 by default).
     """
     ttl = float(current_app.config.get("API_TOKEN_CACHE_SECONDS", 0 if current_app.testing else 5))
-    cache: dict[str, tuple[float, Caller]] = current_app.extensions.setdefault("api_callers", {})
+    cache = api_callers(current_app)
     key = tokens.hash_token(secret)
     now = time.monotonic()
     hit = cache.get(key)

@@ -63,7 +63,7 @@ def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 
 class ProblemApi(flask_smorest.Api):
-    """The Api object (``app.extensions["api"]``); packages register ApiBlueprints on it."""
+    """The Api object (:func:`trace.extensions.api`); packages register ApiBlueprints on it."""
 
     ERROR_SCHEMA = ProblemSchema
 

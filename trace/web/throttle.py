@@ -26,6 +26,7 @@ from flask import Flask, Response, current_app, make_response, render_template, 
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
 
+from trace.extensions import login_lockout, set_login_lockout
 from trace.i18n import _l
 
 
@@ -98,19 +99,21 @@ def init_app(app: Flask) -> None:
     )(cast(Callable[..., Any], app.view_functions["auth.register"]))
     # Decorated limits are checked by the decorated function, so it must be the view.
     app.view_functions.update({"auth.login": login, "auth.register": register})
-    app.extensions["login_limiter"] = limiter
-    app.extensions["login_lockout"] = LoginLockout(
-        limiter.storage,
-        after=int(app.config["LOGIN_LOCKOUT_AFTER"]),
-        first_seconds=int(app.config["LOGIN_LOCKOUT_SECONDS"]),
-        max_seconds=int(app.config["LOGIN_LOCKOUT_MAX_SECONDS"]),
-        memory_seconds=int(app.config["LOGIN_FAILURE_MEMORY_SECONDS"]),
+    set_login_lockout(
+        app,
+        LoginLockout(
+            limiter.storage,
+            after=int(app.config["LOGIN_LOCKOUT_AFTER"]),
+            first_seconds=int(app.config["LOGIN_LOCKOUT_SECONDS"]),
+            max_seconds=int(app.config["LOGIN_LOCKOUT_MAX_SECONDS"]),
+            memory_seconds=int(app.config["LOGIN_FAILURE_MEMORY_SECONDS"]),
+        ),
     )
 
 
 def lockout() -> LoginLockout:
     """The current app's login lockout."""
-    return current_app.extensions["login_lockout"]  # type: ignore[no-any-return]
+    return login_lockout(current_app)
 
 
 def normalized_email(email: str) -> str:

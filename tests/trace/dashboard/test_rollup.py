@@ -168,7 +168,9 @@ def test_the_worker_queues_a_fold_and_the_job_catches_the_rollups_up(
     app: Flask, province: Province, session: Session
 ) -> None:
     app.config["ROLLUP_INTERVAL_SECONDS"] = 0
-    app.extensions["worker_on_idle"]()
+    idle = jobs.worker_on_idle(app)
+    assert idle is not None
+    idle()
     with app.app_context():
         kinds = []
         while job := jobs.claim(session, "w1", [JOB_FOLD]):
