@@ -15,6 +15,7 @@ from trace.extensions import stock_counter
 from trace.gs1 import dl_uri_unchecked
 from trace.i18n import _l
 from trace.models import Lot, Producer, Product
+from trace.models.base import stored_id
 
 MAX_LOTS = 30
 
@@ -84,8 +85,10 @@ def desired_listing(session: Session, row: ListingSync, base_url: str) -> Listin
         trace_url=trace_link(base_url, product.gtin, lots),
         lots=tuple(
             LotLink(
-                lot.code, lot_link(base_url, product.gtin, lot.code), lot_qr_url(base_url, lot.id)
-            )  # type: ignore[arg-type]
+                lot.code,
+                lot_link(base_url, product.gtin, lot.code),
+                lot_qr_url(base_url, stored_id(lot)),
+            )
             for lot in lots
         ),
         images=(f"{base_url.rstrip('/')}/marketplace/products/{product.id}/qr.png",),

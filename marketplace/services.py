@@ -18,7 +18,7 @@ from trace import jobs
 from trace.errors import NotFound
 from trace.i18n import _l
 from trace.models import Lot, Product, Role
-from trace.models.base import utcnow
+from trace.models.base import stored_id, utcnow
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.checks import Checks
 
@@ -88,7 +88,8 @@ def save_listings(
     checks.done()
     for choice, row, price, stock in wanted:
         row = row or ListingSync(
-            product_id=product.id, producer_id=producer.id, marketplace=choice.marketplace,
+            product_id=stored_id(product), producer_id=stored_id(producer),
+            marketplace=choice.marketplace,
             price_vnd=price, stock=stock, enabled=False,
         )  # fmt: skip
         if (row.enabled, row.price_vnd, row.stock) != (

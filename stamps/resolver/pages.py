@@ -19,6 +19,7 @@ from trace.anchoring.documents import build_document
 from trace.extensions import public_listings
 from trace.gs1 import gtin_dl_uri
 from trace.models import Lot
+from trace.models.base import stored_id
 from trace.services.certifications import covering_product
 
 MAX_LOTS_SHOWN = 30
@@ -27,6 +28,7 @@ MAX_LOTS_SHOWN = 30
 def product_facts(session: Session, target: Target, base: str, today: date) -> dict[str, Any]:
     """What the product page shows: product, producer, valid certificates, lots, listings."""
     product, producer = target.product, target.producer
+    product_id = stored_id(product)
     certificates = [
         {
             "scheme": c.certification.scheme,
@@ -36,7 +38,7 @@ def product_facts(session: Session, target: Target, base: str, today: date) -> d
             "valid_to": c.certification.valid_to.isoformat(),
             "standing": c.standing(today),
         }
-        for c in covering_product(session, producer.id, product.id)  # type: ignore[arg-type]
+        for c in covering_product(session, stored_id(producer), product_id)
         if c.standing(today) != "expired"
     ]
     listings = public_listings(current_app)
@@ -52,9 +54,9 @@ def product_facts(session: Session, target: Target, base: str, today: date) -> d
                 "harvest_date": lot.harvest_date.isoformat(),
                 "uri": gtin_dl_uri(base, product.gtin, lot=lot.code),
             }
-            for lot in lots_on_sale(session, product.id)  # type: ignore[arg-type]
+            for lot in lots_on_sale(session, product_id)
         ],
-        "listings": listings(session, product.id) if listings else [],
+        "listings": listings(session, product_id) if listings else [],
         "unknown": target.unknown,
         "asked_lot": target.asked_lot,
     }
@@ -62,7 +64,7 @@ def product_facts(session: Session, target: Target, base: str, today: date) -> d
 
 def lots_on_sale(session: Session, product_id: int) -> list[Lot]:
     """The product's lots with active stamps, not recalled or found tampered; newest first."""
-    active = exists().where(Stamp.lot_id == Lot.id, Stamp.status == StampStatus.ACTIVE)
+    active = exists().where(col(Stamp.lot_id) == Lot.id, col(Stamp.status) == StampStatus.ACTIVE)
     statement = (
         select(Lot)
         .where(

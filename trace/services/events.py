@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from trace.i18n import _l
 from trace.models import Event, EventKind, Lot
+from trace.models.base import stored_id
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.captured_events import CapturedEntry, captured_entries, utc
 from trace.services.changes import mark_lot_changed
@@ -175,7 +176,7 @@ def timeline(session: Session, lot_id: int) -> list[TimelineEntry]:
     """
     events = list(session.exec(_TIMELINE, params={"lot": lot_id}))
     corrected = {e.supersedes_id: e.id for e in events if e.supersedes_id is not None}
-    entries = [TimelineEntry(event, corrected.get(event.id)) for event in events]
+    entries = [TimelineEntry(event, corrected.get(stored_id(event))) for event in events]
     captured = [TimelineEntry(entry, None) for entry in captured_entries(session, lot_id)]
     if not captured:
         return entries

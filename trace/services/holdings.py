@@ -26,6 +26,7 @@ from trace.models import (
     Plot,
     Product,
 )
+from trace.models.base import stored_id
 from trace.services.access import Actor, producer_for_change
 from trace.services.changes import mark_producer_changed
 from trace.services.checks import Checks
@@ -46,7 +47,7 @@ def add_plot(
     producer = producer_for_change(session, actor)
     checks = Checks()
     plot = Plot(
-        producer_id=producer.id,
+        producer_id=stored_id(producer),
         name=checks.text("name", name, 120),
         area_ha=float(checks.positive("area_ha", area_ha, maximum=MAX_PLOT_HA)),
         latitude=checks.coordinate("latitude", latitude, 90),
@@ -105,7 +106,7 @@ def add_certification(
     if pdf is not None:
         _check_pdf(checks, pdf, max_bytes)
     cert = Certification(
-        producer_id=producer.id,
+        producer_id=stored_id(producer),
         scheme=scheme,
         ocop_stars=ocop_stars if scheme == CertificationScheme.OCOP else None,
         number=checks.text("number", number, 60),
@@ -119,7 +120,7 @@ def add_certification(
             "product_ids",
             _l("Choose the products it covers, or tick that it covers all your products."),
         )
-    covered = _own_products(session, checks, producer.id, product_ids or ())  # type: ignore[arg-type]
+    covered = _own_products(session, checks, stored_id(producer), product_ids or ())
     checks.done()
     if pdf is not None:
         cert.pdf_sha256 = store_certificate_pdf(upload_folder, pdf.content)
@@ -128,10 +129,9 @@ def add_certification(
     session.add(cert)
     session.flush()
     session.add_all(
-        CertificationProduct(certification_id=cert.id, product_id=p)  # type: ignore[arg-type]
-        for p in covered
+        CertificationProduct(certification_id=stored_id(cert), product_id=p) for p in covered
     )
-    mark_producer_changed(session, producer.id)  # type: ignore[arg-type]
+    mark_producer_changed(session, stored_id(producer))
     session.commit()
     return cert
 
@@ -142,11 +142,10 @@ def _own_products(
     wanted = sorted(set(product_ids))
     if not wanted:
         return []
-    statement = select(Product.id).where(
+    statement = select(col(Product.id)).where(
         Product.producer_id == producer_id, col(Product.id).in_(wanted)
     )
-    found = sorted(session.exec(statement))
-    if found != wanted:
+    if set(session.exec(statement)) != set(wanted):
         checks.fail("product_ids", _l("Choose among your own products."))
     return wanted
 
@@ -229,7 +228,7 @@ def add_product(
     producer = producer_for_change(session, actor)
     checks = Checks()
     product = Product(
-        producer_id=producer.id,
+        producer_id=stored_id(producer),
         name_vi=checks.text("name_vi", name_vi, 200),
         name_en=checks.text("name_en", name_en, 200),
         category=checks.choice("category", category, PRODUCT_CATEGORIES),
@@ -264,7 +263,7 @@ def _gtin_for(session: Session, company_prefix: str | None, given: str) -> str:
 def _next_free_gtin(session: Session, company_prefix: str) -> str:
     capacity = 10 ** (12 - len(company_prefix))
     taken = set(
-        session.exec(select(Product.gtin).where(Product.gtin.startswith("0" + company_prefix)))  # type: ignore[attr-defined]
+        session.exec(select(Product.gtin).where(col(Product.gtin).startswith("0" + company_prefix)))
     )
     for item_reference in range(1, capacity):
         gtin = gs1.gtin_from_company_prefix(company_prefix, item_reference)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeVar
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -14,12 +15,15 @@ from trace import jobs
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Event, EventKind, Lot, LotInput, Plot, Product
+from trace.models.base import stored_id
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.changes import mark_lot_changed
 from trace.services.checks import Checks
 from trace.services.holdings import PRODUCT_UNITS
 from trace.services.mass_balance import remaining
 from trace.services.quantities import convert, convertible, plain
+
+_Owned = TypeVar("_Owned", Lot, Plot, Product)
 
 MAX_QUANTITY = Decimal("1e10")
 _THOUSANDTHS = Decimal("0.001")  # what a quantity column keeps
@@ -67,11 +71,11 @@ def _checked_lot(session: Session, actor: Actor, new: NewLot, today: date) -> Lo
     unit = checks.choice("unit", new.unit, PRODUCT_UNITS)
     checks.done()
     assert product is not None and new.harvest_date is not None
-    if _code_taken(session, product.id, code):  # type: ignore[arg-type]
+    if _code_taken(session, stored_id(product), code):
         raise ValidationError({"code": _l("This lot code is already used for this product.")})
     return Lot(
         producer_id=product.producer_id,
-        product_id=product.id,  # type: ignore[arg-type]
+        product_id=stored_id(product),
         plot_id=new.plot_id or None,
         code=code,
         harvest_date=new.harvest_date,
@@ -101,10 +105,11 @@ def transform_lots(
         output larger than its inputs have left. Nothing is recorded then.
     """
     producer = producer_for_change(session, actor)
-    inputs = [_own_or_none(session, actor, Lot, lot_id) for lot_id in dict.fromkeys(input_lot_ids)]
-    if not inputs or any(lot is None for lot in inputs):
+    found = [_own_or_none(session, actor, Lot, lot_id) for lot_id in dict.fromkeys(input_lot_ids)]
+    inputs = [lot for lot in found if lot is not None]
+    if not inputs or len(inputs) < len(found):
         raise ValidationError({"input_lot_ids": _l("Choose one or more of your lots.")})
-    earliest = min(lot.harvest_date for lot in inputs if lot is not None)
+    earliest = min(lot.harvest_date for lot in inputs)
     lot = _checked_lot(session, actor, _with_harvest(output, earliest), today)
     checks = Checks()
     when = checks.aware_time("occurred_at", occurred_at)
@@ -113,25 +118,28 @@ def transform_lots(
     checks.done()
     assert when is not None
     try:
-        draws = _draw_inputs(session, [source.id for source in inputs if source], lot, fraction)
+        draws = _draw_inputs(session, [stored_id(source) for source in inputs], lot, fraction)
     except ValidationError:
         session.rollback()  # releases the input lots' locks; nothing was written
         raise
     session.add(lot)
     session.flush()
-    refs = [lot_ref(session, source) for source in inputs if source is not None]
-    event = _transformation_event(lot, producer.id, actor.user_id, when, where, refs)  # type: ignore[arg-type]
+    refs = [lot_ref(session, source) for source in inputs]
+    event = _transformation_event(lot, stored_id(producer), actor.user_id, when, where, refs)
     session.add(event)
     session.flush()
+    lot_id, event_id = stored_id(lot), stored_id(event)
     for source in inputs:
-        assert source is not None and source.id is not None and lot.id is not None
-        drawn = draws[source.id]
+        source_id = stored_id(source)
         session.add(
             LotInput(
-                output_lot_id=lot.id, input_lot_id=source.id, event_id=event.id, quantity=drawn
+                output_lot_id=lot_id,
+                input_lot_id=source_id,
+                event_id=event_id,
+                quantity=draws[source_id],
             )
         )
-    mark_lot_changed(session, lot.id)
+    mark_lot_changed(session, lot_id)
     jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
     _commit_unique(session)
     return lot
@@ -292,7 +300,9 @@ def output_lots(session: Session, lot_id: int) -> list[Lot]:
     return list(session.exec(statement.where(LotInput.input_lot_id == lot_id)))
 
 
-def _own_or_none(session: Session, actor: Actor, model: type, object_id: int | None):  # type: ignore[no-untyped-def]
+def _own_or_none(
+    session: Session, actor: Actor, model: type[_Owned], object_id: int | None
+) -> _Owned | None:
     if not object_id:
         return None
     obj = session.get(model, object_id)
