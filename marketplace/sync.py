@@ -152,7 +152,7 @@ def find_remote(adapter: MarketplaceAdapter, sku: str) -> RemoteListing | None:
     """Our listing of ``sku`` on the marketplace: the active one first, then the oldest."""
     found = [remote for remote in adapter.list_listings(sku=sku) if remote.sku == sku]
     active = [remote for remote in found if remote.status == ACTIVE]
-    return (active or found or [None])[0]
+    return next(iter(active or found), None)
 
 
 def _sent(

@@ -134,7 +134,8 @@ def integrity_command(lot_id: int | None) -> None:
         )
         tampered = [lot_id] if report.status == "tampered" else []
     else:
-        checked, tampered, after = 0, [], 0
+        checked, tampered = 0, []
+        after: int | None = 0
         while after is not None:
             part = sweep_integrity(session, after)
             checked, after = checked + part.checked, part.next_after

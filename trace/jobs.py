@@ -167,7 +167,7 @@ def _runnable(
 ) -> SelectOfScalar[int | None]:
     """The id of the oldest job of ``kinds`` that is ``runnable`` and due."""
     statement = (
-        select(Job.id)
+        select(col(Job.id))
         .where(runnable, col(Job.run_after) <= now, col(Job.kind).in_(kinds))
         .order_by(col(Job.run_after), col(Job.id))
         .limit(1)

@@ -95,7 +95,7 @@ def from_trace_error(error: TraceError) -> Response:
         ]
         return problem(422, _l("Some fields are invalid."), errors=errors)
     headers = dict(getattr(error, "headers", None) or {})
-    errors = getattr(error, "field_errors", None)
+    listed: list[dict[str, Any]] | None = getattr(error, "field_errors", None)
     if error.status == 401:
         challenge = 'Bearer realm="AgriTrace API"'
         if "Authorization" in request.headers:
@@ -103,7 +103,7 @@ def from_trace_error(error: TraceError) -> Response:
         headers["WWW-Authenticate"] = challenge
     detail = error.args[0] if error.args else None  # lazy text, resolved in the API locale
     slug = getattr(error, "slug", None)
-    return problem(error.status, detail, slug=slug, errors=errors, headers=headers)
+    return problem(error.status, detail, slug=slug, errors=listed, headers=headers)
 
 
 def from_http_exception(error: HTTPException) -> Response:

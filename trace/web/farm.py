@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -13,13 +14,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlmodel import select
+from sqlmodel import col, select
 
 from trace.db import get_session
 from trace.downloads import send_upload
 from trace.errors import NotFound, ValidationError
 from trace.i18n import _l
 from trace.models import Certification, Plot, Producer, Product, Role
+from trace.models.base import stored_id
 from trace.services import holdings, producers
 from trace.services.certifications import products_covered
 from trace.uploads import PDF
@@ -45,10 +47,13 @@ def _producer() -> Producer:
     return producers.get_producer(get_session(), who, who.producer_id)
 
 
-def owned_by(model: type, producer_id: int) -> list:  # type: ignore[type-arg]
+_Owned = TypeVar("_Owned", Plot, Product, Certification)
+
+
+def owned_by(model: type[_Owned], producer_id: int) -> list[_Owned]:
     """All rows of ``model`` belonging to a producer, newest first."""
-    statement = select(model).where(model.producer_id == producer_id)  # type: ignore[attr-defined]
-    return list(get_session().exec(statement.order_by(model.id.desc())))  # type: ignore[attr-defined]
+    statement = select(model).where(col(model.producer_id) == producer_id)
+    return list(get_session().exec(statement.order_by(col(model.id).desc())))
 
 
 @bp.get("/")
@@ -56,13 +61,11 @@ def owned_by(model: type, producer_id: int) -> list:  # type: ignore[type-arg]
 def dashboard() -> ResponseReturnValue:
     """The farmer's home: status of the producer and what to do next."""
     producer = _producer()
+    producer_id = stored_id(producer)
     counts = {
-        name: len(owned_by(model, producer.id))  # type: ignore[arg-type]
-        for name, model in (
-            ("plots", Plot),
-            ("certifications", Certification),
-            ("products", Product),
-        )
+        "plots": len(owned_by(Plot, producer_id)),
+        "certifications": len(owned_by(Certification, producer_id)),
+        "products": len(owned_by(Product, producer_id)),
     }
     return render_template("farm/dashboard.html", producer=producer, counts=counts)
 
@@ -76,7 +79,7 @@ def profile() -> ResponseReturnValue:
     errors: list[str] = []
     if form.validate_on_submit():
         try:
-            producers.update_profile(get_session(), actor(), profile_from(form))  # type: ignore[arg-type]
+            producers.update_profile(get_session(), actor(), profile_from(form))
         except ValidationError as error:
             errors = form.attach(error.errors)
         else:
@@ -107,7 +110,7 @@ def plots() -> ResponseReturnValue:
         else:
             flash(_l("Plot added."))
             return redirect(url_for("farm.plots"))
-    return _page("farm/plots.html", form, errors, plots=owned_by(Plot, producer.id))  # type: ignore[arg-type]
+    return _page("farm/plots.html", form, errors, plots=owned_by(Plot, stored_id(producer)))
 
 
 @bp.route("/certifications", methods=["GET", "POST"])
@@ -116,7 +119,7 @@ def certifications() -> ResponseReturnValue:
     """List certifications and add one with its PDF."""
     producer = _producer()
     form = CertificationForm()
-    products = owned_by(Product, producer.id)  # type: ignore[arg-type]
+    products = owned_by(Product, stored_id(producer))
     form.product_ids.choices = choices((p.id, f"{p.name_vi} ({p.gtin})") for p in products)
     errors: list[str] = []
     if form.validate_on_submit():
@@ -144,15 +147,15 @@ def certifications() -> ResponseReturnValue:
         else:
             flash(_l("Certification added."))
             return redirect(url_for("farm.certifications"))
-    certs = owned_by(Certification, producer.id)  # type: ignore[arg-type]
+    certs = owned_by(Certification, stored_id(producer))
     return _page(
         "farm/certifications.html",
         form,
         errors,
         certifications=certs,
-        covered=products_covered(get_session(), [c.id for c in certs]),  # type: ignore[arg-type]
-        product_names={p.id: p.name_vi for p in products},  # type: ignore[arg-type]
-        today=date.today(),  # type: ignore[arg-type]
+        covered=products_covered(get_session(), [stored_id(c) for c in certs]),
+        product_names={p.id: p.name_vi for p in products},
+        today=date.today(),
     )
 
 
@@ -192,7 +195,9 @@ def products() -> ResponseReturnValue:
         else:
             flash(_l("Product added."))
             return redirect(url_for("farm.products"))
-    return _page("farm/products.html", form, errors, products=owned_by(Product, producer.id))  # type: ignore[arg-type]
+    return _page(
+        "farm/products.html", form, errors, products=owned_by(Product, stored_id(producer))
+    )
 
 
 def _page(

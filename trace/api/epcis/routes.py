@@ -114,7 +114,8 @@ def next_url(page: EventPage, args: dict[str, Any]) -> str | None:
     """The URL of the next page: the same query with the next page token."""
     if page.next_page_token is None:
         return None
-    query = request.args.to_dict(flat=False) | {"nextPageToken": [page.next_page_token]}
+    query: dict[str, Any] = request.args.to_dict(flat=False)
+    query["nextPageToken"] = [page.next_page_token]
     return url_for("epcis.Events", _external=True, **query)
 
 
