@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import bindparam, func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from stamps.caching import LruCache
@@ -25,8 +26,9 @@ from trace.services.certifications import CoveredCertification, covering_product
 #: What a lot's story (events, certifications, anchoring) depends on. Events and
 #: certifications are append-only (a certification changes once, when verified) and
 #: anchored versions only grow, so these figures change whenever the story does: one
-#: indexed query instead of three ORM loads.
-_STORY_VERSION = select(
+#: indexed query instead of three ORM loads. (SQLAlchemy's select: SQLModel's is typed for
+#: four columns at most; both statements here run through ``Session.execute``.)
+_STORY_VERSION = select_columns(
     select(func.max(Event.id)).where(Event.lot_id == bindparam("lot")).scalar_subquery(),
     select(func.count())
     .where(Certification.producer_id == bindparam("producer"))
@@ -167,15 +169,18 @@ def _plot(facts: StampFacts) -> dict[str, Any] | None:
 
 #: The newest confirmed anchor of a lot: only the columns a scan shows (not the document).
 _ANCHORED = (
-    select(
-        LotDocument.version,
-        AnchorRound.block_number,
-        AnchorRound.tx_hash,
-        AnchorRound.block_time,
-        AnchorRound.chain_id,
+    select_columns(
+        col(LotDocument.version),
+        col(AnchorRound.block_number),
+        col(AnchorRound.tx_hash),
+        col(AnchorRound.block_time),
+        col(AnchorRound.chain_id),
     )
     .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
-    .where(LotDocument.lot_id == bindparam("lot"), AnchorRound.status == RoundStatus.CONFIRMED)
+    .where(
+        col(LotDocument.lot_id) == bindparam("lot"),
+        col(AnchorRound.status) == RoundStatus.CONFIRMED,
+    )
     .order_by(col(LotDocument.version).desc())
     .limit(1)
 )

@@ -30,6 +30,7 @@ from stamps.places import PROVINCES, geohash_encode
 from stamps.processes import pool_context
 from stamps.scanning import client_fingerprint
 from trace import scale
+from trace.db import rows_changed
 from trace.models import Lot
 
 SCANNED_SHARE = 0.15  # of active stamps, scanned at least once in the year
@@ -222,7 +223,7 @@ def _void(session: Session, run: MintedRun, start: int, first: str, last: str) -
         {"lot": run.lot_id, "first": first, "last": last},
     )
     # Serial order is id order within a run, so the voided labels are an id range.
-    run.void = range(run.ids.start + start, run.ids.start + start + result.rowcount)
+    run.void = range(run.ids.start + start, run.ids.start + start + rows_changed(result))
 
 
 def _record_roots(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, Select, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, Select, create_engine, event
 from sqlmodel import Session
 
 from trace import extensions
@@ -14,6 +14,16 @@ from trace import extensions
 #: statement and hand it back with its row type intact, so ``Session.exec`` still knows
 #: what it returns.
 AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
+
+
+def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE, INSERT or DELETE run by ``Session.execute`` changed.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for those statements it is a
+    ``CursorResult``, which counts them.
+    """
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def make_engine(url: str) -> Engine:
