@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.trace.api.conftest import Api, api_as, inspector_api, token_for  # noqa: F401 - fixtures
+from tests.trace.api.conftest import Api
 from trace.request_limits import DEFAULT_MAX_DEPTH, nests_deeper_than
 
 ROOT = Path(__file__).resolve().parents[2]

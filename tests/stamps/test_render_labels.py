@@ -26,7 +26,10 @@ def _render(labels: list[Label], grid: str, workers: int = 1) -> bytes:
 
 @pytest.mark.parametrize("grid", ["3x8", "5x13"])
 def test_every_qr_on_a_sheet_scans_to_its_stamp_uri(
-    grid: str, make_labels: MakeLabels, read_pdf_page: ReadPage, decode_qr: Decode,
+    grid: str,
+    make_labels: MakeLabels,
+    read_pdf_page: ReadPage,
+    decode_qr: Decode,
     count_pdf_pages: Callable[[bytes], int],
 ) -> None:
     per_page = GRIDS[grid].per_page

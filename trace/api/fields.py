@@ -14,6 +14,7 @@ def decimal_string(description: str = "", **kwargs: Any) -> fields.Decimal:
     metadata = DECIMAL_DOC | ({"description": description} if description else {})
     return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
+
 #: Database ids are 32-bit: larger numbers in a path are unknown objects (404), in a
 #: query invalid (422) - never a database error.
 MAX_ID = 2**31 - 1
