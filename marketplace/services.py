@@ -143,6 +143,15 @@ def queue_delist(session: Session, lot: Lot, reason: str) -> None:
     jobs.enqueue(session, JOB_DELIST, payload, dedupe_key=f"delist:{lot.id}")
 
 
+def product_changed(session: Session, /, *, product_id: int) -> None:
+    """Queue resyncing a product's listings because its lots or stamps changed.
+
+    Offered at the composition root (``trace.extensions.offer_product_listener``); runs in
+    the transaction of the change (a lot recorded, stamps activated or voided).
+    """
+    jobs.enqueue(session, JOB_SYNC_PRODUCT, {"product_id": product_id})
+
+
 def queue_product_sync(session: Session, product_id: int) -> int:
     """Queue a sync of every listing of a product (in the caller's transaction).
 

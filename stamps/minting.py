@@ -17,8 +17,9 @@ from stamps.identity import new_serials
 from stamps.mint_limits import MintLimits, check_limits, check_pack_size
 from stamps.models import Stamp, StampRun, StampStatus
 from stamps.processes import pool_context, worker_dies_with
-from trace import jobs
+from stamps.stock import units_stamped
 from trace.errors import NotFound, ValidationError
+from trace.extensions import product_changed
 from trace.i18n import _l
 from trace.models import Lot
 from trace.models.base import utcnow
@@ -145,7 +146,7 @@ def check_mass_balance(session: Session, lot: Lot, counted: StampStatus, extra: 
     """
     lot_id: int = lot.id  # type: ignore[assignment]
     drawn = drawn_by_transformations(session, lot_id)
-    used = _units_stamped(session, lot_id, counted)
+    used = units_stamped(session, lot_id, counted)
     if used + drawn + extra <= lot.quantity:
         return
     left = max(lot.quantity - used - drawn, Decimal(0))
@@ -171,25 +172,6 @@ def check_mass_balance(session: Session, lot: Lot, counted: StampStatus, extra: 
         )
     )
     raise ValidationError({"count": message})
-
-
-def _units_stamped(session: Session, lot_id: int, counted: StampStatus) -> Decimal:
-    statuses = (
-        [StampStatus.ACTIVE]
-        if counted == StampStatus.ACTIVE
-        else [StampStatus.ISSUED, StampStatus.ACTIVE]
-    )
-    statement = (
-        select(func.coalesce(func.sum(StampRun.pack_size), 0))
-        .select_from(Stamp)
-        .join(StampRun, col(StampRun.id) == Stamp.run_id)
-        .where(
-            Stamp.lot_id == lot_id,
-            col(Stamp.status).in_(statuses),
-            col(StampRun.pending_until).is_(None),
-        )
-    )
-    return Decimal(str(session.exec(statement).one()))
 
 
 def _insert_stamps(session: Session, lot_id: int, run_id: int, serials: list[str]) -> None:
@@ -285,7 +267,7 @@ def activate_run(session: Session, actor: Actor, run_id: int) -> StampRun:
     run.activated_at = utcnow()
     session.add(run)
     # Active stamps bound the stock listed on marketplaces (mass balance): resync it.
-    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
+    product_changed(session, lot.product_id)
     session.commit()
     return run
 

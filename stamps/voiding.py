@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 from stamps.identity import MalformedStampPath, normalize_serial, parse_stamp_path
 from stamps.minting import check_mass_balance
 from stamps.models import Stamp, StampRun, StampStatus, StampVoid, StampVoidAction
-from trace import jobs
 from trace.errors import NotFound, ValidationError
+from trace.extensions import product_changed
 from trace.i18n import _l
 from trace.models import Lot
 from trace.models.base import utcnow
@@ -334,7 +334,7 @@ def _record(
     lot = session.get(Lot, lot_id)
     assert lot is not None
     # Void stamps no longer bound the stock listed on marketplaces: resync it.
-    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
+    product_changed(session, lot.product_id)
     session.commit()
     return entry
 

@@ -70,12 +70,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _offer_seams(app: Flask) -> None:
     """What each package offers the others, which may not import it (``trace.extensions``)."""
     from marketplace.public import public_listings
-    from marketplace.services import queue_delist
-    from stamps.stock import packs_on_sale
+    from marketplace.services import product_changed, queue_delist
+    from stamps.stock import packed_units, packs_on_sale, stamped_lots
 
     extensions.offer_stock_counter(app, packs_on_sale)  # the listings' stock cap
     extensions.offer_delister(app, queue_delist)  # a recall takes the lot off sale
     extensions.offer_public_listings(app, public_listings)  # the product page's listings
+    # Session seams (process-wide: services have a session, not the app).
+    extensions.offer_product_listener(product_changed)  # listings resync on lot/stamp changes
+    extensions.offer_packed_units(packed_units)  # transformations' mass balance
+    extensions.offer_stamped_lots(stamped_lots)  # EPCIS events naming our stamps
 
 
 def close_app(app: Flask) -> None:

@@ -11,6 +11,16 @@ something registers it at the composition root (``trace.app.create_app``) with a
   recall calls for every lot it reaches, and the **public listings** of the product page;
 * ``stamps`` offers the **lot verdict** label of the inspection report.
 
+Services take a session, not the app, so the seams they call are **session seams**: Blinker
+signals (as Flask's own signals) that ``create_app`` connects the offering package's function
+to, once per process (connecting it again changes nothing):
+
+* ``marketplace`` listens for **product changed** (a lot recorded, stamps activated or
+  voided: what the product may sell changed) and queues its listings' sync;
+* ``stamps`` offers the **packed units** of a lot (what its active stamps stand for), which
+  the mass balance of transformations subtracts, and the **stamped lots** (the lots our
+  stamps' serials belong to), which links captured EPCIS events to lots.
+
 Recall hooks (:func:`trace.services.recall.register_recall_hook`), job handlers
 (:func:`trace.jobs.handlers`), dashboard charts and open-data datasets are registries of
 the same kind, kept by the modules that run them.
@@ -19,7 +29,10 @@ the same kind, kept by the modules that run them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from blinker import Namespace
 
 import chain
 
@@ -53,6 +66,10 @@ DemoSeedHook = Callable[["Session", str], Sequence[str]]
 PublicListings = Callable[["Session", int], list[dict[str, Any]]]
 #: What the lot's active stamps scan as, as a label: ``(lot, producer)`` → text.
 LotVerdict = Callable[["Lot", "Producer"], str]
+
+
+#: (GTIN-14, serial) pairs, as an EPCIS event names a stamp.
+SerialKey = tuple[str, str]
 
 
 class StockCounter(Protocol):
@@ -165,3 +182,63 @@ def offer_lot_verdict(app: Flask, label: LotVerdict) -> None:
 def lot_verdict(app: Flask) -> LotVerdict | None:
     """The registered lot verdict label, or None (the report then shows a dash)."""
     return cast("LotVerdict | None", app.extensions.get(LOT_VERDICT))
+
+
+class ProductListener(Protocol):
+    """Hears that what ``product_id`` may sell changed, inside the caller's transaction."""
+
+    def __call__(self, session: Session, /, *, product_id: int) -> None: ...
+
+
+class PackedUnits(Protocol):
+    """How much of lot ``lot_id`` (in its unit) the packs of its active stamps carry."""
+
+    def __call__(self, session: Session, /, *, lot_id: int) -> Decimal: ...
+
+
+class StampedLots(Protocol):
+    """The lots of our stamps among ``keys``: ``{(GTIN-14, serial): lot id}``; a serial
+    counts only with its own product's GTIN."""
+
+    def __call__(self, session: Session, /, *, keys: set[SerialKey]) -> dict[SerialKey, int]: ...
+
+
+_SESSION_SEAMS = Namespace()
+_PRODUCT_CHANGED = _SESSION_SEAMS.signal("product-changed")
+_PACKED_UNITS = _SESSION_SEAMS.signal("packed-units")
+_STAMPED_LOTS = _SESSION_SEAMS.signal("stamped-lots")
+
+
+def offer_product_listener(listener: ProductListener) -> None:
+    """Have ``listener`` hear of every product change (``marketplace`` offers one)."""
+    _PRODUCT_CHANGED.connect(listener, weak=False)
+
+
+def product_changed(session: Session, product_id: int) -> None:
+    """Tell the listeners that what ``product_id`` may sell changed (in ``session``'s
+    transaction: they queue work that exists exactly when the change does)."""
+    _PRODUCT_CHANGED.send(session, product_id=product_id)
+
+
+def offer_packed_units(counter: PackedUnits) -> None:
+    """Register the packed units counter (``stamps`` offers it)."""
+    _PACKED_UNITS.connect(counter, weak=False)
+
+
+def packed_units(session: Session, lot_id: int) -> Decimal:
+    """How much of the lot packs with an active stamp carry (0 when nothing stamps packs)."""
+    counts = _PACKED_UNITS.send(session, lot_id=lot_id)
+    return sum((cast(Decimal, units) for _, units in counts), Decimal(0))
+
+
+def offer_stamped_lots(resolver: StampedLots) -> None:
+    """Register the serial → lot resolver (``stamps`` offers it)."""
+    _STAMPED_LOTS.connect(resolver, weak=False)
+
+
+def stamped_lots(session: Session, keys: set[SerialKey]) -> dict[SerialKey, int]:
+    """The lots of our stamps among (GTIN-14, serial) pairs (none when nothing stamps)."""
+    found: dict[SerialKey, int] = {}
+    for _, lots in _STAMPED_LOTS.send(session, keys=keys) if keys else ():
+        found |= cast("dict[SerialKey, int]", lots)
+    return found

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import column, table
 from sqlmodel import Session, col, select
 
+from trace.extensions import stamped_lots
 from trace.models import Lot, Product
 
 CHUNK = 500
@@ -30,9 +30,6 @@ ITEM = re.compile(r"^https://id\.gs1\.org/01/(\d{14})/21/([^/?#]+)$")
 GTIN = re.compile(r"^https://id\.gs1\.org/01/(\d{14})(?:/|$)")
 #: ``cbvmda:lotNumber`` as JSON-LD may write it (prefixed, or expanded with the CBV namespace).
 ILMD_LOT_KEYS = ("cbvmda:lotNumber", "urn:epcglobal:cbv:mda:lotNumber")
-
-# Stamps by name: the registry core does not import the stamps package.
-_STAMPS = table("stamps", column("serial"), column("lot_id"))
 
 #: (GTIN-14, lot code) pairs and (GTIN-14, serial) pairs, as an event names them.
 Key = tuple[str, str]
@@ -67,7 +64,7 @@ class NamedLots:
         for key, lot_id in _lots(session, set(self.lots)).items():
             for hash_id in self.lots[key]:
                 found.setdefault(hash_id, set()).add(lot_id)
-        for key, lot_id in _stamped_lots(session, set(self.items)).items():
+        for key, lot_id in stamped_lots(session, set(self.items)).items():
             for hash_id in self.items[key]:
                 found.setdefault(hash_id, set()).add(lot_id)
         return found
@@ -103,19 +100,4 @@ def _lots(session: Session, keys: set[Key]) -> dict[Key, int]:
         )
         wanted = set(chunk)
         found |= {(g, c): i for i, g, c in session.exec(statement) if (g, c) in wanted}  # type: ignore[misc]
-    return found
-
-
-def _stamped_lots(session: Session, keys: set[Key]) -> dict[Key, int]:
-    """The lots of our stamps among (GTIN, serial) pairs: a serial must carry its own GTIN."""
-    found: dict[Key, int] = {}
-    for chunk in _chunks(keys):
-        statement = (
-            select(_STAMPS.c.lot_id, Product.gtin, _STAMPS.c.serial)
-            .join(Lot, col(Lot.id) == _STAMPS.c.lot_id)
-            .join(Product, col(Product.id) == Lot.product_id)
-            .where(_STAMPS.c.serial.in_({serial for _, serial in chunk}))
-        )
-        wanted = set(chunk)
-        found |= {(g, s): i for i, g, s in session.execute(statement) if (g, s) in wanted}
     return found

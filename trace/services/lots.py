@@ -11,8 +11,8 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from trace import jobs
 from trace.errors import NotFound, ValidationError
+from trace.extensions import product_changed
 from trace.i18n import _l
 from trace.models import Event, EventKind, Lot, LotInput, Plot, Product
 from trace.models.base import stored_id
@@ -53,7 +53,7 @@ def create_lot(session: Session, actor: Actor, new: NewLot, today: date) -> Lot:
     session.add(lot)
     session.flush()
     mark_lot_changed(session, lot.id)  # type: ignore[arg-type]
-    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
+    product_changed(session, lot.product_id)
     _commit_unique(session)
     return lot
 
@@ -140,7 +140,7 @@ def transform_lots(
             )
         )
     mark_lot_changed(session, lot_id)
-    jobs.enqueue(session, "marketplace.sync_product", {"product_id": lot.product_id})
+    product_changed(session, lot.product_id)
     _commit_unique(session)
     return lot
 
