@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, case, exists, func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from trace.dashboard.districts import (
@@ -53,7 +54,7 @@ class Dataset:
     keywords: tuple[str, ...] = ()
 
 
-def _records(session: Session, statement: Select[Any]) -> Rows:
+def _records(session: Session, statement: Select[*tuple[Any, ...]]) -> Rows:
     """Stream labelled rows as records, with districts under their official names."""
     for row in session.execute(statement, execution_options={"yield_per": 2000}):
         record = dict(row._mapping)
@@ -77,7 +78,7 @@ def _approved() -> Any:
 
 def _certified_now(today: date) -> Any:
     return exists().where(
-        Certification.producer_id == Producer.id,
+        col(Certification.producer_id) == Producer.id,
         col(Certification.valid_from) <= today,
         col(Certification.valid_to) >= today,
     )
@@ -91,38 +92,38 @@ def _organisation_id() -> Any:
 
 
 def producer_rows(session: Session) -> Rows:
-    statement = (
-        select(
+    statement: Select[*tuple[Any, ...]] = (
+        select_columns(
             col(Producer.id).label("producer_id"),
-            Producer.name,
-            Producer.kind,
+            col(Producer.name),
+            col(Producer.kind),
             col(Producer.registration_number).label("tax_code"),
-            Producer.commune,
-            Producer.district,
-            Producer.province,
-            Producer.gln,
+            col(Producer.commune),
+            col(Producer.district),
+            col(Producer.province),
+            col(Producer.gln),
         )
         .where(_approved(), col(Producer.kind).in_(ORGANISATIONS), _certified_now(_today()))
-        .order_by(Producer.id)
+        .order_by(col(Producer.id))
     )
     return _records(session, statement)
 
 
 def product_rows(session: Session) -> Rows:
     statement = (
-        select(
+        select_columns(
             col(Product.id).label("product_id"),
-            Product.gtin,
-            Product.name_vi,
-            Product.name_en,
-            Product.category,
-            Product.unit,
+            col(Product.gtin),
+            col(Product.name_vi),
+            col(Product.name_en),
+            col(Product.category),
+            col(Product.unit),
             _organisation_id(),
-            Producer.district,
+            col(Producer.district),
         )
         .join(Producer, col(Producer.id) == Product.producer_id)
         .where(_approved())
-        .order_by(Product.id)
+        .order_by(col(Product.id))
     )
     return _records(session, statement)
 
@@ -131,20 +132,20 @@ def certification_rows(session: Session) -> Rows:
     today = _today()
     organisation = col(Producer.kind).in_(ORGANISATIONS)
     statement = (
-        select(
+        select_columns(
             col(Certification.id).label("certification_id"),
-            Certification.scheme,
-            Certification.ocop_stars,
+            col(Certification.scheme),
+            col(Certification.ocop_stars),
             case((organisation, Certification.number), else_=None).label("number"),
-            Certification.issuer,
-            Certification.valid_from,
-            Certification.valid_to,
+            col(Certification.issuer),
+            col(Certification.valid_from),
+            col(Certification.valid_to),
             _organisation_id(),
-            Producer.district,
+            col(Producer.district),
         )
         .join(Producer, col(Producer.id) == Certification.producer_id)
         .where(_approved())
-        .order_by(Certification.id)
+        .order_by(col(Certification.id))
     )
     for record in _records(session, statement):
         valid_from, valid_to = record["valid_from"], record["valid_to"]

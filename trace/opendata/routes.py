@@ -51,7 +51,7 @@ def dataset_named(name: str) -> Dataset:
     return found
 
 
-def absolute(endpoint: str, values: dict[str, str]) -> str:
+def absolute(endpoint: str, values: dict[str, Any]) -> str:
     """An absolute URL on the public host (``PUBLIC_BASE_URL``)."""
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
