@@ -1,6 +1,6 @@
 """Voiding damaged labels as printed: by run and label position or by serial, undoable.
 
-A run's labels print in serial order (``stamps.web.labels_pdf``), so label ``n`` of run
+A run's labels print in serial order (``stamps.label_sheet``), so label ``n`` of run
 ``r`` is the ``n``-th serial of that run. A void is chosen and previewed first
 (:func:`labels_by_position`, :func:`labels_by_serial`), then applied to exactly the
 previewed stamps (:func:`void_labels`); each void and each undo is a ``stamp_voids`` row.
@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -160,13 +161,19 @@ def _labels_with_positions(session: Session, lot: Lot, serials: set[str]) -> lis
         .where(Stamp.lot_id == lot.id, col(Stamp.serial).in_(serials))
         .distinct()
     )
-    position = func.row_number().over(partition_by=Stamp.run_id, order_by=Stamp.serial)
+    position = func.row_number().over(partition_by=col(Stamp.run_id), order_by=col(Stamp.serial))
     ranked = (
-        select(Stamp.id, Stamp.serial, Stamp.run_id, position.label("position"), Stamp.status)
-        .where(Stamp.lot_id == lot.id, col(Stamp.run_id).in_(runs))
+        select_columns(
+            col(Stamp.id),
+            col(Stamp.serial),
+            col(Stamp.run_id),
+            position.label("position"),
+            col(Stamp.status),
+        )
+        .where(col(Stamp.lot_id) == lot.id, col(Stamp.run_id).in_(runs))
         .subquery()
     )
-    rows = session.execute(select(ranked).where(ranked.c.serial.in_(serials))).all()
+    rows = session.execute(select_columns(ranked).where(ranked.c.serial.in_(serials))).all()
     return [Label(*row) for row in rows]
 
 
@@ -291,8 +298,14 @@ def _check_room(session: Session, lot: Lot, labels: list[Label]) -> None:
 
 
 def _pack_sizes(session: Session, run_ids: set[int]) -> dict[int, Decimal]:
-    statement = select(StampRun.id, StampRun.pack_size).where(col(StampRun.id).in_(run_ids))
-    return {run_id: size for run_id, size in session.exec(statement)}  # type: ignore[misc]
+    statement = select(col(StampRun.id), col(StampRun.pack_size)).where(
+        col(StampRun.id).in_(run_ids)
+    )
+    sizes: dict[int, Decimal] = {}
+    for run_id, size in session.exec(statement):
+        assert run_id is not None  # a primary key
+        sizes[run_id] = size
+    return sizes
 
 
 def _restore(session: Session, lot_id: int, label: Label, status: str | None) -> Label | None:
