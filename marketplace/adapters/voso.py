@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from marketplace.errors import AuthError
 from marketplace.http import HttpClient, json_body, raise_for_status
+from marketplace.oauth import ClientCredentials
 from marketplace.protocol import ACTIVE, DELISTED, ItemResult, Listing, PriceStock, RemoteListing
 
 CATEGORIES = {
@@ -23,7 +23,6 @@ CATEGORIES = {
     "other": 100999,
 }
 MAX_NAME, MAX_DESCRIPTION, MAX_IMAGES, MAX_LOTS, PAGE_SIZE = 180, 5000, 8, 30, 100
-REFRESH_MARGIN = 60  # seconds before expiry when a token is renewed
 
 
 class VosoAdapter:
@@ -42,36 +41,20 @@ class VosoAdapter:
         self.http = http
         self.client_id, self._secret = client_id, client_secret
         self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self.tokens_fetched = 0
+        self._credentials = ClientCredentials(
+            http, "/oauth/token", client_id, client_secret, _token_error, clock
+        )
 
     # --- authentication and signing ------------------------------------------------------
 
+    @property
+    def tokens_fetched(self) -> int:
+        """How many access tokens this adapter fetched (tests: tokens are reused)."""
+        return self._credentials.fetched
+
     def access_token(self) -> str:
         """A valid access token, fetched again shortly before the old one expires."""
-        with self._lock:
-            if self._token is None or self._clock() > self._expires_at - REFRESH_MARGIN:
-                self._token, self._expires_at = self._fetch_token()
-            return self._token
-
-    def _fetch_token(self) -> tuple[str, float]:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self._secret,
-        }
-        response = self.http.send("POST", "/oauth/token", data=form)
-        raise_for_status(response, str(json_body(response).get("error", "")))
-        body = json_body(response)
-        self.tokens_fetched += 1
-        return str(body["access_token"]), self._clock() + float(body.get("expires_in", 0))
-
-    def _forget_token(self, token: str) -> None:
-        with self._lock:
-            if self._token == token:
-                self._token = None
+        return self._credentials.token()
 
     def sign(self, path: str, timestamp: int, token: str, body: bytes) -> str:
         """HMAC-SHA256, keyed by the client secret, of partner+path+time+token+sha256(body)."""
@@ -101,7 +84,7 @@ class VosoAdapter:
             )
             reply = json_body(response)
             if response.status_code == 401 and attempt == 1:
-                self._forget_token(token)
+                self._credentials.forget(token)
                 continue
             raise_for_status(response, _detail(reply))
             return dict(reply.get("response") or {})
@@ -161,6 +144,10 @@ class VosoAdapter:
             cursor = str(reply.get("next_cursor") or "")
             if not reply.get("has_next_page") or not cursor:
                 return
+
+
+def _token_error(reply: dict[str, Any]) -> str:
+    return str(reply.get("error", ""))
 
 
 def _detail(reply: dict[str, Any]) -> str:

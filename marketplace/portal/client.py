@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,9 +12,8 @@ import requests
 
 from marketplace.errors import AuthError, TransientError
 from marketplace.http import HttpClient, json_body, raise_for_status
+from marketplace.oauth import ClientCredentials
 from marketplace.portal import mapping as m
-
-REFRESH_MARGIN = 60  # seconds before expiry when a token is renewed
 
 
 @dataclass(frozen=True)
@@ -59,30 +57,17 @@ class PortalClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.http = http
-        self.client_id, self._secret = client_id, client_secret
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
+        self.client_id = client_id
+        self._credentials = ClientCredentials(
+            http, m.TOKEN_PATH, client_id, client_secret, detail, clock
+        )
 
     def access_token(self) -> str:
         """A valid access token, fetched again shortly before the old one expires.
 
         :raises MarketplaceError: the token endpoint refused us or failed.
         """
-        with self._lock:
-            if self._token is None or self._clock() > self._expires_at - REFRESH_MARGIN:
-                form = {
-                    "grant_type": "client_credentials",
-                    "client_id": self.client_id,
-                    "client_secret": self._secret,
-                }
-                response = self.http.send("POST", m.TOKEN_PATH, data=form)
-                raise_for_status(response, detail(json_body(response)))
-                body = json_body(response)
-                self._token = str(body["access_token"])
-                self._expires_at = self._clock() + float(body.get("expires_in", 0))
-            return self._token
+        return self._credentials.token()
 
     def call(
         self,
@@ -115,8 +100,7 @@ class PortalClient:
                 error.exchange = Exchange(method, path, shown, None, error=str(error))  # type: ignore[attr-defined]
                 raise
             if response.status_code == 401 and attempt == 1:
-                with self._lock:
-                    self._token = None
+                self._credentials.forget(token)
                 continue
             return Exchange(
                 method, path, shown, response.status_code, json_body(response), response
