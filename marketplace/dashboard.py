@@ -36,7 +36,7 @@ def listings_by_state(session: Session, filters: Filters) -> ChartData:
         [(name, name) for name in names],
         x_labels={str(state): label for state, label in STATE_LABELS.items()},
     )
-    return data.fill(session.exec(statement).all())  # type: ignore[call-overload]
+    return data.fill(session.exec(statement).all())
 
 
 CHARTS = (

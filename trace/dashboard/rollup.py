@@ -105,7 +105,7 @@ def tally(session: Session, source: RollupSource, filters: Filters) -> Subquery:
     """
     first = filters.month_keys[0]
     hint = watermark_hint(session, source)
-    rows: Select[Any] = select(  # type: ignore[assignment]
+    rows: Select[int, str, str, int] = select(
         col(RollupCount.lot_id).label("lot_id"),
         col(RollupCount.month).label("month"),
         col(RollupCount.bucket).label("bucket"),
@@ -213,7 +213,7 @@ def _settled_high(session: Session, source: RollupSource) -> int | None:
 def _add_counts(session: Session, source: RollupSource, *where: Any) -> Any:
     """INSERT ... SELECT the counts of the rows matching ``where``, adding to existing ones."""
     counts = source.counts(*where).subquery()
-    rows: Select[Any] = select(  # type: ignore[assignment]
+    rows = select(
         literal(source.name, String),
         counts.c.lot_id,
         counts.c.month,
