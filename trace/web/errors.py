@@ -71,7 +71,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
-def error_page(status: int, detail: str | None = None) -> ResponseReturnValue:
+def error_page(status: int, detail: str | None = None) -> tuple[str, int]:
     """The error page for ``status``, in the user's language."""
     title = TITLES.get(status, TITLES[400] if status < 500 else TITLES[500])
     hint = detail or HINTS.get(status, "")
