@@ -52,6 +52,28 @@ class SyncSettings:
         return backoff_delay(attempts, self.backoff_seconds, self.backoff_cap, jitter=True)
 
 
+def counts_as_attempt(error: MarketplaceError) -> bool:
+    """Whether a failure uses up an attempt: a transient one, unless the server only asked
+    us to slow down."""
+    return isinstance(error, TransientError) and not isinstance(error, RateLimited)
+
+
+def retry_after(
+    error: MarketplaceError, attempts: int, settings: SyncSettings
+) -> RetryLater | None:
+    """The retry to ask the worker for after ``error``, or None when giving up.
+
+    A rate limit is retried when the server says; a transient failure with backoff while
+    ``attempts`` (the failures counted so far, this one included) stay under
+    ``settings.max_attempts``; anything else is refused outright.
+    """
+    if isinstance(error, RateLimited):
+        return RetryLater(str(error), max(error.retry_after, 0.01))
+    if isinstance(error, TransientError) and attempts < settings.max_attempts:
+        return RetryLater(str(error), settings.backoff(attempts))
+    return None
+
+
 def idempotency_key(row: ListingSync, listing: Listing) -> str:
     """One key per listing version on one marketplace."""
     return f"{row.marketplace}-{listing.sku}-{listing.version_hash()[:40]}"
@@ -185,14 +207,10 @@ def _record_failure(
     session.refresh(row)
     row.last_error, row.updated_at = str(error)[:500], utcnow()
     row.leased_by, row.lease_until = None, None
-    retry: RetryLater | None = None
-    if isinstance(error, RateLimited):
-        retry = RetryLater(str(error), max(error.retry_after, 0.01))
-    elif isinstance(error, TransientError) and row.attempts + 1 < settings.max_attempts:
+    if not isinstance(error, RateLimited):  # a refused listing counts too (it is given up)
         row.attempts += 1
-        retry = RetryLater(str(error), settings.backoff(row.attempts))
-    else:  # refused outright, or out of attempts: the dead-letter list
-        row.attempts += 1
+    retry = retry_after(error, row.attempts, settings)
+    if retry is None:  # refused outright, or out of attempts: the dead-letter list
         row.state = ListingState.FAILED
     session.add(row)
     session.commit()

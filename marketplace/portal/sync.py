@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import case, or_, update
 from sqlmodel import Session, col, select
 
-from marketplace.errors import MarketplaceError, RateLimited, RemoteNotFound, TransientError
+from marketplace.errors import MarketplaceError, RemoteNotFound
 from marketplace.portal import mapping as m
 from marketplace.portal.client import Exchange, PortalClient
 from marketplace.portal.documents import (
@@ -37,7 +37,7 @@ from marketplace.portal.models import (
     RecordKind,
     RecordState,
 )
-from marketplace.sync import SyncSettings
+from marketplace.sync import SyncSettings, counts_as_attempt, retry_after
 from trace.jobs import RetryLater
 from trace.models import Lot
 from trace.models.base import utcnow
@@ -255,18 +255,13 @@ def _record_failure(
     """Note the failure and its exchanges; return the retry to ask for, or None."""
     session.rollback()
     session.refresh(row)
-    retry: RetryLater | None = None
     state = RecordState(row.state) if row.state != RecordState.SENT else RecordState.PENDING
-    if isinstance(error, RateLimited):
-        retry = RetryLater(str(error), max(error.retry_after, 0.01))
-    elif isinstance(error, TransientError) and row.attempts + 1 < settings.retry.max_attempts:
+    counted = counts_as_attempt(error)
+    if counted:
         row.attempts += 1
-        retry = RetryLater(str(error), settings.retry.backoff(row.attempts))
-    elif isinstance(error, TransientError):
-        row.attempts += 1
-        state = RecordState.FAILED
-    else:  # the portal refused it: retrying the same data will not help
-        state = RecordState.REJECTED
+    retry = retry_after(error, row.attempts, settings.retry)
+    if retry is None:  # out of attempts, or refused: retrying the same data will not help
+        state = RecordState.FAILED if counted else RecordState.REJECTED
     _finish(session, row, state, exchanges, error=str(error)[:500])
     return retry
 
