@@ -11,12 +11,13 @@ from flask_limiter import Limiter, RateLimitExceeded
 
 def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
-    from stamps import api, web_flags
+    from stamps import api, extensions, web_flags
     from stamps.proofs import StampTreeCache
     from stamps.report import StoryCache
     from stamps.scale import seed_scale_command
     from stamps.web import manage_bp, scan_bp
     from stamps.web_void import void_bp
+    from trace.extensions import demo_seed_hooks
 
     app.config.setdefault("SCAN_RATE_LIMIT", "60 per minute")
     # How long a farmer can undo a void of damaged labels.
@@ -36,14 +37,14 @@ def init_app(app: Flask) -> None:
         swallow_errors=True,
     )
     # Scans are limited by stamps.hotpath (one dictionary look-up, Redis leased in batches).
-    app.extensions["stamps_limiter"] = limiter
+    extensions.set_rate_limiter(app, limiter)
     # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
-    app.extensions["stamp_stories"] = StoryCache(app.config.get("SCAN_STORY_CACHE_SIZE", 8192))
+    extensions.set_story_cache(app, StoryCache(app.config.get("SCAN_STORY_CACHE_SIZE", 8192)))
     # Lots' stamp trees behind proof bundles, by anchored stamp set, bounded by leaves held.
-    app.extensions["stamp_proof_trees"] = StampTreeCache(app.config["PROOF_TREE_CACHE_LEAVES"])
+    extensions.set_proof_trees(app, StampTreeCache(app.config["PROOF_TREE_CACHE_LEAVES"]))
     from stamps.demo import seed_demo_stamps
 
-    app.extensions.setdefault("demo_seed_hooks", []).append(seed_demo_stamps)
+    demo_seed_hooks(app).append(seed_demo_stamps)
     app.register_blueprint(scan_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(void_bp)

@@ -1,6 +1,6 @@
 """Stamp resources of the inspector API: verdicts, proofs, scans, anomalies, lots' stamps.
 
-Registered into the registry's Api (``app.extensions["api"]``) from ``stamps.init_app``.
+Registered into the registry's Api (:func:`trace.extensions.api`) from ``stamps.init_app``.
 """
 
 from __future__ import annotations
@@ -14,23 +14,24 @@ from sqlmodel import Session, col, select
 
 from stamps import api_schemas as schemas
 from stamps import minting
+from stamps.extensions import proof_trees, story_cache
 from stamps.flag_review import holding
 from stamps.identity import normalize_serial, stamp_uri
+from stamps.label_sheet import label_sheet
 from stamps.mint_limits import MintLimits
 from stamps.mint_runs import published
 from stamps.models import Scan, Stamp, StampFlag, StampRun
 from stamps.proofs import proof_bundle, rpc_hint_for
 from stamps.recall import recall_stamps
-from stamps.render.labels import Label, render_label_sheet
 from stamps.scanning import StampFacts, facts_of_serial, flags_of
-from stamps.streaming import stream_output
 from stamps.verdict import assess, lot_verdict_label
 from trace.api import ApiBlueprint, auth
 from trace.api.alerts.routes import tampered_lot_items
 from trace.api.pagination import page_body, paginate, whole_list
 from trace.db import get_session
-from trace.downloads import download_headers
 from trace.errors import NotFound
+from trace.extensions import api as registry_api
+from trace.extensions import chain_client, offer_lot_verdict
 from trace.models import Lot, Product, Role
 from trace.models.tokens import Scope
 from trace.services.access import Actor, owned
@@ -64,9 +65,9 @@ class StampProof(MethodView):
         """The stamp's proof bundle, checkable against the chain without our database."""
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
-        verdict = assess(session, facts, current_app.extensions["stamp_stories"])
-        hint = rpc_hint_for(current_app.config, current_app.extensions.get("chain"))
-        trees = current_app.extensions["stamp_proof_trees"]
+        verdict = assess(session, facts, story_cache(current_app))
+        hint = rpc_hint_for(current_app.config, chain_client(current_app))
+        trees = proof_trees(current_app)
         return proof_bundle(session, facts.stamp.serial, hint, trees) | {"verdict": verdict}
 
 
@@ -168,27 +169,14 @@ class LotLabels(MethodView):
     @blp.arguments(schemas.LabelSheetQueryArgsSchema, location="query")
     @blp.response(200, content_type="application/pdf", description="An A4 label sheet.")
     def get(self, args: dict[str, Any], lot_id: int) -> Response:
-        """Every stamp of the lot as an A4 label sheet (PDF, streamed)."""
+        """Every stamp of the lot as an A4 label sheet (PDF, streamed), run by run in each
+        run's print order."""
         session = get_session()
         lot, product = visible_lot(session, auth.actor(), lot_id)
-        # Plain values only: the body streams after the request's session has closed.
-        base, gtin, code, name = (
-            current_app.config["PUBLIC_BASE_URL"],
-            product.gtin,
-            lot.code,
-            product.name_vi,
-        )
-        statement = _published_stamps(select(Stamp.serial), lot_id).order_by(col(Stamp.id))
-        serials = list(session.exec(statement))
-        labels = (Label(stamp_uri(base, gtin, code, s), s, name, code) for s in serials)
         grid = args["grid"]
-        body = stream_output(lambda out: render_label_sheet(labels, grid, out))
-        filename = f"stamps-{code}-{grid}.pdf".replace("/", "-")
-        return Response(
-            body,
-            mimetype="application/pdf",
-            headers=download_headers(filename),
-        )
+        filename = f"stamps-{lot.code}-{grid}.pdf".replace("/", "-")
+        base = current_app.config["PUBLIC_BASE_URL"]
+        return label_sheet(session, lot, product, base, grid, filename)
 
 
 def visible_stamp(session: Session, actor: Actor, serial: str) -> StampFacts:
@@ -214,7 +202,7 @@ def verdict_item(session: Session, facts: StampFacts) -> dict[str, Any]:
     return {
         "serial": stamp.serial,
         "uri": stamp_uri(base, product.gtin, lot.code, stamp.serial),
-        "verdict": str(assess(session, facts, current_app.extensions["stamp_stories"])),
+        "verdict": str(assess(session, facts, story_cache(current_app))),
         "status": stamp.status,
         "lot_id": lot.id,
         "lot_code": lot.code,
@@ -297,9 +285,9 @@ def init_app(app: Flask) -> None:
     """Register the stamp resources on the API and the stamps' part of every recall."""
     from stamps.render.fonts import BOLD, FONT_DIR, REGULAR
 
-    app.extensions["api"].register_blueprint(blp)
+    registry_api(app).register_blueprint(blp)
     register_recall_hook(app, recall_stamps)
     # The inspection report (trace) states its lot's verdict without importing stamps.
-    app.extensions["lot_verdict"] = lot_verdict_label
+    offer_lot_verdict(app, lot_verdict_label)
     # The label fonts carry Vietnamese; the registry's PDF reports use them too.
     app.config.setdefault("REPORT_FONTS", (FONT_DIR / REGULAR, FONT_DIR / BOLD))

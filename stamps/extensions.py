@@ -36,3 +36,23 @@ def proof_trees(app: Flask) -> StampTreeCache:
 def scan_limiter(app: Flask) -> ScanLimiter:
     """The scans' rate limiter (per-worker windows, Redis leased in batches)."""
     return cast("ScanLimiter", app.extensions[SCAN_LIMITER])
+
+
+def set_rate_limiter(app: Flask, limiter: Limiter) -> None:
+    """Keep the per-client limiter for :func:`rate_limiter`."""
+    app.extensions[RATE_LIMITER] = limiter
+
+
+def set_story_cache(app: Flask, cache: StoryCache) -> None:
+    """Keep the lot stories' cache for :func:`story_cache`."""
+    app.extensions[STORY_CACHE] = cache
+
+
+def set_proof_trees(app: Flask, trees: StampTreeCache) -> None:
+    """Keep the stamp trees' cache for :func:`proof_trees`."""
+    app.extensions[PROOF_TREES] = trees
+
+
+def set_scan_limiter(app: Flask, limiter: ScanLimiter) -> None:
+    """Keep the scans' rate limiter for :func:`scan_limiter`."""
+    app.extensions[SCAN_LIMITER] = limiter

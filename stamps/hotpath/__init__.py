@@ -10,6 +10,7 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from stamps.extensions import scan_limiter, set_scan_limiter
 from stamps.hotpath.ratelimit import ScanLimiter
 from stamps.hotpath.serve import COUNTED, LIMITED, HotScan
 
@@ -20,12 +21,13 @@ def init_app(app: Flask, scan_bp: Any) -> None:
     ``SCAN_HOT_PATH=False`` (or ``0`` in the environment) serves every scan through the
     full Flask view.
     """
+    from stamps.web.scan import share_location
     from trace.web import csrf
 
     app.config.setdefault("SCAN_HOT_PATH", os.environ.get("SCAN_HOT_PATH", "1") != "0")
-    app.extensions["scan_limiter"] = ScanLimiter.from_config(app.config)
+    set_scan_limiter(app, ScanLimiter.from_config(app.config))
     # The consent POST carries a signed token bound to its scan instead (hotpath.consent).
-    csrf.exempt("stamps.web.share_location")
+    csrf.exempt(share_location)
     # On this app only (the blueprint object is shared by every app a process builds).
     app.before_request_funcs.setdefault(scan_bp.name, []).append(_limit_scans)
     if not app.config["SCAN_HOT_PATH"]:
@@ -45,8 +47,7 @@ def _limit_scans() -> ResponseReturnValue | None:
     wait = request.environ.get(LIMITED)
     if wait is None and not request.environ.get(COUNTED):
         kind = "proof" if request.endpoint == "scan.public_proof" else "scan"
-        limiter: ScanLimiter = current_app.extensions["scan_limiter"]
-        wait = limiter.hit(f"{kind}/{request.remote_addr or ''}")
+        wait = scan_limiter(current_app).hit(f"{kind}/{request.remote_addr or ''}")
     if wait is None:
         return None
     from trace.web.errors import error_page

@@ -32,7 +32,7 @@ from flask import Flask
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from stamps.clone_rules import MAX_SCANS
+from stamps.extensions import scan_limiter, story_cache
 from stamps.hotpath import consent
 from stamps.hotpath.page import PageCache, Shape, facts_of, render_scan_page, shape_of
 from stamps.hotpath.ratelimit import ScanLimiter
@@ -49,9 +49,11 @@ from stamps.recall import recall_notice
 from stamps.report import LotStory, StoryCache, _with_proof_link
 from stamps.resolver.linkset import LINKSET_TYPE, linkset_url
 from stamps.resolver.negotiation import CORS_HEADERS
+from stamps.scan_service import Visit, count_prebuilt_scan
 from stamps.scanning import client_fingerprint, is_preview
 from stamps.verdict import Verdict, judge
 from trace.alerts import AlertKind, lot_alerted
+from trace.extensions import db_engine
 from trace.models import ProducerStatus
 from trace.models.base import utcnow
 
@@ -78,9 +80,9 @@ class HotScan:
         self.flask = flask_app
         self.config = config  # read per request where tests and tools may change it
         self.app = wsgi_app
-        self.statements = ScanStatements(flask_app.extensions["db_engine"])
-        self.limiter: ScanLimiter = flask_app.extensions["scan_limiter"]
-        self.stories: StoryCache = flask_app.extensions["stamp_stories"]
+        self.statements = ScanStatements(db_engine(flask_app))
+        self.limiter: ScanLimiter = scan_limiter(flask_app)
+        self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         self.lot_notes: dict[tuple[Any, ...], Any] = {}
         self.signer = consent.signer(config["SECRET_KEY"])
@@ -196,23 +198,10 @@ class HotScan:
     def _record(
         self, conn: Any, cursor: Any, r: dict[str, Any], client: str, agent: str
     ) -> int | None:
-        """Count a client's first view in the window (two statements, committed); None when
-        the clone rules could fire, which the service handles."""
-        st = self.statements
-        now = utcnow()
-        client_hash = client_fingerprint(self.secret, client)
-        params = {"stamp": r["stamp_id"], "client": client_hash, "since": now - self.window}
-        last = st.one(cursor, st.last_scan, params)
-        if last is not None:
-            return int(last[0])
-        limit = r["own_max_scans"] or r["default_max_scans"] or MAX_SCANS
-        if r["status"] == StampStatus.VOID or r["scan_count"] + 1 > limit:
-            return None
-        values = {"stamp": r["stamp_id"], "now": now, "client": client_hash, "agent": agent[:200]}
-        (scan_id,) = st.one(cursor, st.insert_scan, values)  # type: ignore[misc]
-        r["scan_count"], r["first_scan_at"] = st.one(cursor, st.count_scan, values)  # type: ignore[misc]
-        conn.commit()
-        return int(scan_id)
+        """Count a client's first view in the window (the service commits it); None when
+        the clone rules could fire, which the full scan service handles."""
+        visit = Visit(client_fingerprint(self.secret, client), agent)
+        return count_prebuilt_scan(self.statements, conn, cursor, r, visit, utcnow(), self.window)
 
     def _report(self, r: Mapping[str, Any], story: LotStory, verdict: Verdict) -> dict[str, Any]:
         """What :func:`stamps.report.scan_report` says, from the row and the cached story."""
@@ -318,7 +307,7 @@ class HotScan:
         self, story: LotStory, lang: str, shape: Shape, alerted: bool
     ) -> Callable[[Mapping[str, Any], str, str], str]:
         def render(report: Mapping[str, Any], token_mark: str, path_mark: str) -> str:
-            from stamps.web import LocationForm
+            from stamps.web.scan import LocationForm
 
             with self.flask.test_request_context(
                 "/" + path_mark, headers={"Cookie": f"lang={lang}"}
@@ -347,7 +336,7 @@ class HotScan:
 
 
 def representation(accept: MIMEAccept) -> str:
-    """``html``, ``json`` or ``linkset``, as :func:`stamps.web._representation` decides."""
+    """``html``, ``json`` or ``linkset``, as :func:`stamps.web.scan._representation` decides."""
     best = accept.best_match([LINKSET, "application/json", "text/html"], default="text/html")
     if best == LINKSET and accept[LINKSET] > accept["text/html"]:
         return "linkset"

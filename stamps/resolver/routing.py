@@ -1,6 +1,6 @@
 """Resolving a Digital Link request: link types, linksets, walk-up, the page for each level.
 
-The serial-level scan page stays the scan view's (``stamps.web.scan``): :func:`dispatch`
+The serial-level scan page stays the scan view's (``stamps.web.scan.scan``): :func:`dispatch`
 answers everything else and returns None for a plain request of a known or unknown stamp.
 """
 
@@ -87,6 +87,20 @@ def walk_up(raw_path: str) -> ResponseReturnValue | None:
     if target is None:
         return None
     return page(session, target, _linkset_of(session, target, None), status=404)
+
+
+def stamp_linkset_response(raw_path: str) -> ResponseReturnValue:
+    """The linkset of a stamp's URI, for a scan whose client ranks linksets above pages.
+
+    :func:`dispatch` answers linkset requests itself; the scan view asks for this one when
+    its own reading of the Accept header chose a linkset that the resolver's did not.
+    """
+    session = get_session()
+    pairs = parse_gtin_dl_path(raw_path.rstrip("/"))
+    target = find_target(session, pairs)
+    if target is None:
+        return _unknown_product(pairs[0][1])
+    return _linkset_response(_linkset_of(session, target, None))
 
 
 def page(
