@@ -241,7 +241,9 @@ def anomalies_query(actor: Actor, args: dict[str, Any]) -> Any:
     if actor.role == Role.FARMER:
         statement = statement.where(Lot.producer_id == (actor.producer_id or -1))
     if args.get("province"):
-        seen_there = exists().where(Scan.stamp_id == Stamp.id, Scan.province == args["province"])
+        seen_there = exists().where(
+            col(Scan.stamp_id) == Stamp.id, col(Scan.province) == args["province"]
+        )
         statement = statement.where(seen_there)
     for key, column in (
         ("product_id", Product.id),
