@@ -16,6 +16,7 @@ from trace.gs1 import dl_uri_unchecked
 from trace.i18n import _l
 from trace.models import Lot, Producer, Product
 from trace.models.base import stored_id
+from trace.services.on_sale import lots_on_sale
 
 MAX_LOTS = 30
 
@@ -47,11 +48,8 @@ def lot_qr_url(base_url: str, lot_id: int) -> str:
 
 
 def sellable_lots(session: Session, product_id: int) -> list[Lot]:
-    """The product's lots that may be sold: not recalled, not found tampered; newest first."""
-    statement = select(Lot).where(
-        Lot.product_id == product_id, col(Lot.recalled_at).is_(None), col(Lot.tampered_at).is_(None)
-    )
-    return list(session.exec(statement.order_by(col(Lot.id).desc()).limit(MAX_LOTS)))
+    """The product's lots on sale, as the product page lists them (newest first)."""
+    return lots_on_sale(session, stock_counter(current_app), product_id, MAX_LOTS)
 
 
 def _stampable_stock(product_id: Any) -> ScalarSelect[int]:

@@ -6,21 +6,19 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from stamps.extensions import story_cache
-from stamps.models import Stamp, StampStatus
 from stamps.report import lot_story
 from stamps.resolver.linkset import lot_proof_url, passport_url
 from stamps.resolver.targets import Target
 from stamps.verdict import Verdict, lot_verdict
 from trace.anchoring.documents import build_document
-from trace.extensions import public_listings
+from trace.extensions import public_listings, stock_counter
 from trace.gs1 import gtin_dl_uri
-from trace.models import Lot
 from trace.models.base import stored_id
 from trace.services.certifications import covering_product
+from trace.services.on_sale import lots_on_sale
 
 MAX_LOTS_SHOWN = 30
 
@@ -54,29 +52,12 @@ def product_facts(session: Session, target: Target, base: str, today: date) -> d
                 "harvest_date": lot.harvest_date.isoformat(),
                 "uri": gtin_dl_uri(base, product.gtin, lot=lot.code),
             }
-            for lot in lots_on_sale(session, product_id)
+            for lot in lots_on_sale(session, stock_counter(current_app), product_id, MAX_LOTS_SHOWN)
         ],
         "listings": listings(session, product_id) if listings else [],
         "unknown": target.unknown,
         "asked_lot": target.asked_lot,
     }
-
-
-def lots_on_sale(session: Session, product_id: int) -> list[Lot]:
-    """The product's lots with active stamps, not recalled or found tampered; newest first."""
-    active = exists().where(col(Stamp.lot_id) == Lot.id, col(Stamp.status) == StampStatus.ACTIVE)
-    statement = (
-        select(Lot)
-        .where(
-            Lot.product_id == product_id,
-            col(Lot.recalled_at).is_(None),
-            col(Lot.tampered_at).is_(None),
-            active,
-        )
-        .order_by(col(Lot.harvest_date).desc(), col(Lot.id).desc())
-        .limit(MAX_LOTS_SHOWN)
-    )
-    return list(session.exec(statement))
 
 
 def lot_facts(session: Session, target: Target, base: str, today: date) -> dict[str, Any]:
