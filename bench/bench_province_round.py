@@ -32,7 +32,7 @@ def analyze_round(session: Session) -> None:
     lot's anchor through the round's index (94,077 entries at factor 10, ~4 ms a scan)
     instead of the lot's. This machine's PostgreSQL runs with autovacuum off.
     """
-    from trace import scale
+    from trace import province_seed as scale
 
     scale.analyze(session, ["lot_documents", "anchor_rounds"])
     session.commit()

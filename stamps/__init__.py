@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from stamps import api, extensions, web_flags
     from stamps.proofs import StampTreeCache
     from stamps.report import StoryCache
-    from stamps.scale import seed_scale_command
+    from stamps.province_seed import seed_scale_command
     from stamps.web import manage_bp, scan_bp
     from stamps.web_void import void_bp
     from trace.extensions import demo_seed_hooks

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bench.bench_scan import anchored_serials, sample_paths
-from stamps.scale import seed_scale
+from stamps.province_seed import seed_scale
 
 
 def test_stamps_minted_after_the_last_round_are_left_out(

@@ -2,7 +2,7 @@
 
 Everything is written with bulk statements (PostgreSQL ``COPY``, SQLAlchemy Core
 ``executemany`` on SQLite) under explicit ids, in the caller's transaction; the stamp and
-scan half lives in ``stamps/scale.py`` and calls in here.
+scan half lives in ``stamps/province_seed.py`` and calls in here.
 """
 
 from __future__ import annotations

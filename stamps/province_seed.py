@@ -1,7 +1,7 @@
 """The scale seed's stamp half and its command: stamps for the facilities' lots, a year of scans.
 
 ``flask --app wsgi seed-scale --factor F`` builds a province of ``F`` times Long An's 2023
-size: the registry through :mod:`trace.scale`, then stamps minted with the minting
+size: the registry through :mod:`trace.province_seed`, then stamps minted with the minting
 module's own bulk writer and Merkle roots, then scans, flags and lot documents, all in
 one transaction.
 """
@@ -29,7 +29,7 @@ from stamps.models import FlagRule
 from stamps.places import PROVINCES, geohash_encode
 from stamps.processes import pool_context
 from stamps.scanning import client_fingerprint
-from trace import scale
+from trace import province_seed as scale
 from trace.db import rows_changed
 from trace.models import Lot
 
@@ -75,7 +75,7 @@ def seed_scale(session: Session, factor: float, seed: int | None = None) -> Seed
 
     :param seed: a random seed for a repeatable province (serials stay random).
     :returns: counts and timings.
-    :raises trace.scale.AlreadySeeded: the database already holds a scale seed.
+    :raises trace.province_seed.AlreadySeeded: the database already holds a scale seed.
     :raises ValueError: a factor outside (0, 20].
     """
     plan = scale.ScalePlan.for_factor(factor)

@@ -14,8 +14,8 @@ from chain.canonical import canonical_json
 from chain.hashing import keccak256
 from stamps.identity import is_well_formed_serial, parse_stamp_path, stamp_uri
 from stamps.models import Scan, Stamp, StampFlag
-from stamps.scale import SeedReport, seed_scale
-from trace import scale
+from stamps.province_seed import SeedReport, seed_scale
+from trace import province_seed as scale
 from trace.anchoring.documents import DOCUMENT_SCHEMA, build_document
 from trace.gs1 import is_valid_gtin
 from trace.models import (
