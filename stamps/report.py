@@ -21,6 +21,7 @@ from trace.anchoring import check_integrity
 from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
 from trace.models.epcis import CapturedEventLot
 from trace.services import events as event_service
+from trace.services.captured_events import CapturedEntry
 from trace.services.certifications import CoveredCertification, covering_product
 
 #: What a lot's story (events, certifications, anchoring) depends on. Events and
@@ -215,9 +216,16 @@ def _event(event: Any) -> dict[str, Any]:
     return {
         "kind": event.kind,
         "time": event_service.local_time(event).isoformat(),
-        "place": event.place,
+        **_place(event),
         "details": {k: v for k, v in event.details.items() if k != "input_lots"},
     }
+
+
+def _place(event: Any) -> dict[str, str]:
+    """Where, as a reader reads it; a captured event's location identifier kept as ``place_id``."""
+    if isinstance(event, CapturedEntry):
+        return {"place": event.place_name, "place_id": event.place}
+    return {"place": event.place}
 
 
 def _with_proof_link(status: dict[str, Any], base_url: str, serial: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +30,7 @@ _KIND_OF = {
 CAPTURED_KIND = "captured"
 _UNITS = {"KGM": "kg", "TNE": "tonne", "LTR": "litre"}  # UN/ECE Rec 20 -> our units
 _OFFSET = re.compile(r"([+-])(\d\d):(\d\d)")
+_GLN_IN_DL = re.compile(r"/414/(\d{13})(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class CapturedEntry:
     note: str = ""
     supersedes_id: None = None
     captured: bool = True
+    #: ``place`` as a reader reads it: the producer with that GLN, else ``GLN <digits>``.
+    place_name: str = ""
 
     @property
     def id(self) -> str:
@@ -78,11 +81,34 @@ _ATTACHED: Select[CapturedEvent, str, str, str | None, str, str] = (
 def captured_entries(session: Session, lot_id: int) -> list[CapturedEntry]:
     """The captured events attached to a lot, in time order; error-declared ones left out."""
     rows = session.exec(_ATTACHED, params={"lot": lot_id})
-    return [
+    entries = [
         _entry(event, organisation or name or "", role, lot_uri(gtin, code))
         for event, name, role, organisation, gtin, code in rows
         if "errorDeclaration" not in event.document
     ]
+    return _with_place_names(session, entries)
+
+
+def location_gln(place: str) -> str | None:
+    """The GLN of a location identifier (an SGLN ``urn:epc:id:sgln:…`` or a DL ``/414/``)."""
+    match = _GLN_IN_DL.search(normalise_identifier(place) or "")
+    return match[1] if match else None
+
+
+def _with_place_names(session: Session, entries: list[CapturedEntry]) -> list[CapturedEntry]:
+    glns = {entry.place: location_gln(entry.place) for entry in entries}
+    wanted = {gln for gln in glns.values() if gln}
+    names: dict[str | None, str] = {}
+    if wanted:
+        query = select(Producer.gln, Producer.name).where(col(Producer.gln).in_(wanted))
+        names = dict(session.exec(query).all())
+    return [replace(e, place_name=_place_name(glns[e.place], names)) for e in entries]
+
+
+def _place_name(gln: str | None, names: Mapping[str | None, str]) -> str:
+    if gln is None:
+        return ""
+    return names.get(gln) or f"GLN {gln}"
 
 
 def utc(moment: datetime) -> datetime:

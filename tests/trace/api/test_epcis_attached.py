@@ -27,7 +27,7 @@ from trace.anchoring.documents import (
 )
 from trace.epcis import event_hash_id, validate_document
 from trace.epcis.digital_link import gs1_check_digit
-from trace.models import Lot, LotDocument, Product
+from trace.models import Lot, LotDocument, Producer, Product
 from trace.services.events import NewEvent, record_event
 
 SHARED_EPCIS = Path(__file__).resolve().parents[4] / "shared" / "standards" / "epcis"
@@ -37,6 +37,7 @@ needs_shared = pytest.mark.skipif(
 )
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"}
 RECEIVED_AT = "urn:epc:id:sgln:0012345.11111.0"  # the GS1 example's receiving location
+RECEIVED_AT_GLN = "001234511111" + gs1_check_digit("001234511111")
 
 
 def our_lot(session: Session, farm: Farm) -> tuple[str, str]:
@@ -109,9 +110,12 @@ def test_a_captured_gs1_receiving_event_reaches_scan_page_export_and_anchored_do
 
     assert lots == [harvested.lot_id]
     page = client.get(stamp_page, headers=PHONE).get_data(as_text=True)
-    assert "<b>Receiving</b>" in page and RECEIVED_AT in page
+    assert "<b>Receiving</b>" in page and f"GLN {RECEIVED_AT_GLN}" in page
+    assert "urn:epc:" not in page  # a place reads as a GLN, never as a raw URN
     assert "Recorded in EPCIS by an inspector." in page
     scan = client.get(stamp_page, headers={**PHONE, "Accept": "application/json"}).json
+    [receiving] = [e for e in scan["events"] if e["kind"] == "receiving"]
+    assert (receiving["place"], receiving["place_id"]) == (f"GLN {RECEIVED_AT_GLN}", RECEIVED_AT)
     assert scan["verdict"] == "GENUINE"  # a capture is a change the service made, not tampering
     [received] = [
         r
@@ -178,6 +182,22 @@ def test_an_event_naming_someone_elses_gtin_attaches_to_nothing(
         for r in fsma_rows(inspector_api, farm_a.lot_id)
         if r["Critical Tracking Event"] == "receiving"
     ]
+
+
+def test_a_captured_place_with_a_known_gln_reads_as_its_producers_name(
+    inspector_api: Any, client: FlaskClient, session: Session, farm_a: Farm, farm_b: Farm
+) -> None:
+    producer = session.get(Producer, farm_b.user.producer_id)
+    assert producer is not None
+    producer.gln = RECEIVED_AT_GLN
+    session.commit()
+    gtin, code = our_lot(session, farm_a)
+    capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
+    page = client.get(f"/01/{gtin}/10/{code}?lang=en", headers=PHONE).get_data(as_text=True)
+    assert "<b>Receiving</b> " in page
+    journey = page[page.index("<b>Receiving</b>") :]
+    assert "HTX Thanh Long 2" in journey[: journey.index("</li>")]
+    assert "urn:epc:" not in page
 
 
 def test_the_farmers_lot_page_shows_the_captured_event_and_who_captured_it(
