@@ -12,10 +12,13 @@ lot's proof bundle proves the passport too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from trace.i18n import _l
 from trace.models import Event
+from trace.models.epcis import CapturedEvent
+from trace.services.captured_events import captured_kind, location_gln, offset_minutes, utc
 
 #: Required passport fields, in the order a producer is told about the missing ones.
 REQUIRED_FIELDS = (
@@ -46,12 +49,16 @@ JSONLD_CONTEXT: dict[str, Any] = {
 }
 
 
-def passport_stages(events: Sequence[Event], event_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The lot's supply-chain stages, each with its event hash ID from the lot document.
+def passport_stages(
+    events: Sequence[Event], event_ids: Sequence[str], captured: Sequence[CapturedEvent] = ()
+) -> list[dict[str, Any]]:
+    """The lot's supply-chain stages in time order, each with its event hash ID.
 
     :param events: the lot's events by id; ``event_ids`` are their hash IDs, same order.
+    :param captured: the EPCIS events captured for the lot (error-declared ones are left
+        out); such a stage's location code is its own location's GLN.
     """
-    return [
+    stages = [
         {
             "event_id": event_id,
             "kind": event.kind,
@@ -61,6 +68,24 @@ def passport_stages(events: Sequence[Event], event_ids: Sequence[str]) -> list[d
         }
         for event, event_id in zip(events, event_ids, strict=True)
     ]
+    if not captured:
+        return stages
+    kept = [e for e in captured if "errorDeclaration" not in e.document]
+    both = stages + [_captured_stage(e) for e in sorted(kept, key=lambda e: e.hash_id)]
+    # Stable: registry stages keep their order and come first on a tie.
+    return sorted(both, key=lambda stage: utc(datetime.fromisoformat(stage["time"])))
+
+
+def _captured_stage(event: CapturedEvent) -> dict[str, Any]:
+    place = event.biz_location or ""
+    return {
+        "event_id": event.hash_id,
+        "kind": captured_kind(event),
+        "time": utc(event.event_time).isoformat(),
+        "tz_offset_minutes": offset_minutes(event),
+        "place": place,
+        "location_code": location_gln(place) if place else None,
+    }
 
 
 def passport_content(document: dict[str, Any], stages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,7 +107,7 @@ def passport_content(document: dict[str, Any], stages: list[dict[str, Any]]) -> 
         "production_date": lot["harvest_date"],
         "quantity": {"value": lot["quantity"], "unit": lot["unit"]},
         "stages": [
-            {**stage, "product_code": trace_code, "location_code": producer["gln"]}
+            {"location_code": producer["gln"], **stage, "product_code": trace_code}
             for stage in stages
         ],
         "certificates": document["certifications"],
@@ -121,7 +146,7 @@ def passport_jsonld(passport: dict[str, Any], lot_uri: str) -> dict[str, Any]:
         "gtin": product["gtin"],
         "gs1:gtin": product["gtin"],
         "gs1:hasBatchLotNumber": passport["traceability_code"].rsplit("/10/", 1)[1],
-        "sameAs": passport["traceability_code"],
+        "sameAs": {"@id": passport["traceability_code"]},
         "productionDate": passport["production_date"],
         "countryOfOrigin": {"@type": "Country", "name": passport["origin"]["country"]},
         "manufacturer": _organisation(operator),

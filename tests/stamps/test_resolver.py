@@ -212,7 +212,7 @@ def test_lot_page_proof_bundle_and_passport_are_anchored(app, client, levels) ->
     assert "0x" + process_proof(leaf, path).hex() == bundle["anchor"]["root"]
     passport = client.get(levels["lot"], headers={**PHONE, "Accept": "application/ld+json"})
     anchored = bundle["document"]["passport"]
-    assert passport.json["sameAs"] == anchored["traceability_code"]
+    assert passport.json["sameAs"] == {"@id": anchored["traceability_code"]}
     assert passport.json["at:missingFields"] == anchored["missing"]
 
 
@@ -229,6 +229,9 @@ def test_passport_expands_with_a_json_ld_processor_offline(client, levels) -> No
     assert "https://schema.org/Product" in node["@type"]
     assert node["https://schema.org/gtin"][0]["@value"].endswith(levels["gtin"][-13:])
     assert node["https://gs1.org/voc/hasBatchLotNumber"][0]["@value"] == "TL-1"
+    assert node["https://schema.org/sameAs"] == [
+        {"@id": f"https://id.gs1.org{levels['gtin']}/10/TL-1"}
+    ]
     names = {n["@language"]: n["@value"] for n in node["https://schema.org/name"]}
     assert names["vi"] == "Thanh long ruột đỏ"
     assert node["https://schema.org/manufacturer"][0]["https://schema.org/name"]

@@ -21,6 +21,7 @@ from trace.anchoring.lot_document import (
     DOCUMENT_SCHEMA,
     SCHEMA_1,
     SCHEMA_2,
+    SCHEMA_3,
     LotFacts,
     encoded,
     lot_document,
@@ -43,6 +44,7 @@ __all__ = [
     "DOCUMENT_SCHEMA",
     "SCHEMA_1",
     "SCHEMA_2",
+    "SCHEMA_3",
     "build_document",
     "build_documents",
     "gather_facts",
@@ -57,7 +59,7 @@ def build_document(
 ) -> dict[str, Any]:
     """The lot's document as the database has it now (JSON-ready, canonicalised on hashing).
 
-    :param schema: an older schema (:data:`SCHEMA_1`, :data:`SCHEMA_2`) builds what a lot
+    :param schema: an older schema (:data:`SCHEMA_1` to :data:`SCHEMA_3`) builds what a lot
         recorded under it is checked against.
     :raises LookupError: unknown lot.
     """

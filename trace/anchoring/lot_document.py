@@ -8,7 +8,8 @@ value carriers.
 Schema 2 writes a harvest's event hash ID over its ILMD and lists the EPCIS events
 captured for the lot (``captured_events``, only when there are any); schema 3 adds the
 lot's digital product passport (:mod:`trace.passport`), so the lot's proof bundle proves
-it. A lot recorded under an older schema is checked against that schema until it changes.
+it; schema 4 counts the captured events among the passport's stages. A lot recorded
+under an older schema is checked against that schema until it changes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from trace.passport import passport_content, passport_stages
 from trace.services.captured_events import utc
 from trace.services.epcis_events import hash_id_of
 
-DOCUMENT_SCHEMA = "agritrace/lot-document/3"
+DOCUMENT_SCHEMA = "agritrace/lot-document/4"
+SCHEMA_3 = "agritrace/lot-document/3"  # passport stages without the captured events
 SCHEMA_1 = "agritrace/lot-document/1"  # harvests hashed without ILMD, no captured events
 SCHEMA_2 = "agritrace/lot-document/2"  # no passport
 
@@ -70,8 +72,9 @@ def lot_document(facts: LotFacts, schema: str = DOCUMENT_SCHEMA) -> dict[str, An
     }
     if facts.captured and not legacy:  # absent rather than empty: older hashes still hold
         document["captured_events"] = captured_entries(facts.captured)
-    if schema == DOCUMENT_SCHEMA:
-        stages = passport_stages(facts.events, event_ids)
+    if schema in (SCHEMA_3, DOCUMENT_SCHEMA):
+        captured = facts.captured if schema == DOCUMENT_SCHEMA else ()
+        stages = passport_stages(facts.events, event_ids, captured)
         document["passport"] = passport_content(document, stages)
     return document
 

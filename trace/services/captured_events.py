@@ -123,7 +123,7 @@ def _entry(event: CapturedEvent, who: str, role: str, lot_class: str) -> Capture
     return CapturedEntry(
         event_id=event.id,  # type: ignore[arg-type]
         hash_id=event.hash_id,
-        kind=_KIND_OF.get((event.event_type, event.biz_step or ""), CAPTURED_KIND),
+        kind=captured_kind(event),
         biz_step=event.biz_step,
         occurred_at=utc(event.event_time),
         tz_offset_minutes=_offset_minutes(document.get("eventTimeZoneOffset")),
@@ -132,6 +132,16 @@ def _entry(event: CapturedEvent, who: str, role: str, lot_class: str) -> Capture
         captured_by=who,
         captured_by_role=role,
     )
+
+
+def captured_kind(event: CapturedEvent) -> str:
+    """The registry kind a captured event stands as (:data:`STANDING_KINDS`), else ``captured``."""
+    return _KIND_OF.get((event.event_type, event.biz_step or ""), CAPTURED_KIND)
+
+
+def offset_minutes(event: CapturedEvent) -> int:
+    """The event's own time zone offset (``eventTimeZoneOffset``), in minutes."""
+    return _offset_minutes(event.document.get("eventTimeZoneOffset"))
 
 
 def _offset_minutes(text: object) -> int:

@@ -22,6 +22,7 @@ from trace.anchoring.documents import (
     DOCUMENT_SCHEMA,
     SCHEMA_1,
     SCHEMA_2,
+    SCHEMA_3,
     build_document,
     latest_version,
 )
@@ -200,6 +201,54 @@ def test_a_captured_place_with_a_known_gln_reads_as_its_producers_name(
     assert "urn:epc:" not in page
 
 
+@needs_shared
+def test_a_captured_receiving_event_is_a_stage_of_the_lot_passport(
+    inspector_api: Any,
+    client: FlaskClient,
+    session: Session,
+    harvested: Farm,
+    anchor: Callable[[], None],
+) -> None:
+    from pyld import jsonld
+
+    gtin, code = our_lot(session, harvested)
+    hash_id, _ = capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
+    anchor()
+    stages = build_document(session, harvested.lot_id)["passport"]["stages"]
+    assert [s["kind"] for s in stages] == ["harvest", "receiving"]
+    assert (stages[1]["event_id"], stages[1]["location_code"]) == (hash_id, RECEIVED_AT_GLN)
+
+    def no_network(url: str, options: Any = None) -> Any:
+        raise AssertionError(f"the passport must not need {url}")
+
+    passport = client.get(f"/passports/01/{gtin}/10/{code}.jsonld").json
+    [node] = jsonld.expand(passport, {"documentLoader": no_network})
+    expanded = node["urn:agritrace:passport:stages"]
+    assert [s["@id"] for s in expanded] == [stages[0]["event_id"], hash_id]
+    assert node["https://schema.org/sameAs"] == [{"@id": f"https://id.gs1.org/01/{gtin}/10/{code}"}]
+
+
+def test_a_lot_anchored_under_schema_3_with_a_captured_event_stays_intact(
+    inspector_api: Any, session: Session, harvested: Farm, anchor: Callable[[], None]
+) -> None:
+    gtin, code = our_lot(session, harvested)
+    capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
+    anchor()
+    stored = latest_version(session, harvested.lot_id)
+    assert stored is not None
+    legacy = build_document(session, harvested.lot_id, schema=SCHEMA_3)
+    assert legacy["passport"] != build_document(session, harvested.lot_id)["passport"]
+    stored.canonical_json, stored.doc_hash = (
+        canonical_json(legacy).decode(),
+        document_hash(legacy).hex(),
+    )
+    stored.round_id = None
+    session.add(stored)
+    session.commit()
+    integrity = inspector_api.get(f"/api/v1/batches/{harvested.lot_id}/integrity").json
+    assert integrity["status"] == "intact"
+
+
 def test_the_farmers_lot_page_shows_the_captured_event_and_who_captured_it(
     inspector_api: Any, client: FlaskClient, session: Session, farm_a: Farm
 ) -> None:
@@ -243,7 +292,7 @@ def test_our_harvest_events_carry_cbv_ilmd_and_validate_against_the_epcis_schema
     assert build_document(session, harvested.lot_id)["events"] == [hash_id]
 
 
-@pytest.mark.parametrize("old_schema", [SCHEMA_1, SCHEMA_2])
+@pytest.mark.parametrize("old_schema", [SCHEMA_1, SCHEMA_2, SCHEMA_3])
 def test_a_lot_under_an_older_schema_stays_intact_and_moves_to_the_newest_when_it_changes(
     inspector_api: Any,
     session: Session,
@@ -255,7 +304,7 @@ def test_a_lot_under_an_older_schema_stays_intact_and_moves_to_the_newest_when_i
     anchor()
     stored = latest_version(session, harvested.lot_id)
     assert stored is not None
-    # Schema 1: a harvest hashed without ILMD; schema 2: no passport.
+    # Schema 1: a harvest hashed without ILMD; 2: no passport; 3: no captured stages.
     legacy = build_document(session, harvested.lot_id, schema=old_schema)
     assert legacy != build_document(session, harvested.lot_id)
     stored.canonical_json, stored.doc_hash = (
