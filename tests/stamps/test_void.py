@@ -6,7 +6,7 @@ Two runs of one lot: run 1 is on product (active), run 2's sheet had two labels 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -197,6 +197,22 @@ def test_the_farmer_previews_confirms_and_undoes_in_the_browser(
     undone = client.post(f"/voids/{void.id}/undo", follow_redirects=True)
     assert "Void undone: 2 labels restored." in undone.get_data(as_text=True)
     assert statuses(session) == before
+
+
+def test_recent_voids_show_the_sites_time_not_utc(
+    login_as: Any, session: Session, farm_a: Farm, runs: Runs
+) -> None:
+    serials = runs.printed[runs.first.id][:2]
+    labels = voiding.labels_by_serial(session, farm_a.actor, farm_a.lot_id, "\n".join(serials))
+    voiding.void_labels(session, farm_a.actor, farm_a.lot_id, labels)
+    void = session.exec(select(StampVoid)).one()
+    void.created_at = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
+    session.commit()
+    client = login_as(farm_a.email)
+    client.set_cookie("lang", "en")
+    page = client.get(f"/lots/{farm_a.lot_id}/stamps/void").get_data(as_text=True)
+    assert "2026-03-02 00:30 UTC+07:00" in page  # Asia/Ho_Chi_Minh, the site's time zone
+    assert "17:30" not in page
 
 
 def test_a_tampered_preview_token_voids_nothing(
