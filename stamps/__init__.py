@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
@@ -19,12 +17,7 @@ def init_app(app: Flask) -> None:
     from stamps.web_void import void_bp
     from trace.extensions import demo_seed_hooks
 
-    app.config.setdefault("SCAN_RATE_LIMIT", "60 per minute")
-    # How long a farmer can undo a void of damaged labels.
-    app.config.setdefault("STAMP_VOID_UNDO_HOURS", int(os.environ.get("STAMP_VOID_UNDO_HOURS", 24)))
-    app.config.setdefault(
-        "PROOF_TREE_CACHE_LEAVES", int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 1_000_000))
-    )
+    # Settings (SCAN_*, PROOF_TREE_CACHE_LEAVES, STAMP_VOID_UNDO_HOURS): trace.config.
     limiter = Limiter(
         key_func=lambda: request.remote_addr or "unknown",
         app=app,
@@ -39,7 +32,7 @@ def init_app(app: Flask) -> None:
     # Scans are limited by stamps.hotpath (one dictionary look-up, Redis leased in batches).
     extensions.set_rate_limiter(app, limiter)
     # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
-    extensions.set_story_cache(app, StoryCache(app.config.get("SCAN_STORY_CACHE_SIZE", 8192)))
+    extensions.set_story_cache(app, StoryCache(app.config["SCAN_STORY_CACHE_SIZE"]))
     # Lots' stamp trees behind proof bundles, by anchored stamp set, bounded by leaves held.
     extensions.set_proof_trees(app, StampTreeCache(app.config["PROOF_TREE_CACHE_LEAVES"]))
     from stamps.demo import seed_demo_stamps

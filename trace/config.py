@@ -83,6 +83,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         **_stamp_settings(),
     }
     config.update(overrides)
+    # API callers are kept a few seconds per worker; tests see each token change at once.
+    config.setdefault("API_TOKEN_CACHE_SECONDS", 0.0 if config.get("TESTING") else 5.0)
     config["DATABASE_URL"] = normalize_database_url(config["DATABASE_URL"])
     config["TRUSTED_PROXIES"] = _proxy_count(
         config.get("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0"))
@@ -115,8 +117,23 @@ def _alert_settings(env: str) -> dict[str, Any]:
 
 
 def _stamp_settings() -> dict[str, Any]:
-    """The stamps package's section: the window in which one client's views are one scan."""
-    return {"SCAN_WINDOW_MINUTES": float(os.environ.get("SCAN_WINDOW_MINUTES", 30))}
+    """The stamps package's section: scans, their caches and limits, voids."""
+    return {
+        # The window in which one client's views of a stamp are one scan.
+        "SCAN_WINDOW_MINUTES": float(os.environ.get("SCAN_WINDOW_MINUTES", 30)),
+        # Scans per client (Flask-Limiter syntax), on the hot path and the full view alike.
+        "SCAN_RATE_LIMIT": "60 per minute",
+        # False (SCAN_HOT_PATH=0) serves every scan through the full Flask view.
+        "SCAN_HOT_PATH": os.environ.get("SCAN_HOT_PATH", "1") != "0",
+        # Lot stories kept for scan pages, by version.
+        "SCAN_STORY_CACHE_SIZE": 8192,
+        # How long a scan's "share my province" form stays valid (seconds: the scan window).
+        "SCAN_CONSENT_MAX_AGE": 30 * 60,
+        # Leaves of lots' stamp trees kept for proof bundles.
+        "PROOF_TREE_CACHE_LEAVES": int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 1_000_000)),
+        # How long a farmer can undo a void of damaged labels.
+        "STAMP_VOID_UNDO_HOURS": int(os.environ.get("STAMP_VOID_UNDO_HOURS", 24)),
+    }
 
 
 def flag(value: str) -> bool:

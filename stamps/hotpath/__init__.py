@@ -3,7 +3,6 @@ rate limit and its consent token (see :mod:`stamps.hotpath.serve`)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, request
@@ -18,13 +17,12 @@ from stamps.hotpath.serve import COUNTED, LIMITED, HotScan
 def init_app(app: Flask, scan_bp: Any) -> None:
     """Limit scans per client (both paths) and put the hot path in front of Flask.
 
-    ``SCAN_HOT_PATH=False`` (or ``0`` in the environment) serves every scan through the
-    full Flask view.
+    ``SCAN_HOT_PATH=False`` (or ``0`` in the environment: ``trace.config``) serves every
+    scan through the full Flask view.
     """
     from stamps.web.scan import share_location
     from trace.web import csrf
 
-    app.config.setdefault("SCAN_HOT_PATH", os.environ.get("SCAN_HOT_PATH", "1") != "0")
     set_scan_limiter(app, ScanLimiter.from_config(app.config))
     # The consent POST carries a signed token bound to its scan instead (hotpath.consent).
     csrf.exempt(share_location)

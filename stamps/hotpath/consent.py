@@ -3,7 +3,7 @@ stamp and a short time window, and a same-origin check of the POST.
 
 A scan therefore sets no cookie: the form carries everything the POST needs, and a token
 is good only for the scan it was issued with (``scan_id`` and the stamp's serial) and for
-``SCAN_CONSENT_MAX_AGE`` seconds (30 minutes by default, the scan window).
+``SCAN_CONSENT_MAX_AGE`` seconds (30 minutes by default, the scan window: ``trace.config``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.datastructures import Headers
 
 SALT = "scan-consent"
-DEFAULT_MAX_AGE = 30 * 60
 
 
 class ConsentRefused(Exception):

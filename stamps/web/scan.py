@@ -118,7 +118,7 @@ def share_location(_rest: str) -> ResponseReturnValue:
                 _signer(),
                 form.token.data or "",
                 facts.stamp.serial,
-                current_app.config.get("SCAN_CONSENT_MAX_AGE", consent.DEFAULT_MAX_AGE),
+                current_app.config["SCAN_CONSENT_MAX_AGE"],
             )
         except consent.ConsentRefused:
             abort(400)

@@ -36,3 +36,20 @@ def test_explicit_settings_win_and_production_keeps_webhooks_off_private_address
         load_config(str(tmp_path), {"AGRITRACE_ENV": "testing"})["WEBHOOK_ALLOW_PRIVATE_TARGETS"]
         is True
     )
+
+
+def test_stamp_settings_come_from_the_environment_with_their_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STAMP_VOID_UNDO_HOURS", "2")
+    monkeypatch.setenv("PROOF_TREE_CACHE_LEAVES", "10")
+    monkeypatch.setenv("SCAN_HOT_PATH", "0")
+    config = load_config(str(tmp_path), {"AGRITRACE_ENV": "testing"})
+    assert (config["STAMP_VOID_UNDO_HOURS"], config["PROOF_TREE_CACHE_LEAVES"]) == (2, 10)
+    assert config["SCAN_HOT_PATH"] is False
+    assert config["SCAN_RATE_LIMIT"] == "60 per minute"
+    assert config["SCAN_CONSENT_MAX_AGE"] == 30 * 60
+    assert config["SCAN_STORY_CACHE_SIZE"] == 8192
+    assert config["API_TOKEN_CACHE_SECONDS"] == 5  # tests (TESTING) turn the cache off
+    testing = {"AGRITRACE_ENV": "testing", "TESTING": True}
+    assert load_config(str(tmp_path), testing)["API_TOKEN_CACHE_SECONDS"] == 0

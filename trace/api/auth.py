@@ -56,7 +56,7 @@ def _cached(secret: str) -> Caller:
     saves the token and user look-ups. A revoked or disabled token is refused by every
     worker within that many seconds (0 turns the cache off; tests run with 0 by default).
     """
-    ttl = float(current_app.config.get("API_TOKEN_CACHE_SECONDS", 0 if current_app.testing else 5))
+    ttl = float(current_app.config["API_TOKEN_CACHE_SECONDS"])  # trace.config
     cache = api_callers(current_app)
     key = tokens.hash_token(secret)
     now = time.monotonic()
