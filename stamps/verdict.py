@@ -161,7 +161,7 @@ def assess(
     The lot's story is looked up first, exactly as a scan does: a story read afresh checks
     the lot's integrity, so a lot whose data changed is TAMPERED here too.
 
-    :param stories: the app's story cache (``app.extensions["stamp_stories"]``).
+    :param stories: the app's story cache (:func:`stamps.extensions.story_cache`).
     """
     from stamps.report import lot_story  # the report builds on verdicts: import when used
 
