@@ -1,10 +1,12 @@
-"""Marketplace settings, read once by ``init_app`` from the environment and the app config."""
+"""Marketplace settings, derived by ``init_app`` from the app config (``trace.config`` reads
+the environment)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
+
+from trace.config import MARKETPLACE_SETTINGS
 
 SANDBOX_CREDENTIALS = {
     "POSTMART_API_KEY": "pm-sandbox-key",
@@ -13,37 +15,19 @@ SANDBOX_CREDENTIALS = {
     "PORTAL_CLIENT_ID": "portal-sandbox-province",
     "PORTAL_CLIENT_SECRET": "portal-sandbox-secret",
 }
-NAMES = (
-    "POSTMART_URL",
-    "POSTMART_API_KEY",
-    "VOSO_URL",
-    "VOSO_CLIENT_ID",
-    "VOSO_CLIENT_SECRET",
-    "MARKETPLACE_TIMEOUT",
-    "MARKETPLACE_CONNECT_TIMEOUT",
-    "MARKETPLACE_MAX_ATTEMPTS",
-    "MARKETPLACE_BACKOFF_SECONDS",
-    "MARKETPLACE_SANDBOXES",
-    "POSTMART_SANDBOX_PORT",
-    "VOSO_SANDBOX_PORT",
-    "SANDBOX_FAULTS",
-    "PORTAL_URL",
-    "PORTAL_CLIENT_ID",
-    "PORTAL_CLIENT_SECRET",
-    "PORTAL_SANDBOX_PORT",
-    "PORTAL_SWEEP_SECONDS",
-)
+NAMES = MARKETPLACE_SETTINGS
 
 
 def marketplace_config(app_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The marketplace settings: the app config wins, then the environment, then defaults.
+    """The marketplace settings: what the app config holds (read from the environment once,
+    by ``trace.config``), then defaults.
 
     Outside production the adapters default to the sandboxes on 127.0.0.1 (ports 5101 and
     5102, the national portal's 5103) with the sandboxes' own credentials; in production
     nothing has a default, so a marketplace (or the portal) without configured credentials
     is simply not offered.
     """
-    values = {name: app_config.get(name, os.environ.get(name)) for name in NAMES}
+    values = {name: app_config.get(name) for name in NAMES}
     values = {name: value for name, value in values.items() if value not in (None, "")}
     if app_config.get("AGRITRACE_ENV") == "production":
         return {"MARKETPLACE_SANDBOXES": "0", **values}

@@ -11,8 +11,8 @@ def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
     from stamps import api, extensions, web_flags
     from stamps.proofs import StampTreeCache
-    from stamps.report import StoryCache
     from stamps.province_seed import seed_scale_command
+    from stamps.report import StoryCache
     from stamps.web import manage_bp, scan_bp
     from stamps.web_void import void_bp
     from trace.extensions import demo_seed_hooks

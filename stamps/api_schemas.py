@@ -139,8 +139,12 @@ class StampRunSchema(Schema):
 
 ScanPageSchema = page_schema(ScanSchema, "ScanPageSchema")
 FlagPageSchema = page_schema(FlagSchema, "FlagPageSchema")
+
+
 class AnomalyPageSchema(page_schema(AnomalySchema, "FlagAnomalyPageSchema")):  # type: ignore[misc]
     """A page of flagged stamps, and every lot found tampered."""
 
     tampered_lots = tampered_lots_field()
+
+
 LotStampPageSchema = page_schema(LotStampSchema, "LotStampPageSchema")

@@ -81,6 +81,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         **_worker_settings(),
         **_alert_settings(env),
         **_stamp_settings(),
+        **_marketplace_settings(),
     }
     config.update(overrides)
     # API callers are kept a few seconds per worker; tests see each token change at once.
@@ -114,6 +115,35 @@ def _alert_settings(env: str) -> dict[str, Any]:
         "ALERT_ROUND_FAILURES": int(os.environ.get("ALERT_ROUND_FAILURES", 3)),
         "CERTIFICATION_CHECK_SECONDS": float(os.environ.get("CERTIFICATION_CHECK_SECONDS", 3600.0)),
     }
+
+
+#: Marketplace and portal settings taken from the environment; the marketplace package
+#: derives its sandbox defaults from what is set (marketplace/config.py).
+MARKETPLACE_SETTINGS = (
+    "POSTMART_URL",
+    "POSTMART_API_KEY",
+    "VOSO_URL",
+    "VOSO_CLIENT_ID",
+    "VOSO_CLIENT_SECRET",
+    "MARKETPLACE_TIMEOUT",
+    "MARKETPLACE_CONNECT_TIMEOUT",
+    "MARKETPLACE_MAX_ATTEMPTS",
+    "MARKETPLACE_BACKOFF_SECONDS",
+    "MARKETPLACE_SANDBOXES",
+    "POSTMART_SANDBOX_PORT",
+    "VOSO_SANDBOX_PORT",
+    "SANDBOX_FAULTS",
+    "PORTAL_URL",
+    "PORTAL_CLIENT_ID",
+    "PORTAL_CLIENT_SECRET",
+    "PORTAL_SANDBOX_PORT",
+    "PORTAL_SWEEP_SECONDS",
+)
+
+
+def _marketplace_settings() -> dict[str, Any]:
+    """The marketplace package's section: only what the environment sets."""
+    return {name: os.environ[name] for name in MARKETPLACE_SETTINGS if os.environ.get(name)}
 
 
 def _stamp_settings() -> dict[str, Any]:

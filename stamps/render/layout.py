@@ -62,23 +62,43 @@ class LabelGrid:
         return x, y
 
 
-def _grid(name: str, columns: int, rows: int, size: tuple[float, float],
-          margins: tuple[float, float], pitch: tuple[float, float], padding: float,
-          text: tuple[float, float, float, float], name_lines: int) -> LabelGrid:
+def _grid(
+    name: str,
+    columns: int,
+    rows: int,
+    size: tuple[float, float],
+    margins: tuple[float, float],
+    pitch: tuple[float, float],
+    padding: float,
+    text: tuple[float, float, float, float],
+    name_lines: int,
+) -> LabelGrid:
     """Build a grid from millimetres (label size, left/top margins, pitch) and text sizes."""
     return LabelGrid(
-        name, columns, rows, size[0] * MM, size[1] * MM, margins[0] * MM, margins[1] * MM,
-        pitch[0] * MM, pitch[1] * MM, padding * MM, *text, name_lines,
+        name,
+        columns,
+        rows,
+        size[0] * MM,
+        size[1] * MM,
+        margins[0] * MM,
+        margins[1] * MM,
+        pitch[0] * MM,
+        pitch[1] * MM,
+        padding * MM,
+        *text,
+        name_lines,
     )
 
 
 GRIDS: dict[str, LabelGrid] = {
     # 24 labels of 63.5 x 33.9 mm (the common "L7159" A4 stock)
-    "3x8": _grid("3x8", 3, 8, (63.5, 33.9), (7.25, 12.9), (66.0, 33.9), 2.5,
-                 (8.0, 7.0, 8.0, 6.5), 2),
+    "3x8": _grid(
+        "3x8", 3, 8, (63.5, 33.9), (7.25, 12.9), (66.0, 33.9), 2.5, (8.0, 7.0, 8.0, 6.5), 2
+    ),
     # 65 labels of 38.1 x 21.2 mm (the common "L7651" A4 stock)
-    "5x13": _grid("5x13", 5, 13, (38.1, 21.2), (4.75, 10.7), (40.6, 21.2), 1.5,
-                  (6.0, 5.5, 6.0, 5.0), 1),
+    "5x13": _grid(
+        "5x13", 5, 13, (38.1, 21.2), (4.75, 10.7), (40.6, 21.2), 1.5, (6.0, 5.5, 6.0, 5.0), 1
+    ),
 }
 
 
@@ -101,7 +121,12 @@ class TextBlock(NamedTuple):
 
 
 def text_block(
-    grid: LabelGrid, regular: PdfFont, bold: PdfFont, *, name: str, lot: str,
+    grid: LabelGrid,
+    regular: PdfFont,
+    bold: PdfFont,
+    *,
+    name: str,
+    lot: str,
     caption: tuple[str, ...],
 ) -> TextBlock:
     """Fit the text into the label's column, centred vertically, leaving a serial slot.

@@ -20,7 +20,9 @@ CREATE = "POST /api/v2/items"
 
 
 def many_products(session: Session, farm: Farm, count: int) -> list[tuple[int, int]]:
-    """``count`` more products of the farm, each with a lot, listed on voso: (product, lot)."""
+    """``count`` more products of the farm, each with a lot on sale (one stamp), listed on
+    voso: (product, lot). A lot going on sale changes what a listing shows (its lots), so
+    it is listed with one already; the stamps minted later change only its stock."""
     made = []
     for n in range(count):
         product = holdings.add_product(
@@ -33,6 +35,7 @@ def many_products(session: Session, farm: Farm, count: int) -> list[tuple[int, i
             lots.NewLot(product.id, f"B-{n}", date.today() - timedelta(days=1), "100", "kg", None),  # type: ignore[arg-type]
             date.today(),
         )
+        stamp(session, farm, 1, lot.id)  # type: ignore[arg-type]
         choice = [ListingChoice("voso", True, "30000", "40")]
         save_listings(session, farm.actor, product.id, choice, ["voso"])  # type: ignore[arg-type]
         made.append((product.id, lot.id))
@@ -44,10 +47,10 @@ def test_stock_changes_of_many_listings_go_in_ceil_n_over_50_calls(
 ) -> None:
     voso_admin.unlimited()
     made = many_products(session, farm_a, 55)
-    work()
+    work(limit=1000)
     created = voso_admin.stats()["paths"]
     assert created[CREATE] == 55  # first creates stay one call per listing
-    assert {item["doc"]["stock"] for item in voso_admin.listings()} == {0}  # no stamps yet
+    assert {item["doc"]["stock"] for item in voso_admin.listings()} == {1}
 
     for _, lot_id in made:  # stamps activated on every lot: 55 products change stock at once
         stamp(session, farm_a, 3, lot_id)
@@ -56,9 +59,9 @@ def test_stock_changes_of_many_listings_go_in_ceil_n_over_50_calls(
     paths = voso_admin.stats()["paths"]
     assert paths[PRICE_STOCK] == math.ceil(55 / 50) == 2
     assert paths[CREATE] == 55 and "POST /api/v2/items/{id}/update" not in paths
-    assert {item["doc"]["stock"] for item in voso_admin.listings()} == {3}
+    assert {item["doc"]["stock"] for item in voso_admin.listings()} == {4}
     rows = session.exec(select(ListingSync)).all()
-    assert {(row.state, row.sent_stock) for row in rows} == {(ListingState.LISTED, 3)}
+    assert {(row.state, row.sent_stock) for row in rows} == {(ListingState.LISTED, 4)}
     assert session.exec(select(Job).where(Job.kind == JOB_SYNC_PRICE_STOCK)).all()
 
 
@@ -78,7 +81,7 @@ def test_an_item_the_batch_refuses_is_sent_again_on_its_own(
     paths = voso_admin.stats()["paths"]
     assert paths[PRICE_STOCK] == 1  # one batch of 3: one item refused (unlisted)
     assert paths["POST /api/v2/items/{id}/update"] == 1  # a full update of it relists it
-    assert {(i["status"], i["doc"]["stock"]) for i in voso_admin.listings()} == {("NORMAL", 2)}
+    assert {(i["status"], i["doc"]["stock"]) for i in voso_admin.listings()} == {("NORMAL", 3)}
 
 
 def test_a_batch_that_fails_for_now_is_retried_whole(
@@ -93,6 +96,6 @@ def test_a_batch_that_fails_for_now_is_retried_whole(
     work()
 
     assert voso_admin.stats()["paths"][PRICE_STOCK] == 2  # failed once, then all four at once
-    assert {item["doc"]["stock"] for item in voso_admin.listings()} == {1}
+    assert {item["doc"]["stock"] for item in voso_admin.listings()} == {2}
     rows = session.exec(select(ListingSync)).all()
     assert {row.state for row in rows} == {ListingState.LISTED}

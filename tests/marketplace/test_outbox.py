@@ -114,11 +114,13 @@ def test_a_price_change_propagates_without_a_new_listing(
 def test_a_new_lot_reaches_the_listing_through_the_outbox(
     app: Flask, session: Session, farm_a: Farm, work: Callable[..., int], voso_admin: SandboxAdmin
 ) -> None:
+    stamp(session, farm_a, 2)  # lots on sale are lots with stamps to sell
     offer(session, farm_a, on=["voso"])
     work()
     new = lots.NewLot(farm_a.product_id, "TL-2", date.today(), "300", "kg", farm_a.plot_id)
     lot = lots.create_lot(session, farm_a.actor, new, date.today())
     assert session.exec(select(Job).where(Job.kind == "marketplace.sync_product")).all()
+    stamp(session, farm_a, 2, lot.id)  # type: ignore[arg-type]
     work()
     [vo] = remote(voso_admin, gtin(session, farm_a))
     assert [entry["lot_code"] for entry in vo["doc"]["traceability"]["lots"]] == ["TL-2", "TL-1"]
