@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from trace.gs1 import encode_ai_value
 from trace.i18n import _l
 from trace.models import Event
 from trace.models.epcis import CapturedEvent
@@ -91,7 +92,7 @@ def _captured_stage(event: CapturedEvent) -> dict[str, Any]:
 def passport_content(document: dict[str, Any], stages: list[dict[str, Any]]) -> dict[str, Any]:
     """The passport as anchored: plain data taken from the lot document and its stages."""
     product, producer, lot = document["product"], document["producer"], document["lot"]
-    trace_code = f"{_CANONICAL_DL}/01/{product['gtin']}/10/{_pct(lot['code'])}"
+    trace_code = f"{_CANONICAL_DL}/01/{product['gtin']}/10/{encode_ai_value(lot['code'])}"
     passport = {
         "product": {**product, "image": None},
         "operator": {
@@ -211,8 +212,3 @@ def _origin_place(origin: dict[str, Any]) -> dict[str, Any]:
             "address": {"@type": "PostalAddress", "addressRegion": origin["province"]},
         }
     }
-
-
-def _pct(value: str) -> str:
-    safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-    return "".join(c if c in safe else f"%{ord(c):02X}" for c in value)

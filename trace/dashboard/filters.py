@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
 
 from trace.dashboard.charts import LOCAL_OFFSET_HOURS
 from trace.dashboard.districts import BY_KEY, district_key
@@ -144,12 +143,3 @@ def registered_districts(session: Session) -> list[str]:
     """Every distinct district name producers registered."""
     statement = select(Producer.district).group_by(Producer.district)
     return list(session.exec(statement).all())
-
-
-def district_counts(session: Session, statement: Select[str, Any]) -> dict[str, int]:
-    """Sum (registered district name, n) rows into district keys."""
-    totals: dict[str, int] = {}
-    for name, amount in session.exec(statement).all():
-        key = district_key(name)
-        totals[key] = totals.get(key, 0) + int(amount or 0)
-    return totals
