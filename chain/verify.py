@@ -20,7 +20,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -164,7 +164,9 @@ def load_bundle(path: str) -> ProofBundle:
     return parse_bundle(data)
 
 
-def trusted_nodes(rpc: str | None, trusted_file: str | None, environ: dict[str, str]) -> list[str]:
+def trusted_nodes(
+    rpc: str | None, trusted_file: str | None, environ: Mapping[str, str]
+) -> list[str]:
     """The nodes to check against: ``--rpc`` alone, else the environment's and the file's.
 
     Raises:
@@ -226,14 +228,12 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     args = _arguments(argv)
     try:
         bundle = load_bundle(args.bundle)
-        nodes = trusted_nodes(
-            args.rpc, args.trusted, dict(os.environ if environ is None else environ)
-        )
+        nodes = trusted_nodes(args.rpc, args.trusted, os.environ if environ is None else environ)
         if bundle.rpc_hint and bundle.rpc_hint not in nodes:
             print(f"the bundle suggests {bundle.rpc_hint} (a hint only: not trusted, not used)")
         checks = check_paths(bundle)
