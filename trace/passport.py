@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from trace.gs1 import encode_ai_value
+from trace.gs1 import dl_uri_unchecked
 from trace.i18n import _l
 from trace.models import Event
 from trace.models.epcis import CapturedEvent
@@ -37,7 +37,6 @@ FIELD_LABELS = {
     "stages": _l("at least one supply-chain event"),
     "certificates": _l("the standards applied (a certificate)"),
 }
-_CANONICAL_DL = "https://id.gs1.org"
 JSONLD_CONTEXT: dict[str, Any] = {
     "@vocab": "https://schema.org/",
     "gs1": "https://gs1.org/voc/",
@@ -92,7 +91,7 @@ def _captured_stage(event: CapturedEvent) -> dict[str, Any]:
 def passport_content(document: dict[str, Any], stages: list[dict[str, Any]]) -> dict[str, Any]:
     """The passport as anchored: plain data taken from the lot document and its stages."""
     product, producer, lot = document["product"], document["producer"], document["lot"]
-    trace_code = f"{_CANONICAL_DL}/01/{product['gtin']}/10/{encode_ai_value(lot['code'])}"
+    trace_code = dl_uri_unchecked(None, [("01", product["gtin"]), ("10", lot["code"])])
     passport = {
         "product": {**product, "image": None},
         "operator": {

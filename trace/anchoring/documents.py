@@ -63,10 +63,14 @@ def build_document(
         recorded under it is checked against.
     :raises LookupError: unknown lot.
     """
+    return lot_document(_facts(session, lot_id), schema)
+
+
+def _facts(session: Session, lot_id: int) -> LotFacts:
     facts = gather_facts(session, [lot_id]).get(lot_id)
     if facts is None:
         raise LookupError(f"no lot {lot_id}")
-    return lot_document(facts, schema)
+    return facts
 
 
 def build_documents(
@@ -183,12 +187,13 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
 
     :returns: the new version, or None (unchanged, or tampered).
     """
-    document = build_document(session, lot_id)
+    facts = _facts(session, lot_id)
+    document = lot_document(facts)
     text, digest = encoded(document)
     latest = latest_version(session, lot_id)
     if latest is not None and latest.doc_hash == digest:
         return None
-    if latest is not None and not _succeeds(session, json.loads(latest.canonical_json), document):
+    if latest is not None and not _succeeds(facts, json.loads(latest.canonical_json), document):
         mark_tampered(session, lot_id)
         return None
     version = LotDocument(
@@ -203,11 +208,10 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
     return version
 
 
-def _succeeds(session: Session, old: dict[str, Any], new: dict[str, Any]) -> bool:
+def _succeeds(facts: LotFacts, old: dict[str, Any], new: dict[str, Any]) -> bool:
     """:func:`is_successor`, comparing a schema-1 document with the schema-1 view of the data."""
     if old.get("schema") == SCHEMA_1 and new["schema"] != SCHEMA_1:
-        same_kind = build_document(session, new["lot"]["id"], schema=SCHEMA_1)
-        return is_successor(old, same_kind)
+        return is_successor(old, lot_document(facts, SCHEMA_1))
     return is_successor(old, new)
 
 
