@@ -282,9 +282,7 @@ def _own_run(session: Session, actor: Actor, run_id: int) -> StampRun:
 
 def runs_of_lot(session: Session, lot_id: int) -> list[StampRun]:
     """A lot's runs, newest first."""
-    statement = select(StampRun).where(
-        StampRun.lot_id == lot_id, col(StampRun.pending_until).is_(None)
-    )
+    statement = select(StampRun).where(StampRun.lot_id == lot_id, mint_runs.published())
     return list(session.exec(statement.order_by(col(StampRun.id).desc())))
 
 
@@ -293,7 +291,7 @@ def status_counts(session: Session, lot_id: int) -> dict[str, int]:
     statement = (
         select(Stamp.status, func.count())
         .join(StampRun, col(StampRun.id) == Stamp.run_id)
-        .where(Stamp.lot_id == lot_id, col(StampRun.pending_until).is_(None))
+        .where(Stamp.lot_id == lot_id, mint_runs.published())
         .group_by(Stamp.status)
     )
     return {status: n for status, n in session.exec(statement)}

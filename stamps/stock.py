@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, ScalarSelect, func
 from sqlmodel import Session, col, select
 
+from stamps.mint_runs import published
 from stamps.models import Stamp, StampRun, StampStatus
 from trace.models import Lot, Product
 
@@ -56,7 +57,7 @@ def units_stamped(session: Session, lot_id: int, counted: StampStatus) -> Decima
         .where(
             Stamp.lot_id == lot_id,
             col(Stamp.status).in_(statuses),
-            col(StampRun.pending_until).is_(None),
+            published(),
         )
     )
     return Decimal(str(session.exec(statement).one()))

@@ -28,6 +28,7 @@ from trace.models import Lot
 from trace.models.base import utcnow
 from trace.services.access import Actor, owned, producer_for_change
 from trace.services.checks import Checks
+from trace.services.lots import lock_lot
 
 MAX_LABELS = 1_000
 """Labels one void may change (15 sheets of 65): more is more likely a mistake."""
@@ -191,7 +192,7 @@ def void_labels(session: Session, actor: Actor, lot_id: int, previewed: list[Lab
     labels = [label for label in previewed if label.voidable]
     if not labels:
         raise ValidationError({"labels": _l("None of these labels can be voided.")})
-    _locked_lot(session, lot_id)
+    lock_lot(session, lot_id)  # minting, activation and undo lock it too
     ids = [label.stamp_id for label in labels]
     result = session.execute(
         update(Stamp)
@@ -206,18 +207,6 @@ def void_labels(session: Session, actor: Actor, lot_id: int, previewed: list[Lab
             {"labels": _l("Some of these labels changed since the preview. Check them again.")}
         )
     return _record(session, actor, lot_id, StampVoidAction.VOID, labels, None)
-
-
-def _locked_lot(session: Session, lot_id: int) -> Lot:
-    """The lot, its row locked until the transaction ends (PostgreSQL ``FOR UPDATE``).
-
-    Minting and activation lock the same row, so a restored label and a new run cannot
-    both pass the mass balance; SQLite has one writer.
-    """
-    lot = session.get(Lot, lot_id, with_for_update=True, populate_existing=True)
-    if lot is None:
-        raise NotFound()
-    return lot
 
 
 def _by_status(labels: list[Label]) -> list[tuple[str, list[int]]]:
@@ -250,7 +239,7 @@ def undo_void(
     if void is None or void.action != StampVoidAction.VOID:
         raise NotFound()
     owned(session, actor, Lot, void.lot_id)
-    lot = _locked_lot(session, void.lot_id)
+    lot = lock_lot(session, void.lot_id)
     labels = [Label(**entry) for entry in void.stamps]
     try:
         _check_undoable(session, void, window, now or utcnow())
