@@ -22,12 +22,14 @@ from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from itsdangerous import TimestampSigner
 from markupsafe import Markup
+from sqlmodel import Session
 from wtforms import HiddenField, SelectField
 
 from stamps.extensions import proof_trees, story_cache
 from stamps.flag_review import flag_notes
 from stamps.hotpath import consent
 from stamps.hotpath.page import render_scan_page
+from stamps.hotpath.serve import representation
 from stamps.identity import MalformedStampPath, StampKey, is_well_formed_serial, parse_stamp_path
 from stamps.places import PROVINCES, Place, place_from_coordinates
 from stamps.proofs import ProofPending, proof_bundle, proof_filename, rpc_hint_for
@@ -45,8 +47,7 @@ from trace.db import get_session
 from trace.downloads import download_headers
 from trace.extensions import chain_client
 from trace.i18n import _l
-
-LINKSET = "application/linkset+json"
+from trace.models import Lot
 
 
 class LocationForm(FlaskForm):
@@ -94,7 +95,7 @@ def scan(_rest: str) -> ResponseReturnValue:
         str(get_locale()),
         _location_form(scanned.scan_id, facts.stamp.serial),
         flag_notes(session, facts.stamp),
-        lot_alerted(session, facts.lot.id, AlertKind.TAMPER_DETECTED),  # type: ignore[arg-type]
+        _alerted(session, facts.lot),
     )
 
 
@@ -161,13 +162,14 @@ def _raw_path() -> str:
 
 
 def _representation() -> str:
-    accept = request.accept_mimetypes
-    best = accept.best_match([LINKSET, "application/json", "text/html"], default="text/html")
-    if best == LINKSET and accept[LINKSET] > accept["text/html"]:
-        return "linkset"
-    if best == "application/json" and accept["application/json"] > accept["text/html"]:
-        return "json"
-    return "html"
+    return representation(request.accept_mimetypes)
+
+
+def _alerted(session: Session, lot: Lot) -> bool:
+    """Whether inspectors were alerted of the lot's tampering (the page says so only then)."""
+    if lot.tampered_at is None:
+        return False
+    return lot_alerted(session, lot.id, AlertKind.TAMPER_DETECTED)  # type: ignore[arg-type]
 
 
 def _malformed(reason: str) -> ResponseReturnValue:
