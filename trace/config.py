@@ -60,10 +60,18 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MINT_MAX_STAMPS_PER_DAY": int(os.environ.get("MINT_MAX_STAMPS_PER_DAY", 1_000_000)),
         # POST /chain/rpc (embedded chain only) runs EVM code for anonymous callers.
         "CHAIN_RPC_RATE_LIMIT": os.environ.get("CHAIN_RPC_RATE_LIMIT", "60 per minute"),
-        "CHAIN_RPC_GAS_CAP": int(os.environ.get("CHAIN_RPC_GAS_CAP", 1_000_000)),
-        "CHAIN_RPC_MAX_BATCH": int(os.environ.get("CHAIN_RPC_MAX_BATCH", 10)),
-        "CHAIN_RPC_TIME_LIMIT": float(os.environ.get("CHAIN_RPC_TIME_LIMIT", 1.0)),
-        "CHAIN_RPC_LOCK_WAIT": float(os.environ.get("CHAIN_RPC_LOCK_WAIT", 2.0)),
+        # Gas cap, batch size, time limit, lock wait: their defaults and types are
+        # chain.rpc_bridge.RpcLimits'; only what the environment sets is passed on.
+        **{
+            name: os.environ[name]
+            for name in (
+                "CHAIN_RPC_GAS_CAP",
+                "CHAIN_RPC_MAX_BATCH",
+                "CHAIN_RPC_TIME_LIMIT",
+                "CHAIN_RPC_LOCK_WAIT",
+            )
+            if os.environ.get(name)
+        },
         # Failed logins allowed per client address and per account (the email typed,
         # known or not) before the login page answers 429 with Retry-After; Flask-Limiter
         # syntax. Successful logins do not count.
