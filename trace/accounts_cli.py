@@ -9,13 +9,14 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from trace.db import get_session
 from trace.errors import ValidationError
-from trace.models import Role, User
+from trace.models import Role
 from trace.services import tokens
 from trace.services.access import Actor
+from trace.services.accounts import create_user, find_user
 
 
 def init_app(app: Flask) -> None:
@@ -35,8 +36,6 @@ def create_user_command(
     email: str, role: str, producer_id: int | None, password: str, full_name: str
 ) -> None:
     """Create an account for an operator, inspector or farmer."""
-    from trace.services.accounts import create_user
-
     try:
         user = create_user(
             get_session(),
@@ -48,9 +47,7 @@ def create_user_command(
             full_name=full_name,
         )
     except ValidationError as error:
-        raise click.ClickException(
-            "; ".join(f"{field}: {message}" for field, message in error.errors.items())
-        ) from None
+        raise _click_error(error) from None
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
@@ -71,9 +68,7 @@ def create_token_command(email: str, scopes: str, expires_days: int | None, labe
             session, operator, email, scopes.split(","), expires_days, label
         )
     except ValidationError as error:
-        raise click.ClickException(
-            "; ".join(f"{field}: {message}" for field, message in error.errors.items())
-        ) from None
+        raise _click_error(error) from None
     click.echo(issued.secret)
     click.echo(
         f"Token {issued.token.id} for {email} ({issued.token.scopes}) - store it now, "
@@ -83,7 +78,14 @@ def create_token_command(email: str, scopes: str, expires_days: int | None, labe
 
 
 def _owner_id(session: Session, email: str) -> int:
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    user = find_user(session, email)
     if user is None or user.id is None:
         raise click.ClickException(f"No user with email {email}.")
     return user.id
+
+
+def _click_error(error: ValidationError) -> click.ClickException:
+    """The console's message for a refused command: ``field: message; ...``."""
+    return click.ClickException(
+        "; ".join(f"{field}: {message}" for field, message in error.errors.items())
+    )

@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     resolver.init_app(app)  # after the scan page: its /01/ view hands over to the resolver
     if "chain_rpc" in app.blueprints:  # /chain/rpc runs EVM code for anonymous callers
-        rpc_limit = app.config.get("CHAIN_RPC_RATE_LIMIT", "60 per minute")
+        rpc_limit = app.config["CHAIN_RPC_RATE_LIMIT"]  # trace.config
         rate_limiter(app).limit(rpc_limit)(cast(Blueprint, app.blueprints["chain_rpc"]))
     marketplace.init_app(app)
     _offer_seams(app)

@@ -178,7 +178,7 @@ def store_certificate_pdf(upload_folder: str, content: bytes) -> str:
 def _check_pdf(checks: Checks, pdf: CertificateFile, max_bytes: int) -> None:
     if len(pdf.content) > max_bytes:
         checks.fail("pdf", _l("The file is larger than %(n)d MB.", n=max_bytes // (1024 * 1024)))
-    elif not pdf.content.startswith(b"%PDF-") or b"%%EOF" not in pdf.content[-2048:]:
+    elif not PDF.matches(pdf.content) or b"%%EOF" not in pdf.content[-2048:]:
         checks.fail("pdf", _l("The file is not a PDF document."))
     elif inflated_size_exceeds(pdf.content, MAX_INFLATED_BYTES):
         checks.fail("pdf", _l("The PDF expands to far more data than a certificate holds."))
