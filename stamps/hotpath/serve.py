@@ -336,7 +336,7 @@ class HotScan:
 
 
 def representation(accept: MIMEAccept) -> str:
-    """``html``, ``json`` or ``linkset``, as :func:`stamps.web.scan._representation` decides."""
+    """``html``, ``json`` or ``linkset`` (both paths of the scan page decide by this)."""
     best = accept.best_match([LINKSET, "application/json", "text/html"], default="text/html")
     if best == LINKSET and accept[LINKSET] > accept["text/html"]:
         return "linkset"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 from sqlalchemy.sql import Executable
 
+from stamps.mint_runs import published
 from stamps.models import CloneThreshold, Scan, Stamp, StampRun
 from stamps.report import _STORY_VERSION
 from trace.models import Lot, Plot, Producer, Product
@@ -70,8 +71,7 @@ FIND_STAMP = (
     .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
     .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
     .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
-    # Not of a run still being minted (as in stamps.scanning).
-    .where(_STAMP.c.serial == bindparam("serial"), _RUN.c.pending_until.is_(None))
+    .where(_STAMP.c.serial == bindparam("serial"), published())  # not of a run being minted
 )
 #: The client's last counted scan of the stamp inside the scan window (as in scanning).
 _SCANS = Scan.__table__  # type: ignore[attr-defined]
