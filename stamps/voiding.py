@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from stamps.identity import MalformedStampPath, normalize_serial, parse_stamp_path
+from stamps.mint_runs import published
 from stamps.minting import check_mass_balance
 from stamps.models import Stamp, StampRun, StampStatus, StampVoid, StampVoidAction
 from trace.errors import NotFound, ValidationError
@@ -92,7 +93,7 @@ def _ends(first: Any, last: Any) -> tuple[tuple[str, Any], tuple[str, Any]]:
 
 def _run_of_lot(checks: Checks, session: Session, lot_id: int, run_id: Any) -> StampRun | None:
     run = session.get(StampRun, _whole(run_id) or 0)
-    if run is None or run.lot_id != lot_id:
+    if run is None or run.lot_id != lot_id or run.pending_until is not None:  # still minting
         checks.fail("run", _l("Choose one of this lot's runs."))
         return None
     return run
@@ -159,7 +160,8 @@ def _labels_with_positions(session: Session, lot: Lot, serials: set[str]) -> lis
         return []
     runs = (
         select(Stamp.run_id)
-        .where(Stamp.lot_id == lot.id, col(Stamp.serial).in_(serials))
+        .join(StampRun, col(StampRun.id) == Stamp.run_id)
+        .where(Stamp.lot_id == lot.id, col(Stamp.serial).in_(serials), published())
         .distinct()
     )
     position = func.row_number().over(partition_by=col(Stamp.run_id), order_by=col(Stamp.serial))

@@ -13,10 +13,11 @@ from flask import Flask
 from PIL import Image
 from sqlmodel import Session, col, select
 
-from stamps import mint_runs, minting
+from stamps import mint_runs, minting, voiding
 from stamps.models import Stamp, StampRun
 from tests.registry_fixtures import Farm, login
 from trace.app import close_app, create_app
+from trace.errors import ValidationError
 from trace.models import Lot, Product
 from trace.services import tokens
 from trace.services.access import Actor
@@ -123,3 +124,15 @@ def test_label_sheets_leave_out_a_run_being_minted(
     login(client, farm_a.user.email)
     assert client.get(f"/runs/{lot2.run.id}/labels.pdf").status_code == 200
     assert client.get(f"/runs/{lot2.pending_run}/labels.pdf").status_code == 404
+
+
+def test_labels_of_a_run_being_minted_cannot_be_voided(
+    session: Session, farm_a: Farm, lot2: Lot2
+) -> None:
+    """Its stamps may yet be discarded with the run: a void must not name them."""
+    with pytest.raises(ValidationError):
+        voiding.labels_by_position(session, farm_a.actor, lot2.lot_id, lot2.pending_run, 1, 2)
+    with pytest.raises(ValidationError):
+        voiding.labels_by_serial(session, farm_a.actor, lot2.lot_id, "\n".join(WRITTEN))
+    published = voiding.labels_by_serial(session, farm_a.actor, lot2.lot_id, lot2.published[0])
+    assert [label.serial for label in published] == [lot2.published[0]]
