@@ -24,6 +24,7 @@ from trace.db import get_session
 from trace.downloads import download_headers
 from trace.extensions import chain_client
 from trace.gs1 import MalformedDigitalLink, gtin_dl_uri, parse_gtin_dl_path
+from trace.models.base import stored_id
 
 resolver_bp = Blueprint("resolver", __name__, template_folder="../templates")
 WELL_KNOWN = "/.well-known/gs1resolver"
@@ -95,7 +96,7 @@ def linkset_context() -> ResponseReturnValue:
 @resolver_bp.get("/<dlz:segment>")
 def compressed(segment: str) -> ResponseReturnValue:
     """A compressed Digital Link: answered as its uncompressed URI, with owl:sameAs."""
-    from stamps.resolver.routing import dispatch, uncompressed_uri
+    from stamps.resolver.routing import dispatch, uncompressed_uri, with_query
 
     try:
         elements = decompress(segment)
@@ -110,9 +111,7 @@ def compressed(segment: str) -> ResponseReturnValue:
     if request.args.get("linkType") or wants_linkset:
         answered = dispatch(path, same_as=full)
     if answered is None:
-        query = request.query_string.decode("latin-1")
-        joiner = "&" if "?" in full else "?"
-        answered = redirect(f"{full}{joiner}{query}" if query else full, 307)
+        answered = redirect(with_query(full), 307)
     response = current_app.make_response(answered)
     link = response.headers.get("Link")
     same_as = f'<{full}>; rel="owl:sameAs"'
@@ -123,17 +122,16 @@ def compressed(segment: str) -> ResponseReturnValue:
 @resolver_bp.get("/passports/<path:_rest>")
 def passport(_rest: str) -> ResponseReturnValue:
     """A lot's digital product passport as JSON-LD (``/passports/01/{gtin}/10/{lot}.jsonld``)."""
-    from stamps.resolver.pages import lot_facts
+    from trace.anchoring.documents import build_document
     from trace.passport import passport_jsonld
 
     target = _lot_target(".jsonld")
-    if target is None:
+    if target is None or target.lot is None:
         return {"detail": "no such lot"}, 404
-    base = current_app.config["PUBLIC_BASE_URL"]
-    from datetime import date
-
-    facts = lot_facts(get_session(), target, base, date.today())
-    body = json.dumps(passport_jsonld(facts["passport"], facts["uri"]), ensure_ascii=False)
+    lot, base = target.lot, current_app.config["PUBLIC_BASE_URL"]
+    passport = build_document(get_session(), stored_id(lot))["passport"]
+    uri = gtin_dl_uri(base, target.product.gtin, lot=lot.code)
+    body = json.dumps(passport_jsonld(passport, uri), ensure_ascii=False)
     response = Response(body, content_type="application/ld+json; charset=utf-8")
     response.headers.update(
         download_headers(f"passport-{target.product.gtin}-{_safe(target)}.jsonld")
@@ -151,7 +149,7 @@ def lot_proof(_rest: str) -> ResponseReturnValue:
         return {"detail": "no such lot"}, 404
     hint = rpc_hint_for(current_app.config, chain_client(current_app))
     try:
-        bundle = lot_proof_bundle(get_session(), target.lot.id, hint)  # type: ignore[arg-type]
+        bundle = lot_proof_bundle(get_session(), stored_id(target.lot), hint)
     except ProofPending as pending:
         return {"status": "pending", "detail": str(pending)}, 409
     except InvalidProof as invalid:

@@ -73,7 +73,7 @@ def dispatch(raw_path: str, same_as: str | None = None) -> ResponseReturnValue |
     if link_type is not None:
         return _follow(link_type, links, target)
     if serial_level and target.level == "serial":  # a trailing slash on a known stamp
-        return redirect(_with_query(trimmed), 308)
+        return redirect(with_query(trimmed), 308)
     return page(session, target, links)
 
 
@@ -215,7 +215,7 @@ def _follow(link_type: str, links: Linkset, target: Target) -> ResponseReturnVal
         if target.level == "serial":
             return None  # type: ignore[return-value]  # the scan view shows the stamp
         return page(session, target, links)
-    response = redirect(_with_query(chosen.href), 307)
+    response = redirect(with_query(chosen.href), 307)
     response.headers["Link"] = links.link_header(linkset_url(links.anchor))
     return response
 
@@ -226,7 +226,7 @@ def _best(candidates: list[Link]) -> Link:
     return max(candidates, key=lambda link: accept[link.type])
 
 
-def _with_query(href: str) -> str:
+def with_query(href: str) -> str:
     """Pass the whole query string on, as GS1 requires of a redirecting resolver."""
     if not request.query_string:
         return href
