@@ -49,3 +49,11 @@ def marketplace_config(app_config: Mapping[str, Any]) -> dict[str, Any]:
 def flag(value: Any) -> bool:
     """A boolean setting given as text ("1", "true", "yes") or a bool."""
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def http_timeout(config: Mapping[str, Any]) -> tuple[float, float]:
+    """The (connect, read) timeout of every call to a marketplace or the portal."""
+    return (
+        float(config.get("MARKETPLACE_CONNECT_TIMEOUT", 3.05)),
+        float(config.get("MARKETPLACE_TIMEOUT", 10)),
+    )

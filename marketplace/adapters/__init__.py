@@ -7,6 +7,7 @@ from typing import Any
 
 from marketplace.adapters.postmart import PostmartAdapter
 from marketplace.adapters.voso import VosoAdapter
+from marketplace.config import http_timeout
 from marketplace.http import HttpClient
 from marketplace.protocol import MarketplaceAdapter
 
@@ -20,10 +21,7 @@ def build_adapters(config: Mapping[str, Any]) -> dict[str, MarketplaceAdapter]:
         ``VOSO_CLIENT_ID``, ``VOSO_CLIENT_SECRET``, ``MARKETPLACE_TIMEOUT``).
     :returns: adapters by marketplace name.
     """
-    timeout = (
-        float(config.get("MARKETPLACE_CONNECT_TIMEOUT", 3.05)),
-        float(config.get("MARKETPLACE_TIMEOUT", 10)),
-    )
+    timeout = http_timeout(config)
     adapters: dict[str, MarketplaceAdapter] = {}
     if config.get("POSTMART_URL") and config.get("POSTMART_API_KEY"):
         http = HttpClient(config["POSTMART_URL"], timeout)

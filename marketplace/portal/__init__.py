@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask, current_app
 from sqlmodel import Session
 
-from marketplace.extensions import portal_settings, set_portal_settings
+from marketplace.config import http_timeout
+from marketplace.extensions import portal_settings, set_portal_settings, sync_settings
 from marketplace.http import HttpClient
 from marketplace.portal.client import PortalClient
 from marketplace.portal.services import (
@@ -19,7 +20,6 @@ from marketplace.portal.services import (
     recall_hook,
 )
 from marketplace.portal.sync import PortalSettings, sync_producer
-from marketplace.sync import SyncSettings
 from trace import jobs
 from trace.extensions import db_engine
 from trace.services.recall import register_recall_hook
@@ -29,7 +29,8 @@ def init_app(app: Flask, config: Mapping[str, Any]) -> None:
     """Build the portal client (when configured), register its jobs, recall hook and pages.
 
     :param config: the marketplace settings (``PORTAL_URL``, ``PORTAL_CLIENT_ID``,
-        ``PORTAL_CLIENT_SECRET``, ``PORTAL_SWEEP_SECONDS`` and the shared timeouts/backoff).
+        ``PORTAL_CLIENT_SECRET``, ``PORTAL_SWEEP_SECONDS`` and the shared timeouts); the
+        retry policy is the listing sync's, so ``marketplace.init_app`` sets that up first.
     """
     from marketplace.portal import web
 
@@ -40,21 +41,12 @@ def init_app(app: Flask, config: Mapping[str, Any]) -> None:
         and config.get("PORTAL_CLIENT_SECRET")
     ):
         return
-    timeout = (
-        float(config.get("MARKETPLACE_CONNECT_TIMEOUT", 3.05)),
-        float(config.get("MARKETPLACE_TIMEOUT", 10)),
-    )
     client = PortalClient(
-        HttpClient(config["PORTAL_URL"], timeout),
+        HttpClient(config["PORTAL_URL"], http_timeout(config)),
         config["PORTAL_CLIENT_ID"],
         config["PORTAL_CLIENT_SECRET"],
     )
-    retry = SyncSettings(
-        adapters={},
-        base_url=app.config["PUBLIC_BASE_URL"],
-        max_attempts=int(config.get("MARKETPLACE_MAX_ATTEMPTS", 6)),
-        backoff_seconds=float(config.get("MARKETPLACE_BACKOFF_SECONDS", 2.0)),
-    )
+    retry = sync_settings(app)  # the listing sync's retry policy (set by marketplace.init_app)
     set_portal_settings(app, PortalSettings(client, app.config["PUBLIC_BASE_URL"], retry))
     registry = jobs.handlers(app)
     registry[JOB_SYNC_PRODUCER] = handle_sync_producer

@@ -61,10 +61,14 @@ def set_enrolment(
     return enrolment
 
 
-def queue_producer(session: Session, producer_id: int) -> None:
-    """Queue a push of everything of the producer's the portal lacks (caller commits)."""
+def queue_producer(session: Session, producer_id: int) -> bool:
+    """Queue a push of everything of the producer's the portal lacks (caller commits).
+
+    :returns: False when a push of the producer was already waiting.
+    """
     payload = {"producer_id": producer_id}
-    jobs.enqueue(session, JOB_SYNC_PRODUCER, payload, dedupe_key=f"portal:{producer_id}")
+    key = f"portal:{producer_id}"
+    return jobs.enqueue(session, JOB_SYNC_PRODUCER, payload, dedupe_key=key) is not None
 
 
 def push_now(session: Session, actor: Actor, producer_id: int) -> None:
@@ -100,11 +104,7 @@ def queue_enrolled(session: Session) -> int:
     :returns: how many producers were queued (those already waiting are not counted).
     """
     ids = session.exec(select(PortalEnrolment.producer_id).where(col(PortalEnrolment.enabled)))
-    queued = 0
-    for producer_id in ids:
-        payload = {"producer_id": producer_id}
-        key = f"portal:{producer_id}"
-        queued += jobs.enqueue(session, JOB_SYNC_PRODUCER, payload, dedupe_key=key) is not None
+    queued = sum(queue_producer(session, producer_id) for producer_id in ids)
     session.commit()
     return queued
 
