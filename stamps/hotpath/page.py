@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, render_template
-from markupsafe import Markup, escape
+from flask import render_template
+from markupsafe import escape
 from werkzeug.urls import _urlencode
 
 from stamps.caching import LruCache
@@ -81,11 +81,7 @@ class Pieces:
 
 
 class PageCache:
-    """Cut pages by lot story, lot facts, language, verdict and shape; least used forgotten.
-
-    :param render: renders a page for a report, language and consent token in a request
-        context (``stamps.hotpath.serve`` passes one that pushes a context of its own).
-    """
+    """Cut pages by lot story, lot facts, language, verdict and shape; least used forgotten."""
 
     def __init__(self, budget_bytes: int) -> None:
         self._cache: LruCache[tuple[Any, ...], Pieces] = LruCache(
@@ -109,7 +105,11 @@ class PageCache:
         report: Mapping[str, Any],
         facts: Mapping[str, bytes],
     ) -> bytes:
-        """The page for ``report`` from the pieces cached under ``key``; rendered on a miss."""
+        """The page for ``report`` from the pieces cached under ``key``; rendered on a miss.
+
+        :param render: renders a marked report with the token and path marks in a request
+            context (``stamps.hotpath.serve`` passes one that pushes a context of its own).
+        """
         full_key = (*key, shape)
         pieces = self._cache.get(full_key)
         if pieces is None:
@@ -177,9 +177,4 @@ def _html(value: str) -> bytes:
     return str(escape(value)).encode()
 
 
-def rendering_context(app: Flask, lang: str, path: str) -> Any:
-    """A request context for rendering a page in ``lang`` whose path is ``path``."""
-    return app.test_request_context(path, headers={"Cookie": f"lang={lang}"})
-
-
-__all__ = ["Markup", "PageCache", "Pieces", "Shape", "facts_of", "render_scan_page", "shape_of"]
+__all__ = ["PageCache", "Pieces", "Shape", "facts_of", "render_scan_page", "shape_of"]
