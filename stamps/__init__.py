@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import RateLimitExceeded
 
 
 def init_app(app: Flask) -> None:
@@ -18,19 +18,8 @@ def init_app(app: Flask) -> None:
     from trace.extensions import demo_seed_hooks
 
     # Settings (SCAN_*, PROOF_TREE_CACHE_LEAVES, STAMP_VOID_UNDO_HOURS): trace.config.
-    limiter = Limiter(
-        key_func=lambda: request.remote_addr or "unknown",
-        app=app,
-        storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
-        # No X-RateLimit-* headers on every scan: reading the window back costs a second
-        # storage round trip per scan. A refused scan still says Retry-After (``_too_many``).
-        headers_enabled=False,
-        # If Redis goes away, count in this process rather than fail consumers' scans.
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-    )
-    # Scans are limited by stamps.hotpath (one dictionary look-up, Redis leased in batches).
-    extensions.set_rate_limiter(app, limiter)
+    # Scans are limited by stamps.hotpath (one dictionary look-up, Redis leased in batches);
+    # the app's other per-client limits share one limiter (trace.extensions.rate_limiter).
     # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
     extensions.set_story_cache(app, StoryCache(app.config["SCAN_STORY_CACHE_SIZE"]))
     # Lots' stamp trees behind proof bundles, by anchored stamp set, bounded by leaves held.

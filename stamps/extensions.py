@@ -6,21 +6,14 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from flask import Flask
-    from flask_limiter import Limiter
 
     from stamps.hotpath.ratelimit import ScanLimiter
     from stamps.proofs import StampTreeCache
     from stamps.report import StoryCache
 
-RATE_LIMITER = "stamps_limiter"
 STORY_CACHE = "stamp_stories"
 PROOF_TREES = "stamp_proof_trees"
 SCAN_LIMITER = "scan_limiter"
-
-
-def rate_limiter(app: Flask) -> Limiter:
-    """The per-client limiter of the stamps' public routes (and ``/chain/rpc``)."""
-    return cast("Limiter", app.extensions[RATE_LIMITER])
 
 
 def story_cache(app: Flask) -> StoryCache:
@@ -36,11 +29,6 @@ def proof_trees(app: Flask) -> StampTreeCache:
 def scan_limiter(app: Flask) -> ScanLimiter:
     """The scans' rate limiter (per-worker windows, Redis leased in batches)."""
     return cast("ScanLimiter", app.extensions[SCAN_LIMITER])
-
-
-def set_rate_limiter(app: Flask, limiter: Limiter) -> None:
-    """Keep the per-client limiter for :func:`rate_limiter`."""
-    app.extensions[RATE_LIMITER] = limiter
 
 
 def set_story_cache(app: Flask, cache: StoryCache) -> None:

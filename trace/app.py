@@ -50,7 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     stamps.init_app(app)
     from stamps import resolver
-    from stamps.extensions import rate_limiter
+    from trace.extensions import rate_limiter
 
     resolver.init_app(app)  # after the scan page: its /01/ view hands over to the resolver
     if "chain_rpc" in app.blueprints:  # /chain/rpc runs EVM code for anonymous callers

@@ -38,6 +38,7 @@ import chain
 
 if TYPE_CHECKING:
     from flask import Flask
+    from flask_limiter import Limiter
     from sqlalchemy import ColumnElement, Engine, ScalarSelect
     from sqlmodel import Session
 
@@ -56,6 +57,7 @@ DELISTER = "delister"
 PUBLIC_LISTINGS = "public_listings"
 LOT_VERDICT = "lot_verdict"
 LOGIN_LOCKOUT = "login_lockout"
+RATE_LIMITER = "rate_limiter"
 API_CALLERS = "api_callers"
 
 #: Started by ``flask serve`` beside the web server (e.g. the sandbox marketplaces).
@@ -114,6 +116,17 @@ def api(app: Flask) -> ProblemApi:
 def set_api(app: Flask, api_: ProblemApi) -> None:
     """Keep ``api_`` as the inspector API."""
     app.extensions[API] = api_
+
+
+def rate_limiter(app: Flask) -> Limiter:
+    """The app's one per-client limiter (logins, registrations, ``/chain/rpc``; built by
+    ``trace.web.throttle``). Scans have their own cheaper bucket (``stamps.hotpath``)."""
+    return cast("Limiter", app.extensions[RATE_LIMITER])
+
+
+def set_rate_limiter(app: Flask, limiter: Limiter) -> None:
+    """Keep the app's per-client limiter for :func:`rate_limiter`."""
+    app.extensions[RATE_LIMITER] = limiter
 
 
 def login_lockout(app: Flask) -> LoginLockout:

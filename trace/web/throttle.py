@@ -26,7 +26,7 @@ from flask import Flask, Response, current_app, make_response, render_template, 
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
 
-from trace.extensions import login_lockout, set_login_lockout
+from trace.extensions import login_lockout, set_login_lockout, set_rate_limiter
 from trace.i18n import _l
 
 
@@ -74,11 +74,13 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(
         key_func=client_address,
         app=app,
-        storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"),
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        # No X-RateLimit-* headers: reading the window back costs a storage round trip.
         headers_enabled=False,
         in_memory_fallback_enabled=True,
         swallow_errors=True,
     )
+    set_rate_limiter(app, limiter)
     login: Callable[..., Any] = app.view_functions["auth.login"]
     for limit, key_func in (
         ("LOGIN_CLIENT_LIMIT", None),
