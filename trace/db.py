@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import CursorResult, Engine, Result, Select, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, Select, create_engine, event
 from sqlmodel import Session
 
 from trace import extensions
@@ -72,3 +74,27 @@ def _close_session(_exc: BaseException | None) -> None:
     if session is not None:
         session.rollback()
         session.close()
+
+
+@contextmanager
+def snapshot(bind: Engine | Connection) -> Iterator[Session]:
+    """A read-only session whose statements all see one committed state of the database.
+
+    PostgreSQL's READ COMMITTED (the default) and SQLite outside a transaction show each
+    statement whatever was committed when it started, so a writer that commits between two
+    reads tears them: a check that compares several tables (a lot's data, its recorded
+    document, its queued jobs) can then see a change without the job that came with it.
+    Here PostgreSQL runs REPEATABLE READ and SQLite one deferred read transaction; the
+    session is rolled back on exit.
+
+    :param bind: the engine, or a connection of it (a second connection is opened).
+    """
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            connection.exec_driver_sql("BEGIN")
+        with Session(connection) as session:
+            yield session
+        connection.rollback()

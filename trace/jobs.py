@@ -32,6 +32,8 @@ from trace.models.base import utcnow
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, dict[str, Any]], None]
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+#: What a running job's dedupe key becomes when it gives the key up (``enqueue``).
+RUNNING_KEY = "#running:"
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 #: A busy worker records its heartbeat this often, not once per job: a write per job
@@ -67,18 +69,31 @@ def enqueue(
     payload: dict[str, Any],
     dedupe_key: str | None = None,
     run_after: datetime | None = None,
+    *,
+    again_if_running: bool = False,
 ) -> Job | None:
     """Add a job to the caller's transaction (the caller commits).
 
-    :param dedupe_key: when a queued or running job has this key, nothing is added.
+    :param dedupe_key: when a queued job (or a running one, see ``again_if_running``) has
+        this key, nothing is added.
+    :param again_if_running: for jobs that bring something up to date with the data (a lot
+        document): a running job with the key may have read the data before the caller's
+        change, so it gives the key up (``<key>#running:<id>``) and a new job is queued
+        behind it; otherwise a running job counts as waiting.
     :returns: the new job, or None when an equivalent job is already waiting.
     """
     if dedupe_key is not None:
         waiting = session.exec(
             select(Job).where(Job.dedupe_key == dedupe_key, col(Job.status).in_([QUEUED, RUNNING]))
         ).first()
-        if waiting is not None:
+        if waiting is not None and (waiting.status == QUEUED or not again_if_running):
             return None
+        if waiting is not None:
+            session.execute(
+                update(Job)
+                .where(col(Job.id) == waiting.id)
+                .values(dedupe_key=f"{dedupe_key}{RUNNING_KEY}{waiting.id}")
+            )
         _release_finished_key(session, dedupe_key)
     job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, run_after=run_after or utcnow())
     session.add(job)

@@ -27,6 +27,7 @@ from trace.anchoring.lot_document import (
     lot_document,
     stored_stamp_root,
 )
+from trace.db import snapshot
 from trace.models import (
     Certification,
     Event,
@@ -187,18 +188,23 @@ def refresh_document(session: Session, lot_id: int) -> LotDocument | None:
 
     :returns: the new version, or None (unchanged, or tampered).
     """
-    facts = _facts(session, lot_id)
-    document = lot_document(facts)
-    text, digest = encoded(document)
-    latest = latest_version(session, lot_id)
-    if latest is not None and latest.doc_hash == digest:
-        return None
-    if latest is not None and not _succeeds(facts, json.loads(latest.canonical_json), document):
+    # One snapshot: a change committed while the facts are read would otherwise tear them
+    # into a document no state of the lot ever gave (its own job re-runs after this one).
+    with snapshot(session.get_bind()) as consistent:
+        facts = _facts(consistent, lot_id)
+        document = lot_document(facts)
+        text, digest = encoded(document)
+        latest = latest_version(consistent, lot_id)
+        if latest is not None and latest.doc_hash == digest:
+            return None
+        follows = latest is None or _succeeds(facts, json.loads(latest.canonical_json), document)
+        number = latest.version + 1 if latest else 1
+    if not follows:
         mark_tampered(session, lot_id)
         return None
     version = LotDocument(
         lot_id=lot_id,
-        version=latest.version + 1 if latest else 1,
+        version=number,
         canonical_json=text,
         doc_hash=digest,
         stamp_root=stored_stamp_root(document),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from chain.canonical import document_hash
 from chain.merkle import leaf_hash, process_proof
@@ -17,7 +17,12 @@ from trace.anchoring.documents import (
     mark_tampered,
 )
 from trace.anchoring.rounds import anchored_version
-from trace.models import Job, Lot, LotDocument
+from trace.db import snapshot
+from trace.models import Lot, LotDocument
+from trace.services.changes import change_queued
+
+#: Why a lot whose data gives another document than its latest recorded version is tampered.
+DIFFERS = "the database no longer gives the recorded document"
 
 
 @dataclass(frozen=True)
@@ -40,14 +45,17 @@ class IntegrityReport:
 def check_integrity(session: Session, lot_id: int) -> IntegrityReport:
     """Recompute the lot's document and compare; a mismatch marks the lot tampered.
 
+    A mismatch is confirmed before anything is marked: the reads are made again in one
+    snapshot (:func:`trace.db.snapshot`), since a document refresh committing between
+    them (the new version, then its job done) would otherwise show new data beside the
+    old version and no queued change: a genuine lot reported TAMPERED.
+
     :raises LookupError: unknown lot.
     """
-    recorded = latest_version(session, lot_id)
-    # A lot anchored under schema 1 is compared with the schema-1 view of its data.
-    schema = document_schema(recorded) if recorded is not None else DOCUMENT_SCHEMA
-    current = document_hash(build_document(session, lot_id, schema=schema)).hex()
-    anchored = anchored_version(session, lot_id)
-    report = _report(session, lot_id, current, recorded, anchored)
+    report = _check(session, lot_id)
+    if report.reason == DIFFERS:
+        with snapshot(session.get_bind()) as consistent:
+            report = _check(consistent, lot_id)
     if report.status == "tampered":
         mark_tampered(session, lot_id)
     lot = session.get(Lot, lot_id)
@@ -60,6 +68,16 @@ def check_integrity(session: Session, lot_id: int) -> IntegrityReport:
             }
         )
     return report
+
+
+def _check(session: Session, lot_id: int) -> IntegrityReport:
+    """What the lot's data, recorded and anchored versions and queued changes say now."""
+    recorded = latest_version(session, lot_id)
+    # A lot anchored under schema 1 is compared with the schema-1 view of its data.
+    schema = document_schema(recorded) if recorded is not None else DOCUMENT_SCHEMA
+    current = document_hash(build_document(session, lot_id, schema=schema)).hex()
+    anchored = anchored_version(session, lot_id)
+    return _report(session, lot_id, current, recorded, anchored)
 
 
 def _report(session, lot_id, current, recorded, anchored) -> IntegrityReport:  # type: ignore[no-untyped-def]
@@ -77,11 +95,9 @@ def _report(session, lot_id, current, recorded, anchored) -> IntegrityReport:  #
         return IntegrityReport(status="tampered", reason=problem, **base)
     if current == recorded.doc_hash:
         return IntegrityReport(status="intact", **base)
-    if _change_queued(session, lot_id):
+    if change_queued(session, lot_id):
         return IntegrityReport(status="changing", **base)
-    return IntegrityReport(
-        status="tampered", reason="the database no longer gives the recorded document", **base
-    )
+    return IntegrityReport(status="tampered", reason=DIFFERS, **base)
 
 
 def _stored_problem(recorded, anchored) -> str | None:  # type: ignore[no-untyped-def]
@@ -94,13 +110,6 @@ def _stored_problem(recorded, anchored) -> str | None:  # type: ignore[no-untype
         if process_proof(leaf, proof).hex() != anchor.root:
             return "the anchored version no longer leads to its round's root"
     return None
-
-
-def _change_queued(session: Session, lot_id: int) -> bool:
-    statement = select(func.count()).where(
-        Job.dedupe_key == f"lotdoc:{lot_id}", col(Job.status).in_(["queued", "running"])
-    )
-    return bool(session.exec(statement).one())
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session, select
+import pytest
+from sqlalchemy import text, update
+from sqlmodel import Session, col, select
 
 from chain.testing import FakeChainClient
 from stamps import minting
 from stamps.models import Stamp
 from tests.registry_fixtures import Farm
-from trace.anchoring import check_integrity, refresh_document
-from trace.models import Lot, LotDocument, Product
+from trace import jobs
+from trace.anchoring import check_integrity, integrity, refresh_document
+from trace.anchoring.documents import build_document
+from trace.models import Job, Lot, LotDocument, Product
 from trace.services import events
+from trace.services.changes import JOB_DOCUMENT, change_queued
 from trace.services.events import NewEvent
 
 
@@ -128,3 +133,81 @@ def test_the_sweep_goes_through_every_anchored_lot_in_slices(
     session.expire_all()
     assert session.get(Lot, farm_b.lot_id).tampered_at is not None
     assert session.get(Lot, farm_a.lot_id).tampered_at is None
+
+
+def test_a_refresh_finishing_during_the_check_is_not_tampering(
+    session: Session,
+    farm_a: Farm,
+    fake_chain: FakeChainClient,
+    anchor_round: Callable[[], None],
+    drain: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker commits the new version and finishes its job between the check's reads.
+
+    The check read the old version, then the lot's new data and a queue with no change
+    left in it: a genuine lot, which must not be marked tampered (seen on PostgreSQL in CI:
+    a consumer scanning a just-activated stamp was told BỊ SỬA ĐỔI).
+    """
+    anchor_round()
+    new = NewEvent("shipping", datetime(2026, 1, 3, tzinfo=UTC), "Vườn", {"destination": "Chợ"})
+    events.record_event(session, farm_a.actor, farm_a.lot_id, new)
+    calls: list[str] = []
+
+    def worker_finishes_first(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        if not calls:
+            calls.append("drained")
+            assert drain() >= 1  # the refresh commits after the version was read
+        return build_document(*args, **kwargs)
+
+    monkeypatch.setattr(integrity, "build_document", worker_finishes_first)
+    report = check_integrity(session, farm_a.lot_id)
+    assert calls == ["drained"]
+    assert report.status == "intact", report
+    assert session.get(Lot, farm_a.lot_id).tampered_at is None
+
+
+def test_a_change_made_while_its_refresh_runs_gets_a_refresh_of_its_own(
+    app,  # type: ignore[no-untyped-def]
+    session: Session,
+    farm_a: Farm,
+    fake_chain: FakeChainClient,
+    anchor_round: Callable[[], None],
+    drain: Callable[[], int],
+) -> None:
+    """A running refresh may have read the lot before the change: it must not swallow it."""
+    anchor_round()
+    first = NewEvent("shipping", datetime(2026, 1, 3, tzinfo=UTC), "Vườn", {"destination": "Chợ"})
+    events.record_event(session, farm_a.actor, farm_a.lot_id, first)
+    running = jobs.claim(session, "worker-1", [JOB_DOCUMENT])
+    assert running is not None and running.dedupe_key == f"lotdoc:{farm_a.lot_id}"
+    second = NewEvent("shipping", datetime(2026, 1, 4, tzinfo=UTC), "Chợ", {"destination": "Huế"})
+    events.record_event(session, farm_a.actor, farm_a.lot_id, second)
+    waiting = session.exec(
+        select(Job).where(Job.kind == JOB_DOCUMENT, Job.status == jobs.QUEUED)
+    ).all()
+    assert [job.dedupe_key for job in waiting] == [f"lotdoc:{farm_a.lot_id}"]
+    session.refresh(running)
+    assert running.dedupe_key == f"lotdoc:{farm_a.lot_id}#running:{running.id}"
+    assert change_queued(session, farm_a.lot_id)
+    # The running job ends (as if it had read the lot before the second event); the change
+    # still reaches a version.
+    session.execute(update(Job).where(col(Job.id) == running.id).values(status=jobs.DONE))
+    session.commit()
+    assert check_integrity(session, farm_a.lot_id).status == "changing"
+    drain()
+    assert check_integrity(session, farm_a.lot_id).status == "intact"
+    assert not change_queued(session, farm_a.lot_id)
+
+
+def test_a_second_change_while_a_refresh_is_queued_adds_nothing(
+    session: Session, farm_a: Farm, fake_chain: FakeChainClient, anchor_round: Callable[[], None]
+) -> None:
+    anchor_round()
+    for day in (3, 4):
+        new = NewEvent(
+            "shipping", datetime(2026, 1, day, tzinfo=UTC), "Vườn", {"destination": "Chợ"}
+        )
+        events.record_event(session, farm_a.actor, farm_a.lot_id, new)
+    queued = session.exec(select(Job).where(Job.kind == JOB_DOCUMENT, Job.status == jobs.QUEUED))
+    assert len(queued.all()) == 1
