@@ -7,8 +7,14 @@ Run from the repository root against a seeded database (``flask seed-scale``)::
 Every request is a WSGI call into the app (no sockets, no server): ``/livez``, the scan
 page as HTML, as JSON and as a linkset, each from a new client address (so every scan is
 counted and written). Each stamp's lot is seen once before timing (warm story caches).
-``--full`` serves the scans through the full Flask view instead of the hot path. Prints
-JSON: CPU milliseconds per request (``time.process_time``), median of ``--repeat`` runs.
+``--full`` serves the scans through the full Flask view instead of the hot path.
+
+``--cold`` measures what a gunicorn worker meets on a large province instead: one stamp
+per lot, and before each run the worker's own caches (lot stories, page pieces) are
+emptied, so every timed scan is its lot's first in this process. What is shared between
+workers (kept in the database or Redis) is kept: the first cold run pays for it, the
+later ones show what a second worker pays. Prints JSON: CPU milliseconds per request
+(``time.process_time``), median of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ PHONE = "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"
 ACCEPT = {"html": "text/html", "json": "application/json", "linkset": "application/linkset+json"}
 
 
-def stamp_paths(app: Any, count: int) -> list[str]:
-    """Digital Link paths of about ``count`` stamps spread over the whole table."""
+def stamp_paths(app: Any, count: int, one_per_lot: bool = False) -> list[str]:
+    """Digital Link paths of about ``count`` stamps spread over the whole table (of as many
+    lots, with ``one_per_lot``)."""
+    if one_per_lot:
+        return lot_paths(app, count)
     with app.extensions["db_engine"].connect() as conn:
         total = conn.execute(text("SELECT max(id) FROM stamps")).scalar_one()
         rows = conn.execute(
@@ -43,6 +52,31 @@ def stamp_paths(app: Any, count: int) -> list[str]:
             {"step": max(1, total // count)},
         ).all()
     return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows]
+
+
+def lot_paths(app: Any, count: int) -> list[str]:
+    """One active stamp of each of up to ``count`` lots (of the lots that have stamps)."""
+    with app.extensions["db_engine"].connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT p.gtin, l.code, s.serial FROM (SELECT min(id) AS id FROM stamps "
+                "WHERE status = 'active' GROUP BY lot_id) f JOIN stamps s ON s.id = f.id "
+                "JOIN lots l ON l.id = s.lot_id JOIN products p ON p.id = l.product_id "
+                "ORDER BY l.id LIMIT :count"
+            ),
+            {"count": count},
+        ).all()
+    return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows]
+
+
+def forget_lots(app: Any) -> None:
+    """Empty this worker's own caches of lots (stories, page pieces, lot notes)."""
+    app.extensions["stamp_stories"].clear(shared=False)
+    hot = app.wsgi_app
+    for name in ("pages", "lot_notes"):
+        cache = getattr(hot, name, None)
+        if cache is not None:
+            cache.clear()
 
 
 def caller(app: Any) -> Callable[[str, str, str], int]:
@@ -103,20 +137,27 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="the full Flask view")
+    parser.add_argument("--cold", action="store_true", help="every scan its lot's first")
     args = parser.parse_args()
     config = {"SCAN_RATE_LIMIT": "100000000 per minute", "SCAN_HOT_PATH": not args.full}
     app = create_app(config)
     call = caller(app)
-    paths = stamp_paths(app, args.paths)
-    for kind in ("html", "json"):  # warm: each lot's story and fragments
-        run(call, paths, kind, len(paths))
+    paths = stamp_paths(app, args.paths, one_per_lot=args.cold)
+    if args.cold:
+        args.scans = min(args.scans, len(paths))
+    else:
+        for kind in ("html", "json"):  # warm: each lot's story and fragments
+            run(call, paths, kind, len(paths))
     results: dict[str, list[float]] = {k: [] for k in ("livez", "html", "json")}
     for _ in range(args.repeat):
         for kind in results:
+            if args.cold:
+                forget_lots(app)
             results[kind].append(run(call, paths, kind, args.scans))
     medians = {k: round(statistics.median(v), 3) for k, v in results.items()}
     out = {
         "path": "full" if args.full else "hot",
+        "lots": "cold" if args.cold else "warm",
         "database": app.config["DATABASE_URL"].split(":", 1)[0],
         "cpu_ms_per_request": medians,
         "runs": {k: [round(x, 3) for x in v] for k, v in results.items()},

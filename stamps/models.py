@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKeyConstraint, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from trace.models.base import utcnow
@@ -185,3 +194,24 @@ class ScanPlace(SQLModel, table=True):
     lot_id: int = Field(foreign_key="lots.id")
     scanned_at: datetime
     district: str = Field(max_length=24)
+
+
+class VerifiedStory(SQLModel, table=True):
+    """A lot's story as read when its integrity was last found intact, shared by workers.
+
+    One row per lot: the story version and day it was read for (``stamps.story_share``),
+    the story as JSON and an HMAC of all of it under the app's secret, so a row edited in
+    the database is read afresh (and re-checked) instead of shown.
+    """
+
+    __tablename__ = "verified_lot_stories"
+
+    lot_id: int = Field(
+        foreign_key="lots.id", primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    producer_id: int
+    version: str = Field(max_length=400)
+    day: date
+    story: str = Field(sa_column=Column(Text, nullable=False))
+    mac: str = Field(max_length=64)
+    checked_at: datetime = Field(default_factory=utcnow)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
+from stamps import story_share
 from stamps.caching import LruCache
 from stamps.identity import format_serial, stamp_uri
 from stamps.recall import recall_notice
@@ -23,6 +24,9 @@ from trace.models.epcis import CapturedEventLot
 from trace.services import events as event_service
 from trace.services.captured_events import CapturedEntry
 from trace.services.certifications import CoveredCertification, covering_product
+
+if TYPE_CHECKING:
+    from stamps.story_share import SharedStories
 
 #: What a lot's story (events, certifications, anchoring) depends on. Events and
 #: certifications are append-only (a certification changes once, when verified) and
@@ -72,10 +76,21 @@ class LotStory:
 
 
 class StoryCache(LruCache[tuple[Any, ...], LotStory]):
-    """The newest lot stories, keyed by lot, story version and day (certificates expire)."""
+    """The newest lot stories, keyed by lot, story version and day (certificates expire).
 
-    def __init__(self, size: int = 8192) -> None:
+    ``shared``, when set (``stamps.hotpath.init_app``), keeps the stories read afresh for
+    the other workers (:mod:`stamps.story_share`); :meth:`clear` forgets those too.
+    """
+
+    def __init__(self, size: int = 8192, shared: SharedStories | None = None) -> None:
         super().__init__(size)
+        self.shared = shared
+
+    def clear(self, shared: bool = True) -> None:
+        """Forget every story: this worker's, and the shared ones unless ``shared`` is False."""
+        super().clear()
+        if shared and self.shared is not None:
+            self.shared.forget_all()
 
 
 def lot_story(
@@ -83,9 +98,11 @@ def lot_story(
 ) -> LotStory:
     """A lot's certifications, current events and anchoring, read once per story version.
 
-    Reading a story afresh (a cache miss) first re-hashes the lot's document and compares
-    it with the recorded and anchored ones (:func:`trace.anchoring.check_integrity`): data
-    changed behind the service's back marks the lot tampered now, not at the next sweep.
+    Reading a story afresh (a miss here and in the shared stories) first re-hashes the
+    lot's document and compares it with the recorded and anchored ones
+    (:func:`trace.anchoring.check_integrity`): data changed behind the service's back marks
+    the lot tampered now, not at the next sweep. A story read while the lot was intact is
+    shared with the other workers for the same version and day (:mod:`stamps.story_share`).
 
     :param cache: where stories are kept between requests (one per app: ``stamps.init_app``);
         without it the story is read afresh.
@@ -94,16 +111,27 @@ def lot_story(
     key = (lot.id, producer_id, tuple(version), today)
     cache = cache if cache is not None else StoryCache(size=0)
     story = cache.get(key)
+    if story is not None:
+        return story
+    if cache.shared is not None:
+        shared = session.execute(story_share.READ, {"lot": lot.id}).first()
+        story = cache.shared.story(shared, key)
     if story is None:
-        check_integrity(session, lot.id)  # type: ignore[arg-type]
-        entries = event_service.timeline(session, lot.id)  # type: ignore[arg-type]
-        story = LotStory(
-            certifications=_certifications(session, producer_id, lot.product_id, today),
-            events=[_event(e) for e in event_service.current_events(entries)],
-            anchoring=_anchored(session, lot),
-        )
-        cache.put(key, story)
+        integrity = check_integrity(session, lot.id)  # type: ignore[arg-type]
+        story = _read_story(session, lot, producer_id, today)
+        if cache.shared is not None and integrity.status in story_share.SHAREABLE:
+            cache.shared.save(session, key, story)
+    cache.put(key, story)
     return story
+
+
+def _read_story(session: Session, lot: Lot, producer_id: int, today: date) -> LotStory:
+    entries = event_service.timeline(session, lot.id)  # type: ignore[arg-type]
+    return LotStory(
+        certifications=_certifications(session, producer_id, lot.product_id, today),
+        events=[_event(e) for e in event_service.current_events(entries)],
+        anchoring=_anchored(session, lot),
+    )
 
 
 def scan_report(

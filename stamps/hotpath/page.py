@@ -97,6 +97,10 @@ class PageCache:
             "date": f"d{tag}d"[:10].ljust(10, "x"),
         }
 
+    def clear(self) -> None:
+        """Forget every cut page."""
+        self._cache.clear()
+
     def page(
         self,
         key: tuple[Any, ...],

@@ -10,8 +10,9 @@ cookie. Whatever it does not serve itself goes to the full Flask view, unchanged
 - a malformed path, an unknown stamp or one on the wrong product/lot (NOT_FOUND);
 - what the GS1 resolver answers at serial level (:func:`stamps.resolver.routing.dispatch`):
   a linkset, a ``linkType``, a trailing slash;
-- a lot whose story is not cached for its current version (reading it afresh re-checks the
-  lot's integrity, which the service does), a flagged stamp (its flag notes);
+- a lot whose story neither this worker nor another (:mod:`stamps.story_share`) read for
+  its current version and day (reading it afresh re-checks the lot's integrity, which the
+  service does), a flagged stamp (its flag notes);
 - a scan that shares a place (``?consent=1``), and a new scan the clone rules could flag
   (a VOID stamp, or a count past the product's limit): the service applies the rules.
 
@@ -176,7 +177,7 @@ class HotScan:
         today = date.today()
         version = st.one(cursor, st.version, {"lot": r["lot_id"], "producer": r["producer_id"]})
         story_key = (r["lot_id"], r["producer_id"], tuple(version), today)
-        story = self.stories.get(story_key)
+        story = self.stories.get(story_key) or self._shared_story(cursor, story_key)
         if story is None:
             return None
         scan_id = None
@@ -194,6 +195,19 @@ class HotScan:
         # The page's pieces hold the lot's facts: any change to them is another key.
         lot_key = (story_key, verdict, self._alerted(r), *(r[name] for name in _LOT_FACTS))
         return self._report(r, story, verdict), story, scan_id, lot_key
+
+    def _shared_story(self, cursor: Any, key: tuple[Any, ...]) -> LotStory | None:
+        """The story another worker read for this version and day (its integrity checked),
+        kept in this worker's cache too; None: the full view reads it (and checks)."""
+        shared = self.stories.shared
+        if shared is None:
+            return None
+        story = shared.story(
+            self.statements.one(cursor, self.statements.shared_story, {"lot": key[0]}), key
+        )
+        if story is not None:
+            self.stories.put(key, story)
+        return story
 
     def _record(
         self, conn: Any, cursor: Any, r: dict[str, Any], client: str, agent: str

@@ -18,6 +18,7 @@ from sqlalchemy.sql import Executable
 from stamps.mint_runs import published
 from stamps.models import CloneThreshold, Scan, Stamp, StampRun
 from stamps.report import _STORY_VERSION
+from stamps.story_share import READ as SHARED_STORY
 from trace.models import Lot, Plot, Producer, Product
 
 _STAMP = Stamp.__table__  # type: ignore[attr-defined]
@@ -173,6 +174,7 @@ class ScanStatements:
         self.engine = engine
         self.find = Prebuilt(FIND_STAMP, engine)
         self.version = Prebuilt(_STORY_VERSION, engine)
+        self.shared_story = Prebuilt(SHARED_STORY, engine)
         self.last_scan = Prebuilt(LAST_SCAN, engine)
         self.insert_scan = Prebuilt(INSERT_SCAN, engine)
         self.count_scan = Prebuilt(COUNT_SCAN, engine)

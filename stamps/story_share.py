@@ -1,0 +1,116 @@
+"""Lot stories shared between workers: the story a worker read afresh (and checked the
+lot's integrity for) kept in ``verified_lot_stories``, so other workers take it instead
+of reading and re-checking the same version.
+
+A worker's own cache (:class:`stamps.report.StoryCache`) keeps a story until its version
+or day changes; this table extends that to every worker: a lot is re-hashed once per
+story version and day by the whole deployment, as it was by each worker before. Only a
+story read while its lot was found intact (or had no document yet) is shared. Each row
+carries an HMAC under the app's secret over the lot, producer, version, day and story: a
+row changed in the database no longer matches and the story is read (and checked) afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from stamps.models import VerifiedStory
+from trace.models.base import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from stamps.report import LotStory
+
+_TABLE = VerifiedStory.__table__  # type: ignore[attr-defined]
+#: Integrity statuses whose story may be shared: the lot's data gives its recorded
+#: document, or it has none yet (nothing to compare). A tampered or changing lot is
+#: checked again by every worker, as before.
+SHAREABLE = frozenset({"intact", "unrecorded"})
+#: The shared row of a lot (one primary-key look-up).
+READ = select(
+    _TABLE.c.producer_id, _TABLE.c.version, _TABLE.c.day, _TABLE.c.story, _TABLE.c.mac
+).where(_TABLE.c.lot_id == bindparam("lot"))
+
+
+class SharedStories:
+    """Reads and writes the shared stories of one app (its secret and engine)."""
+
+    def __init__(self, secret: str, engine: Engine) -> None:
+        self._key = hashlib.sha256(b"agritrace.verified-lot-story:" + secret.encode()).digest()
+        self.engine = engine
+
+    def story(self, row: Sequence[Any] | None, key: tuple[Any, ...]) -> LotStory | None:
+        """The story a :data:`READ` row holds for ``key`` (lot, producer, version, day), or
+        None: no row, another producer, version or day, or a row that fails its HMAC."""
+        from stamps.report import LotStory
+
+        if row is None:
+            return None
+        producer_id, version, day, story, mac = row
+        lot_id, expected_producer, expected_version, today = key
+        if producer_id != expected_producer or day != today:
+            return None
+        if version != version_text(expected_version):
+            return None
+        if not hmac.compare_digest(mac, self._mac(lot_id, producer_id, version, day, story)):
+            return None
+        fields = json.loads(story)
+        return LotStory(fields["certifications"], fields["events"], fields["anchoring"])
+
+    def save(self, session: Session, key: tuple[Any, ...], story: LotStory) -> None:
+        """Keep ``story`` as the lot's shared story (in ``session``'s transaction)."""
+        lot_id, producer_id, version, day = key
+        text = json.dumps(
+            {
+                "certifications": story.certifications,
+                "events": story.events,
+                "anchoring": story.anchoring,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        row = {
+            "lot_id": lot_id,
+            "producer_id": producer_id,
+            "version": version_text(version),
+            "day": day,
+            "story": text,
+            "checked_at": utcnow(),
+        }
+        row["mac"] = self._mac(lot_id, producer_id, row["version"], day, text)
+        session.execute(_upsert(session.get_bind().dialect.name), row)
+
+    def forget_all(self) -> None:
+        """Drop every shared story (the next read of each lot is fresh, and checked)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(_TABLE))
+
+    def _mac(self, lot_id: int, producer_id: int, version: str, day: date, story: str) -> str:
+        message = f"{lot_id}|{producer_id}|{version}|{day.isoformat()}|{story}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+def version_text(version: Sequence[Any]) -> str:
+    """A story version (:data:`stamps.report._STORY_VERSION`'s row) as stored text."""
+    return json.dumps([None if v is None else str(v) for v in version])
+
+
+@cache
+def _upsert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_TABLE)
+    columns = ("producer_id", "version", "day", "story", "mac", "checked_at")
+    return statement.on_conflict_do_update(
+        index_elements=[_TABLE.c.lot_id],
+        set_={name: statement.excluded[name] for name in columns},
+    )

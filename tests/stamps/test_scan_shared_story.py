@@ -1,0 +1,130 @@
+"""A lot's story read (and its integrity checked) by one worker is taken by the others for
+the same version and day (stamps.story_share), and never when it could be stale or forged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from stamps import report
+from stamps.models import VerifiedStory
+from tests.registry_fixtures import Farm
+from tests.stamps.test_scan_hotpath import JSON, PHONE, TOKEN, answered, stamped, view
+from tests.stamps.test_scan_story_cache import record_cooling
+from trace.anchoring import IntegrityReport, refresh_document
+from trace.app import close_app, create_app
+
+__all__ = ["stamped"]  # the hot path tests' fixture, used here
+
+
+@pytest.fixture
+def paths(session: Session, farm_a: Farm, stamped: list[str]) -> list[str]:
+    """The stamped paths, their lot's document recorded (as the refresh job does)."""
+    assert refresh_document(session, farm_a.lot_id) is not None
+    session.commit()
+    return stamped
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The integrity statuses of every check a story read made, in order."""
+    made: list[str] = []
+    check = report.check_integrity
+
+    def counted(session: Session, lot_id: int) -> IntegrityReport:
+        found = check(session, lot_id)
+        made.append(found.status)
+        return found
+
+    monkeypatch.setattr(report, "check_integrity", counted)
+    return made
+
+
+@pytest.fixture
+def worker(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """A second worker: the same service (database, secret), its own caches."""
+    config = {
+        **app_config,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "INSTANCE_PATH": str(tmp_path / "worker"),
+    }
+    other = create_app(config)
+    yield other
+    close_app(other)
+
+
+def test_another_worker_takes_the_verified_story_without_checking_it_again(
+    app: Flask, worker: Flask, paths: list[str], checks: list[str]
+) -> None:
+    first = view(app.test_client(), f"{paths[0]}?lang=vi", "198.51.100.30")  # full view
+    assert checks == ["intact"]
+    by_other = view(worker.test_client(), f"{paths[1]}?lang=vi", "198.51.100.31")
+    assert answered(worker) == 1 and checks == ["intact"]  # its hot path, no re-hashing
+    by_full = view(app.test_client(), f"{paths[1]}?lang=vi", "198.51.100.31")  # reload
+    assert by_other.status_code == first.status_code == 200
+    page = TOKEN.sub(r"\1\2", by_other.get_data(as_text=True))
+    assert page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
+    json_other = view(worker.test_client(), paths[2], "198.51.100.32", JSON).json
+    json_app = view(app.test_client(), paths[2], "198.51.100.32", JSON).json
+    assert json_other == json_app and json_other["verdict"] == "GENUINE"
+
+
+def test_a_shared_story_changed_in_the_database_is_read_afresh_and_checked(
+    app: Flask, worker: Flask, session: Session, paths: list[str], checks: list[str]
+) -> None:
+    real = view(app.test_client(), paths[0], "198.51.100.33", JSON).json
+    forged = "replace(story, '\"pending\"', '\"anchored\"')"
+    session.execute(text(f"UPDATE verified_lot_stories SET story = {forged}"))
+    session.commit()
+    assert "anchored" in session.exec(select(VerifiedStory.story)).one()
+    said = view(worker.test_client(), paths[1], "198.51.100.34", JSON).json
+    assert answered(worker) == 0 and checks == ["intact", "intact"]
+    assert said["anchoring"] == real["anchoring"] == {"status": "pending"}
+
+
+def test_a_new_story_version_is_read_afresh_by_every_worker(
+    app: Flask,
+    worker: Flask,
+    session: Session,
+    farm_a: Farm,
+    paths: list[str],
+    checks: list[str],
+) -> None:
+    view(app.test_client(), paths[0], "198.51.100.35", JSON)
+    record_cooling(session, farm_a)
+    refresh_document(session, farm_a.lot_id)
+    session.commit()
+    said = view(worker.test_client(), paths[1], "198.51.100.36", JSON).json
+    assert checks == ["intact", "intact"]
+    assert "Cold store Tan Thanh" in [event["place"] for event in said["events"]]
+    again = view(app.test_client(), paths[2], "198.51.100.37", PHONE)
+    assert checks == ["intact", "intact"]  # the first worker takes the new version's story
+    assert "Cold store Tan Thanh" in again.get_data(as_text=True)
+
+
+def test_a_story_read_while_the_lot_was_not_intact_is_not_shared(
+    app: Flask,
+    worker: Flask,
+    session: Session,
+    paths: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    changing: list[str] = []
+    check = report.check_integrity
+
+    def still_changing(session: Session, lot_id: int) -> IntegrityReport:
+        found = check(session, lot_id)
+        changing.append(found.status)
+        return IntegrityReport(**{**found.__dict__, "status": "changing"})
+
+    monkeypatch.setattr(report, "check_integrity", still_changing)
+    view(app.test_client(), paths[0], "198.51.100.38", JSON)
+    assert session.get(VerifiedStory, 1) is None and len(changing) == 1
+    view(worker.test_client(), paths[1], "198.51.100.39", JSON)
+    assert answered(worker) == 0 and len(changing) == 2  # checked again by the other
