@@ -11,8 +11,9 @@ from flask import current_app
 from sqlmodel import Session
 
 from trace import jobs
+from trace.alerts import transport
 from trace.alerts.signing import HEADER, sign
-from trace.alerts.webhooks import DELIVERED, FAILED, PENDING, alert_body, target_problem
+from trace.alerts.webhooks import DELIVERED, FAILED, PENDING, alert_body
 from trace.models import Alert, WebhookDelivery, WebhookSubscription
 from trace.models.base import utcnow
 
@@ -59,10 +60,15 @@ def run_delivery(session: Session, payload: dict[str, Any]) -> None:
 
 
 def post(subscription: WebhookSubscription, body: bytes, delivery_id: int) -> Answer:
-    """Post ``body`` signed with the subscription's secret; never follows redirects."""
+    """Post ``body`` signed with the subscription's secret; never follows redirects.
+
+    The host is resolved and checked here, and the request goes to the address checked:
+    it may resolve elsewhere than at registration, or than a moment ago.
+    """
     config = current_app.config
-    problem = target_problem(subscription.url, bool(config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]))
-    if problem:  # checked again: the host may resolve elsewhere than at registration
+    try:
+        target = transport.resolve(subscription.url, bool(config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]))
+    except transport.TargetRefused as problem:
         return Answer(None, str(problem))
     headers = {
         "Content-Type": "application/json",
@@ -71,15 +77,10 @@ def post(subscription: WebhookSubscription, body: bytes, delivery_id: int) -> An
         "X-AgriTrace-Delivery": str(delivery_id),
     }
     timeout = float(config["WEBHOOK_TIMEOUT_SECONDS"])
-    with requests.Session() as http:
-        http.trust_env = False  # no proxy or .netrc from the environment reaches receivers
-        try:
-            response = http.post(
-                subscription.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-            )
-        except requests.RequestException as error:
-            return Answer(None, f"{type(error).__name__}: {error}"[:500])
-        response.close()
+    try:
+        response = transport.post(target, body, headers, timeout)
+    except requests.RequestException as error:
+        return Answer(None, f"{type(error).__name__}: {error}"[:500])
     refused = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     return Answer(response.status_code, refused)
 

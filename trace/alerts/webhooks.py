@@ -7,10 +7,8 @@ backoff until the receiver answers 2xx or the attempts run out.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, col, select
 
 from trace import jobs
+from trace.alerts import transport
 from trace.alerts.service import AlertKind, alert_message
 from trace.errors import Forbidden, NotFound
 from trace.i18n import _l
@@ -126,6 +125,8 @@ def target_problem(url: str, allow_private: bool) -> Any:
 
     Only http(s). Unless ``allow_private``, every address the host resolves to must be
     public: loopback, private, link-local (cloud metadata) and reserved ones are refused.
+    Each delivery checks again, and connects to the address it checked
+    (:mod:`trace.alerts.transport`).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -133,12 +134,9 @@ def target_problem(url: str, allow_private: bool) -> Any:
     if allow_private:
         return None
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return _l("The URL's host cannot be resolved.")
-    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    if not addresses or not all(a.is_global for a in addresses):
-        return _l("The URL points at a private or loopback address.")
+        transport.resolve(url, allow_private=False)
+    except transport.TargetRefused as refused:
+        return refused.args[0]
     return None
 
 
