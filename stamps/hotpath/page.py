@@ -1,6 +1,12 @@
-"""The scan page from cached pieces: each lot's page, per language, verdict and shape, is
-rendered once through the full template with markers where a stamp's own facts go, then
-served by joining the pieces with those facts (serial, scan count, consent token, path).
+"""The scan page from cached pieces: a page is rendered once through the full template
+with markers where a stamp's own facts go (serial, scan count, consent token, path), then
+served by joining the pieces with those facts.
+
+Most pages are cut once per *layout* (language, verdict, anchoring state, whether a plot
+and the consent form show, the shape of the scan line) with the lot's facts marked too
+(product, producer, lot, plot, anchor, and the story fragment rendered once per lot and
+language): a lot this worker has not shown yet costs a few escaped strings, not a full
+render. A recalled lot's page (its recall notice) is cut per lot, as before.
 
 :func:`render_scan_page` is the full render (the Flask view's, and the tests' reference);
 the cached pieces come from it, so both paths show the same page.
@@ -24,6 +30,13 @@ from stamps.verdict import TEXTS, Verdict
 
 #: Rendering the plural form "%(num)d scans" with this count marks where the count goes.
 _COUNT_MARK = 987_654_321
+#: A plot's coordinates, as ``"%.4f"|format`` shows these, mark where the lot's go.
+_LATITUDE_MARK, _LONGITUDE_MARK = 987_651.25, 987_652.25
+#: The lot's facts a layout's pieces leave out (:meth:`PageCache.lot_facts` fills them).
+_LOT_FIELDS = (
+    "product_vi", "product_en", "producer", "commune", "district", "producer_province",
+    "lot", "harvest_date", "gtin", "plot", "block", "transaction", "time", "story",
+)  # fmt: skip
 
 
 def render_scan_page(
@@ -37,7 +50,7 @@ def render_scan_page(
     """The scan page through the full template (needs a request context)."""
     from stamps.web import province_options
 
-    story_html = story.fragment(lang, lambda: render_template("stamps/_story.html", r=report))
+    story_html = story.fragment(lang, lambda: render_story(report))
     return render_template(
         "stamps/scan.html",
         r=report,
@@ -48,6 +61,11 @@ def render_scan_page(
         flag_notes=flag_notes,
         alerted=alerted,
     )
+
+
+def render_story(report: Mapping[str, Any]) -> str:
+    """The lot's certifications and journey (needs a request context)."""
+    return render_template("stamps/_story.html", r=report)
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,9 @@ class PageCache:
             "path": f"hxq{tag}q",
             "date": f"d{tag}d"[:10].ljust(10, "x"),
         }
+        self.lot_marks = {name: f"hx{n:02d}{tag}l" for n, name in enumerate(_LOT_FIELDS)}
+        self.lot_marks["latitude"] = _coordinate(_LATITUDE_MARK)
+        self.lot_marks["longitude"] = _coordinate(_LONGITUDE_MARK)
 
     def clear(self) -> None:
         """Forget every cut page."""
@@ -105,22 +126,99 @@ class PageCache:
         self,
         key: tuple[Any, ...],
         shape: Shape,
-        render: Callable[[Mapping[str, Any], str, str], str],
+        render: Callable[[Mapping[str, Any], str, str, str | None], str],
         report: Mapping[str, Any],
         facts: Mapping[str, bytes],
+        lot_facts: Mapping[str, bytes] | None = None,
     ) -> bytes:
         """The page for ``report`` from the pieces cached under ``key``; rendered on a miss.
 
-        :param render: renders a marked report with the token and path marks in a request
-            context (``stamps.hotpath.serve`` passes one that pushes a context of its own).
+        :param render: renders a marked report with the token and path marks, and the
+            story's mark or None (the story itself), in a request context
+            (``stamps.hotpath.serve`` passes one that pushes a context of its own).
+        :param lot_facts: the lot's facts (:meth:`lot_facts`) when ``key`` is a layout's
+            (:meth:`layout_key`): the pieces leave them out.
         """
         full_key = (*key, shape)
         pieces = self._cache.get(full_key)
         if pieces is None:
-            html = render(self.marked(report, shape), self.marks["token"], self.marks["path"])
+            marks = self.marks
+            if lot_facts is None:
+                html = render(self.marked(report, shape), marks["token"], marks["path"], None)
+            else:
+                marked = self.lot_marked(report, shape)
+                html = render(marked, marks["token"], marks["path"], self.lot_marks["story"])
             pieces = Pieces(html, self._present(html))
             self._cache.put(full_key, pieces)
-        return pieces.join(facts)
+        return pieces.join(facts if lot_facts is None else {**facts, **lot_facts})
+
+    def layout_key(self, report: Mapping[str, Any], alerted: bool) -> tuple[Any, ...] | None:
+        """What of a lot changes its page's markup, or None: the page is the lot's own
+        (a recall notice)."""
+        if report["verdict"] == "RECALLED" or report["lot"]["recall"] is not None:
+            return None
+        return (
+            "layout",
+            report["verdict"],
+            report["anchoring"]["status"],
+            report["plot"] is None,
+            alerted,
+        )
+
+    def lot_marked(self, report: Mapping[str, Any], shape: Shape) -> dict[str, Any]:
+        """:meth:`marked`, with markers in place of the lot's facts too (the story's is
+        ``lot_marks["story"]``, which the renderer shows in place of the story)."""
+        marks, marked = self.lot_marks, self.marked(report, shape)
+        anchoring = dict(marked["anchoring"])
+        for name in ("block", "transaction", "time"):
+            if name in anchoring:
+                anchoring[name] = marks[name]
+        plot = None
+        if report["plot"] is not None:
+            plot = {"name": marks["plot"], "latitude": _LATITUDE_MARK, "longitude": _LONGITUDE_MARK}
+        return {
+            **marked,
+            "product": {
+                "gtin": marks["gtin"],
+                "name_vi": marks["product_vi"],
+                "name_en": marks["product_en"],
+            },
+            "producer": {
+                "name": marks["producer"],
+                "status": report["producer"]["status"],
+                "commune": marks["commune"],
+                "district": marks["district"],
+                "province": marks["producer_province"],
+            },
+            "lot": {**report["lot"], "code": marks["lot"], "harvest_date": marks["harvest_date"]},
+            "plot": plot,
+            "anchoring": anchoring,
+        }
+
+    def lot_facts(self, report: Mapping[str, Any], story_html: str) -> dict[str, bytes]:
+        """The lot's facts, escaped as the template would, by marker name."""
+        product, producer, plot = report["product"], report["producer"], report["plot"]
+        anchoring = report["anchoring"]
+        facts = {
+            "product_vi": _html(product["name_vi"]),
+            "product_en": _html(product["name_en"]),
+            "gtin": _html(product["gtin"]),
+            "producer": _html(producer["name"]),
+            "commune": _html(producer["commune"]),
+            "district": _html(producer["district"]),
+            "producer_province": _html(producer["province"]),
+            "lot": _html(report["lot"]["code"]),
+            "harvest_date": _html(report["lot"]["harvest_date"]),
+            "block": _html(anchoring.get("block")),
+            "transaction": _html(anchoring.get("transaction")),
+            "time": _html(anchoring.get("time")),
+            "story": story_html.encode(),
+        }
+        if plot is not None:
+            facts["plot"] = _html(plot["name"])
+            facts["latitude"] = _coordinate(plot["latitude"]).encode()
+            facts["longitude"] = _coordinate(plot["longitude"]).encode()
+        return facts
 
     def marked(self, report: Mapping[str, Any], shape: Shape) -> dict[str, Any]:
         """A copy of ``report`` with markers in place of the stamp's own facts."""
@@ -146,7 +244,8 @@ class PageCache:
         }
 
     def _present(self, html: str) -> dict[str, str]:
-        marks = {name: mark for name, mark in self.marks.items() if mark in html}
+        every = {**self.marks, **self.lot_marks}
+        marks = {name: mark for name, mark in every.items() if mark in html}
         if str(_COUNT_MARK) in html:
             marks["count"] = str(_COUNT_MARK)
         return marks
@@ -177,8 +276,22 @@ def shape_of(report: Mapping[str, Any], has_form: bool) -> Shape:
     )
 
 
-def _html(value: str) -> bytes:
-    return str(escape(value)).encode()
+def _coordinate(value: float) -> str:
+    """What the template's ``"%.4f"|format(value)`` gives."""
+    return f"{value:.4f}"
 
 
-__all__ = ["PageCache", "Pieces", "Shape", "facts_of", "render_scan_page", "shape_of"]
+def _html(value: Any) -> bytes:
+    """``value`` as Jinja prints it (None as ``None``), escaped."""
+    return str(escape(str(value))).encode()
+
+
+__all__ = [
+    "PageCache",
+    "Pieces",
+    "Shape",
+    "facts_of",
+    "render_scan_page",
+    "render_story",
+    "shape_of",
+]

@@ -30,12 +30,20 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from flask import Flask
+from markupsafe import Markup
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from stamps.extensions import scan_limiter, story_cache
 from stamps.hotpath import consent
-from stamps.hotpath.page import PageCache, Shape, facts_of, render_scan_page, shape_of
+from stamps.hotpath.page import (
+    PageCache,
+    Shape,
+    facts_of,
+    render_scan_page,
+    render_story,
+    shape_of,
+)
 from stamps.hotpath.ratelimit import ScanLimiter
 from stamps.hotpath.statements import ScanStatements
 from stamps.identity import (
@@ -311,23 +319,42 @@ class HotScan:
         scan_id: int | None,
     ) -> bytes:
         token = None if scan_id is None else consent.issue(self.signer, scan_id, report["serial"])
-        key = (lang, self.config["PUBLIC_BASE_URL"], *lot_key)
         facts = facts_of(report, token, _full_path(environ))
         shape = shape_of(report, token is not None)
-        render = self._renderer(story, lang, shape, alerted=lot_key[2])
-        return self.pages.page(key, shape, render, report, facts)
+        alerted = lot_key[2]
+        render = self._renderer(story, lang, shape, alerted)
+        layout = self.pages.layout_key(report, alerted)
+        if layout is None:  # the lot's own page
+            key = (lang, self.config["PUBLIC_BASE_URL"], *lot_key)
+            return self.pages.page(key, shape, render, report, facts)
+        key = (lang, self.config["PUBLIC_BASE_URL"], *layout)
+        lot_facts = self.pages.lot_facts(report, self._story_html(story, lang, report))
+        return self.pages.page(key, shape, render, report, facts, lot_facts)
+
+    def _story_html(self, story: LotStory, lang: str, report: Mapping[str, Any]) -> str:
+        """The lot's story rendered in ``lang`` (once per story and language)."""
+        html = story.fragments.get(lang)
+        if html is None:
+            with self.flask.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
+                html = story.fragment(lang, lambda: render_story(report))
+        return str(html)
 
     def _renderer(
         self, story: LotStory, lang: str, shape: Shape, alerted: bool
-    ) -> Callable[[Mapping[str, Any], str, str], str]:
-        def render(report: Mapping[str, Any], token_mark: str, path_mark: str) -> str:
+    ) -> Callable[[Mapping[str, Any], str, str, str | None], str]:
+        def render(
+            report: Mapping[str, Any], token_mark: str, path_mark: str, story_mark: str | None
+        ) -> str:
             from stamps.web.scan import LocationForm
 
+            shown = (
+                story if story_mark is None else LotStory([], [], {}, {lang: Markup(story_mark)})
+            )
             with self.flask.test_request_context(
                 "/" + path_mark, headers={"Cookie": f"lang={lang}"}
             ):
                 form = LocationForm(token=token_mark) if shape.form else None
-                return render_scan_page(report, story, lang, form, [], alerted)
+                return render_scan_page(report, shown, lang, form, [], alerted)
 
         return render
 

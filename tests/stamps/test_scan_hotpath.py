@@ -222,3 +222,49 @@ def test_a_scan_past_the_products_limit_is_left_to_the_clone_rules(
         view(client, stamped[0], f"198.51.100.{20 + n}", JSON).json["verdict"] for n in range(3)
     ]
     assert verdicts == ["GENUINE", "GENUINE", "SUSPICIOUS"]
+
+
+def _lot_paths(session: Session, farm: Farm) -> list[str]:
+    minting.mint_stamps(session, farm.actor, farm.lot_id, 3, "1")
+    lot = session.get(Lot, farm.lot_id)
+    gtin = session.get(Product, lot.product_id).gtin  # type: ignore[union-attr]
+    serials = session.exec(
+        select(Stamp.serial).where(Stamp.lot_id == farm.lot_id).order_by(col(Stamp.serial))
+    ).all()
+    return [f"/01/{gtin}/10/{lot.code}/21/{s}" for s in serials]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+def test_a_lot_shown_from_another_lots_layout_is_the_full_page(
+    app: Flask,
+    full_app: Flask,
+    session: Session,
+    farm_a: Farm,
+    farm_b: Farm,
+    anchored: bool,
+) -> None:
+    from tests.stamps.test_proof_flow import anchor_everything
+
+    first, second = _lot_paths(session, farm_a), _lot_paths(session, farm_b)
+    lot = session.get(Lot, farm_b.lot_id)
+    producer = session.get(Producer, lot.producer_id)  # type: ignore[union-attr]
+    producer.name = 'HTX "Tân & Thạnh" <Long An>'  # type: ignore[union-attr]
+    session.add(producer)
+    session.commit()
+    if anchored:
+        anchor_everything(app)
+    hot, full = app.test_client(), full_app.test_client()
+    for lang in ("vi", "en"):
+        for paths in (first, second):  # each lot's story, read once by the full view
+            hot.head(f"{paths[0]}?lang={lang}", headers=PHONE)
+        view(hot, f"{first[1]}?lang={lang}", "198.51.100.40")  # the layout, cut on lot A
+        before = answered(app)
+        by_hot = view(hot, f"{second[1]}?lang={lang}", "198.51.100.41")  # lot B, same layout
+        by_full = view(full, f"{second[1]}?lang={lang}", "198.51.100.41")
+        assert answered(app) == before + 1
+        page = TOKEN.sub(r"\1\2", by_hot.get_data(as_text=True))
+        assert page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
+        assert "HTX &#34;Tân &amp; Thạnh&#34; &lt;Long An&gt;" in page
+        assert ('.json" download>' in page) is anchored
+    cut = app.wsgi_app.pages._cache._entries  # type: ignore[attr-defined]
+    assert cut and all(key[2] == "layout" for key in cut)  # no page of one lot's own
