@@ -22,6 +22,8 @@ from typing import Any, cast
 
 from flask import Flask
 from sqlalchemy import ColumnElement, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -96,8 +98,26 @@ def enqueue(
             )
         _release_finished_key(session, dedupe_key)
     job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, run_after=run_after or utcnow())
-    session.add(job)
-    return job
+    if dedupe_key is None:
+        session.add(job)
+        return job
+    return _insert_unless_waiting(session, job)
+
+
+def _insert_unless_waiting(session: Session, job: Job) -> Job | None:
+    """Insert a job with a dedupe key, or nothing when another transaction just did.
+
+    Two writers that change the same thing at once both find no waiting job; the second
+    insert would break the key's unique index and fail the writer's whole change (a
+    farmer's event, an inspector's recall). ``ON CONFLICT DO NOTHING`` waits for the other
+    transaction on PostgreSQL and inserts only if it rolled back.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = job.model_dump(exclude={"id"})
+    statement = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    job_id = session.execute(statement.returning(col(Job.id))).scalar_one_or_none()
+    return session.get(Job, job_id) if job_id is not None else None
 
 
 def _release_finished_key(session: Session, dedupe_key: str) -> None:

@@ -40,6 +40,36 @@ def test_dedupe_key_keeps_one_waiting_job(session: Session) -> None:
     assert len(session.exec(select(Job)).all()) == 1
 
 
+def test_two_writers_queueing_the_same_work_at_once_both_commit(session: Session) -> None:
+    """Neither sees the other's job before it commits; the second must not fail its change.
+
+    On PostgreSQL the second insert waits for the first transaction, then adds nothing; on
+    SQLite the second writer waits for the first's write lock.
+    """
+    assert jobs.enqueue(session, "test.record", {"who": "a"}, dedupe_key="lot:7") is not None
+    outcome: dict[str, Any] = {}
+
+    def second_writer() -> None:
+        with Session(session.get_bind()) as other:
+            try:
+                outcome["job"] = jobs.enqueue(
+                    other, "test.record", {"who": "b"}, dedupe_key="lot:7"
+                )
+                other.commit()
+            except Exception as error:  # the assertion below names it
+                outcome["error"] = error
+
+    writer = threading.Thread(target=second_writer)
+    writer.start()
+    writer.join(0.5)  # it is waiting for the first transaction (or already looked)
+    session.commit()
+    writer.join(30)
+    assert not writer.is_alive()
+    assert "error" not in outcome, outcome
+    keys = [(job.payload, job.dedupe_key) for job in session.exec(select(Job))]
+    assert keys == [({"who": "a"}, "lot:7")]
+
+
 def test_worker_runs_each_job_once(app: Flask, session: Session, calls: list) -> None:  # type: ignore[type-arg]
     for n in range(3):
         jobs.enqueue(session, "test.record", {"n": n})
