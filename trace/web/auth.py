@@ -88,20 +88,26 @@ def profile_from(form: RegisterForm) -> ProducerProfile:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Email and password login, throttled per client and per account (``throttle``)."""
+    """Email and password login, throttled per client and per account (``throttle``).
+
+    A browser that logged in to the account before (its device cookie) is throttled as
+    that device instead of the account, so nobody can lock a farmer out of it.
+    """
     form = LoginForm()
     errors: list[str] = []
     if form.validate_on_submit():
         email, lockout = form.email.data or "", throttle.lockout()
-        wait = lockout.seconds_left(email)
+        device = throttle.trusted_device(email)
+        wait = lockout.seconds_left(email, device)
         if wait:  # even the right password waits: the lockout is what stops guessing
-            return throttle.too_many_logins(form, wait)
+            return throttle.too_many_logins(form, wait, device)
         user = accounts.authenticate(get_session(), email, form.password.data or "", _hash_method())
         if user is not None:
-            lockout.succeeded(email)
+            lockout.succeeded(email, device)
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
-        lockout.failed(email)
+            target = _safe_next(request.args.get("next")) or url_for("auth.index")
+            return throttle.remember_device(redirect(target), email)
+        lockout.failed(email, device)
         errors = [str(_l("Wrong email or password."))]
     return render_template("auth/login.html", form=form, errors=errors), 401 if errors else 200
 

@@ -1,4 +1,4 @@
-"""Login throttling: Flask-Limiter limits per client and per account, and a growing lockout.
+"""Login throttling: Flask-Limiter limits per client and per account, and growing lockouts.
 
 Three layers, all counting failed logins only (a farmer who logs in is never slowed):
 
@@ -7,6 +7,12 @@ Three layers, all counting failed logins only (a farmer who logs in is never slo
 - per account, a lockout that doubles: after ``LOGIN_LOCKOUT_AFTER`` failures the account
   waits ``LOGIN_LOCKOUT_SECONDS``, then twice as long after each further failure, up to
   ``LOGIN_LOCKOUT_MAX_SECONDS``; a successful login forgets the failures.
+
+A browser that logged in to the account before (a valid device cookie for the email typed,
+``trace.web.device_cookies``) is exempt from both per-account layers: its failures count
+against that device alone, which is locked out the same doubling way. So an attacker who
+knows a farmer's email can lock out new devices, never the farmer's own browsers, and a
+stolen device cookie still cannot guess on and on.
 
 Unknown emails are counted exactly like known ones, so throttling tells nobody which
 accounts exist. Counts live in ``RATELIMIT_STORAGE_URI`` (memory per process by default;
@@ -25,14 +31,20 @@ from typing import Any, cast
 from flask import Flask, Response, current_app, make_response, render_template, request
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
+from werkzeug.wrappers import Response as BaseResponse
 
 from trace.extensions import login_lockout, set_login_lockout, set_rate_limiter
 from trace.i18n import _l
+from trace.web.device_cookies import Device, device_for, give_device_cookie
 
 
 @dataclass(frozen=True)
 class LoginLockout:
-    """Failed logins per account, with a lockout that doubles after each further failure."""
+    """Failed logins per account or per trusted device, with a lockout that doubles.
+
+    Each method counts against ``device`` when one is given (a browser that proved it
+    logged in to the account before), else against the account ``email``.
+    """
 
     storage: Storage
     after: int
@@ -40,33 +52,40 @@ class LoginLockout:
     max_seconds: int
     memory_seconds: int
 
-    def seconds_left(self, email: str) -> int:
-        """How long this account must still wait before a login is tried (0: not locked)."""
-        key = self._key("lock", email)
+    def seconds_left(self, email: str, device: Device | None = None) -> int:
+        """How long the account (or device) must still wait to try a login (0: not locked)."""
+        key = self._key("lock", email, device)
         if not self.storage.get(key):
             return 0
         return max(1, math.ceil(self.storage.get_expiry(key) - time.time()))
 
-    def failed(self, email: str) -> int:
+    def failed(self, email: str, device: Device | None = None) -> int:
         """Count a failed login; returns the lockout it starts in seconds (0: none)."""
-        failures = self.storage.incr(self._key("failures", email), self.memory_seconds)
+        failures = self.storage.incr(self._key("failures", email, device), self.memory_seconds)
         if failures < self.after:
             return 0
         seconds = min(self.first_seconds * 2 ** (failures - self.after), self.max_seconds)
-        lock = self._key("lock", email)
+        lock = self._key("lock", email, device)
         self.storage.clear(lock)
         self.storage.incr(lock, seconds)
         return seconds
 
-    def succeeded(self, email: str) -> None:
-        """Forget the account's failures (the right password outside a lockout)."""
-        self.storage.clear(self._key("failures", email))
+    def succeeded(self, email: str, device: Device | None = None) -> None:
+        """Forget the failures of the account, or of the device that logged in.
+
+        A login from a trusted device leaves the account's count alone: the farmer
+        logging in must not hand whoever is guessing a fresh set of tries.
+        """
+        self.storage.clear(self._key("failures", email, device))
 
     @staticmethod
-    def _key(kind: str, email: str) -> str:
+    def _key(kind: str, email: str, device: Device | None) -> str:
         # Hashed, so the limiter storage (e.g. Redis) holds no email addresses.
-        digest = hashlib.sha256(normalized_email(email).encode()).hexdigest()
-        return f"agritrace/login-{kind}/{digest}"
+        if device is not None:
+            kind, name = f"device-{kind}", device.nonce
+        else:
+            name = normalized_email(email)
+        return f"agritrace/login-{kind}/{hashlib.sha256(name.encode()).hexdigest()}"
 
 
 def init_app(app: Flask) -> None:
@@ -82,16 +101,17 @@ def init_app(app: Flask) -> None:
     )
     set_rate_limiter(app, limiter)
     login: Callable[..., Any] = app.view_functions["auth.login"]
-    for limit, key_func in (
-        ("LOGIN_CLIENT_LIMIT", None),
-        ("LOGIN_ACCOUNT_LIMIT", _account_key),
+    for limit, key_func, exempt_when, on_breach in (
+        ("LOGIN_CLIENT_LIMIT", None, None, _refused_client),
+        ("LOGIN_ACCOUNT_LIMIT", _account_key, _from_trusted_device, _refused_account),
     ):
         login = limiter.limit(
             _setting(limit),
             key_func=key_func,
             methods=["POST"],
             deduct_when=_failed_login,
-            on_breach=_refused_login,
+            exempt_when=exempt_when,
+            on_breach=on_breach,
         )(login)
     register = limiter.limit(
         _setting("REGISTER_CLIENT_LIMIT"),
@@ -123,20 +143,46 @@ def normalized_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def trusted_device(email: str) -> Device | None:
+    """The device this request's device cookie proves for the account ``email``, or None."""
+    return device_for(normalized_email(email))
+
+
+def remember_device(response: BaseResponse, email: str) -> BaseResponse:
+    """Give the browser a fresh device cookie for ``email`` (call after a successful login)."""
+    give_device_cookie(response, normalized_email(email))
+    return response
+
+
 def client_address() -> str:
     """The client's address as the server sees it."""
     return request.remote_addr or "unknown"
 
 
-def too_many_logins(form: object, seconds: int) -> Response:
-    """The login page refusing a throttled login: 429, a message and ``Retry-After``."""
-    minutes = max(1, math.ceil(seconds / 60))
-    message = _l(
-        "Too many failed log-ins. To protect the account, wait %(minutes)d min and try again.",
+def too_many_logins(form: object, seconds: int, device: Device | None = None) -> Response:
+    """The login page refusing a locked-out login: 429, when to retry, ``Retry-After``.
+
+    The account's lockout also says that a browser which logged in to the account before
+    can still log in (unknown emails get the same words); a locked device only waits.
+    """
+    minutes = _minutes(seconds)
+    if device is not None:
+        locked = _l(
+            "Too many failed log-ins from this device. To protect the account, "
+            "try again in %(minutes)d min.",
+            minutes=minutes,
+        )
+        return _refusal(form, seconds, [locked])
+    paused = _l(
+        "Too many failed log-ins for this email. Log-ins from new devices are paused: "
+        "try again in %(minutes)d min.",
         minutes=minutes,
     )
-    body = render_template("auth/login.html", form=form, errors=[str(message)])
-    return _retry_after(make_response(body, 429), seconds)
+    known_devices = _l(
+        "On a phone or computer where you have logged in to this account before, "
+        "you can still log in now."
+    )
+    return _refusal(form, seconds, [paused, known_devices])
 
 
 def _setting(name: str) -> Callable[[], str]:
@@ -147,6 +193,10 @@ def _account_key() -> str:
     return "account:" + (normalized_email(request.form.get("email", "")) or "-")
 
 
+def _from_trusted_device() -> bool:
+    return trusted_device(request.form.get("email", "")) is not None
+
+
 def _failed_login(response: object) -> bool:
     return getattr(response, "status_code", None) == 401
 
@@ -155,10 +205,32 @@ def _seconds_until(limit: RequestLimit) -> int:
     return max(1, int(limit.reset_at - time.time()))  # reset_at is already rounded up
 
 
-def _refused_login(limit: RequestLimit) -> Response:
+def _refused_client(limit: RequestLimit) -> Response:
+    seconds = _seconds_until(limit)
+    message = _l(
+        "Too many failed log-ins. To protect the account, wait %(minutes)d min and try again.",
+        minutes=_minutes(seconds),
+    )
+    return _refusal(_login_form(), seconds, [message])
+
+
+def _refused_account(limit: RequestLimit) -> Response:
+    return too_many_logins(_login_form(), _seconds_until(limit))
+
+
+def _login_form() -> object:
     from trace.web.forms import LoginForm
 
-    return too_many_logins(LoginForm(), _seconds_until(limit))
+    return LoginForm()
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def _refusal(form: object, seconds: int, errors: list[Any]) -> Response:
+    body = render_template("auth/login.html", form=form, errors=[str(e) for e in errors])
+    return _retry_after(make_response(body, 429), seconds)
 
 
 def _refused_registration(limit: RequestLimit) -> Response:
