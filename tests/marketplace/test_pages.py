@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from marketplace.models import ListingState, ListingSync
@@ -87,6 +89,21 @@ def test_a_farmer_ticks_both_marketplaces_and_sees_the_listings_synced(
     after = farmer.get(page).get_data(as_text=True)
     assert after.count("Synced") == 2 and "Last sync" in after
     assert [item["sku"] for item in postmart_admin.listings()] == [gtin(session, farm_a)]
+
+
+def test_the_last_sync_shows_in_vietnam_time(
+    session: Session, farm_a: Farm, browser: Callable[[str], FlaskClient]
+) -> None:
+    farmer = browser(farm_a.email)
+    page = f"/marketplace/products/{farm_a.product_id}"
+    sent = farmer.post(page, data=form() | {"csrf_token": token_in(farmer.get(page).text)})
+    assert sent.status_code == 302
+    synced = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
+    session.execute(update(ListingSync).values(state=ListingState.LISTED, last_synced_at=synced))
+    session.commit()
+    for shown in (farmer.get(page).text, farmer.get("/marketplace/").text):
+        assert shown.count("Last sync 2026-03-02 00:30 UTC+07:00") == 2  # postmart and voso
+        assert "17:30" not in shown
 
 
 def test_the_listing_form_without_its_token_is_refused(

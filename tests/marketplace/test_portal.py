@@ -255,6 +255,30 @@ def test_the_admin_sees_per_producer_what_was_sent_when_and_what_the_portal_said
     assert farmer.get(f"/marketplace/portal/producers/{producer_id}").status_code == 404
 
 
+def test_the_portal_pages_show_times_in_vietnam_time(
+    app: Flask,
+    session: Session,
+    farm_a: Farm,
+    admin: User,
+    portal: SandboxAdmin,
+    work: Callable[[], int],
+) -> None:
+    opt_in(session, farm_a)
+    work()
+    moment = datetime(2026, 3, 1, 17, 30, 5, tzinfo=UTC)
+    session.execute(update(PortalPush).values(sent_at=moment))
+    session.execute(update(PortalRecord).values(last_synced_at=moment))
+    session.commit()
+    staff = login(app.test_client(), admin.email)
+    listing = staff.get("/marketplace/portal/").get_data(as_text=True)
+    assert "2026-03-02 00:30 UTC+07:00" in listing and "17:30" not in listing
+    producer = staff.get(f"/marketplace/portal/producers/{farm_a.user.producer_id}")
+    page = producer.get_data(as_text=True)
+    assert "2026-03-02 00:30 UTC+07:00" in page  # what the portal holds: last sent
+    assert "2026-03-02 00:30:05 UTC+07:00" in page  # the requests, to the second
+    assert "17:30" not in page
+
+
 def test_only_the_producers_farmer_or_an_admin_changes_the_opt_in(
     session: Session, farm_a: Farm, inspector: User
 ) -> None:

@@ -4,10 +4,12 @@ read what a flag means."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from stamps.models import Stamp, StampFlag
@@ -108,6 +110,17 @@ def test_an_inspector_dismisses_a_flag_with_the_page_button(
     assert session.exec(select(StampFlag.review)).all() == ["dismissed"]
     assert session.exec(select(Stamp.flagged).where(Stamp.flagged)).all() == []
     assert "Khách du lịch" in page.get("/inspect/flags?review=dismissed").get_data(as_text=True)
+
+
+def test_the_flag_page_shows_when_a_flag_was_raised_in_vietnam_time(
+    client: FlaskClient, session: Session, inspector: User, stamp_path: str
+) -> None:
+    flag_by_travel(client, stamp_path)
+    session.execute(update(StampFlag).values(created_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC)))
+    session.commit()
+    html = login(client, inspector.email).get("/inspect/flags").get_data(as_text=True)
+    assert "2026-03-02 00:30 UTC+07:00" in html  # Asia/Ho_Chi_Minh: the next morning
+    assert "17:30" not in html
 
 
 def test_admins_set_limits_per_product_over_the_province_default(

@@ -12,11 +12,14 @@ from typing import Any
 import jsonschema
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from sqlmodel import Session
 
+from tests.registry_fixtures import Farm
 from tests.trace.dashboard import recompute
 from tests.trace.dashboard.conftest import Province
 from trace.dashboard.filters import Filters
+from trace.models import Product
 
 DATASETS = ("certified-producers", "products", "certifications", "scan-statistics")
 CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -135,3 +138,14 @@ def test_open_data_page_lists_licence_update_time_and_schema(
     assert html.count('rel="license"') >= len(DATASETS)
     assert html.count("<time datetime=") == len(DATASETS)
     assert client.get("/open-data/nothing.csv").status_code == 404
+
+
+def test_open_data_page_shows_the_update_time_in_vietnam_time(
+    session: Session, farm_a: Farm, client: FlaskClient
+) -> None:
+    session.execute(update(Product).values(created_at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC)))
+    session.commit()
+    html = client.get("/open-data/").get_data(as_text=True)
+    products = html[html.index('id="products"') :]
+    assert "2026-03-02 00:30 UTC+07:00" in products[: products.index("</section>")]
+    assert "17:30 UTC" not in html  # the <time> element's datetime attribute stays UTC
