@@ -15,6 +15,7 @@ from trace.i18n import _l
 from trace.models import Certification, EventKind, Lot, Plot, Producer, Product, Role
 from trace.services import events as event_service
 from trace.services import lots as lot_service
+from trace.services.places import place_labels
 from trace.web.farm import owned_by
 from trace.web.forms import (
     EVENT_LABELS,
@@ -80,6 +81,7 @@ def detail(lot_id: int) -> ResponseReturnValue:
         "producer": session.get(Producer, lot.producer_id),
         "plot": session.get(Plot, lot.plot_id) if lot.plot_id else None,
         "entries": entries,
+        "place_labels": place_labels(session, _identifiers_of(entries)),
         "warnings": event_service.phi_warnings(lot, event_service.current_events(entries)),
         "inputs": lot_service.input_lots(session, lot_id),
         "outputs": lot_service.output_lots(session, lot_id),
@@ -91,6 +93,13 @@ def detail(lot_id: int) -> ResponseReturnValue:
         "passport_missing": passport_missing(session, lot_id),
     }
     return render_template("lots/detail.html", **context)
+
+
+def _identifiers_of(entries: list[event_service.TimelineEntry]) -> list[str]:
+    """Every place, source and destination on the timeline (captured events name GLNs)."""
+    return [e.event.place for e in entries] + [
+        v for e in entries for v in e.event.details.values() if isinstance(v, str)
+    ]
 
 
 def passport_missing(session: Session, lot_id: int) -> list[str]:

@@ -299,8 +299,27 @@ def test_the_farmers_lot_page_shows_the_captured_event_and_who_captured_it(
     capture(inspector_api, gs1_receiving(lot_class(gtin, code)))
     page = login(client, farm_a.email).get(f"/lots/{farm_a.lot_id}?lang=en")
     html = page.get_data(as_text=True)
-    assert "Recorded in EPCIS by an inspector." in html and RECEIVED_AT in html
+    assert "Recorded in EPCIS by an inspector." in html
+    assert f"(414) {RECEIVED_AT_GLN}" in html  # a GLN no one registered: its element string
+    assert "urn:epc:" not in html  # never the raw SGLN URN
     assert "supersedes=epcis" not in html  # a captured event is not the farmer's to correct
+
+
+def test_the_lot_page_names_a_place_the_registry_knows_by_its_gln(
+    inspector_api: Any, client: FlaskClient, session: Session, farm_a: Farm, farm_b: Farm
+) -> None:
+    producer = session.get(Producer, farm_b.user.producer_id)
+    assert producer is not None
+    producer.gln = RECEIVED_AT_GLN
+    session.add(producer)
+    session.commit()
+    gtin, code = our_lot(session, farm_a)
+    source = {"type": "location", "source": "urn:epc:id:sgln:0012345.11111.dock-2"}
+    capture(inspector_api, gs1_receiving(lot_class(gtin, code) | {"sourceList": [source]}))
+    html = login(client, farm_a.email).get(f"/lots/{farm_a.lot_id}").get_data(as_text=True)
+    # The place (farm B's GLN), the quantity, then the source (a location of farm B's).
+    assert f"{producer.name} · 120 · kg · {producer.name} · (254) dock-2" in html
+    assert "urn:epc:" not in html and RECEIVED_AT_GLN not in html
 
 
 def test_our_harvest_events_carry_cbv_ilmd_and_validate_against_the_epcis_schema(
