@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from trace.i18n import _l
 
@@ -26,14 +27,20 @@ class TargetRefused(Exception):
     """The URL may not receive deliveries; ``str()`` is the reason, for people."""
 
 
+#: How many of a host's checked addresses a delivery tries, in the resolver's order, when
+#: the connection to the one before cannot be made (a dual-stack host without a route).
+MAX_ADDRESSES = 3
+
+
 @dataclass(frozen=True)
 class Target:
-    """A receiver URL pinned to one checked address."""
+    """A receiver URL pinned to the addresses checked for it."""
 
-    url: str  # the URL's scheme, port, path and query, with the host replaced by the address
+    #: The URL once per address: its scheme, port, path and query, with the host replaced
+    #: by the address.
+    urls: tuple[str, ...]
     hostname: str  # ASCII (IDNA) hostname: Host header, SNI, certificate
     host_header: str
-    address: str
     auth: tuple[str, str] | None
 
 
@@ -74,14 +81,20 @@ def resolve(url: str, allow_private: bool) -> Target:
         raise TargetRefused(_l("The URL's host cannot be resolved."))
     if not allow_private and any(refused_address(a) for a in addresses):
         raise TargetRefused(_l("The URL points at a private or loopback address."))
-    address = addresses[0]
-    literal = f"[{address}]" if address.version == 6 else str(address)
     host_header = f"[{hostname}]" if ":" in hostname else hostname
     if parts.port is not None:
-        host_header, literal = f"{host_header}:{port}", f"{literal}:{port}"
-    pinned = urlunsplit((parts.scheme, literal, parts.path or "/", parts.query, ""))
+        host_header = f"{host_header}:{port}"
+    urls = tuple(
+        urlunsplit((parts.scheme, _netloc(address, parts.port), parts.path or "/", parts.query, ""))
+        for address in dict.fromkeys(addresses)
+    )[:MAX_ADDRESSES]
     auth = (parts.username, parts.password or "") if parts.username else None
-    return Target(pinned, hostname, host_header, str(address), auth)
+    return Target(urls, hostname, host_header, auth)
+
+
+def _netloc(address: IPAddress, port: int | None) -> str:
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    return literal if port is None else f"{literal}:{port}"
 
 
 class PinnedAdapter(HTTPAdapter):
@@ -100,24 +113,52 @@ class PinnedAdapter(HTTPAdapter):
 def post(
     target: Target, body: bytes, headers: dict[str, str], timeout: float, verify: bool | str = True
 ) -> requests.Response:
-    """POST ``body`` to the pinned address; never follows redirects, ignores proxies.
+    """POST ``body`` to the first of the pinned addresses that takes a connection; never
+    follows redirects, ignores proxies.
 
     :param verify: as requests' (True: the system's CA store; a path: that bundle).
-    :raises requests.RequestException: the receiver could not be reached.
+    :raises requests.RequestException: the receiver could not be reached (the last
+        address's error).
     """
     with requests.Session() as http:
         http.trust_env = False  # no proxy or .netrc from the environment reaches receivers
         adapter = PinnedAdapter(target.hostname)
         http.mount("http://", adapter)
         http.mount("https://", adapter)
-        response = http.post(
-            target.url,
-            data=body,
-            headers={**headers, "Host": target.host_header},
-            auth=target.auth,
-            timeout=timeout,
-            allow_redirects=False,
-            verify=verify,
-        )
-        response.close()
+        for url in target.urls[:-1]:
+            try:
+                return _post(http, url, target, body, headers, timeout, verify)
+            except requests.ConnectionError as error:
+                if not _not_connected(error):
+                    raise  # the request may have reached the receiver: the outbox retries
+        return _post(http, target.urls[-1], target, body, headers, timeout, verify)
+
+
+def _post(
+    http: requests.Session,
+    url: str,
+    target: Target,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    verify: bool | str,
+) -> requests.Response:
+    response = http.post(
+        url,
+        data=body,
+        headers={**headers, "Host": target.host_header},
+        auth=target.auth,
+        timeout=timeout,
+        allow_redirects=False,
+        verify=verify,
+    )
+    response.close()
     return response
+
+
+def _not_connected(error: requests.ConnectionError) -> bool:
+    """Whether no connection was made at all (nothing was sent to this address)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError)

@@ -28,11 +28,12 @@ TLS = Path(__file__).parent / "tls"
 
 
 class Resolver:
-    """``socket.getaddrinfo`` with scripted answers for some names: each name's answers are
-    given in turn, the last one for every later question; other names resolve as usual."""
+    """``socket.getaddrinfo`` with scripted answers for some names: each name's answers (an
+    address, or several as a tuple) are given in turn, the last one for every later
+    question; other names resolve as usual."""
 
     def __init__(self) -> None:
-        self.answers: dict[str, list[str]] = {}
+        self.answers: dict[str, list[str | tuple[str, ...]]] = {}
         self.asked: list[str] = []
         self.real = socket.getaddrinfo
 
@@ -42,10 +43,17 @@ class Resolver:
             return self.real(host, port, *args, **kwargs)
         self.asked.append(name)
         queue = self.answers[name]
-        address = queue.pop(0) if len(queue) > 1 else queue[0]
-        if ":" in address:
-            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, int(port), 0, 0))]
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [
+            _info(address, int(port))
+            for address in ((answer,) if isinstance(answer, str) else answer)
+        ]
+
+
+def _info(address: str, port: int) -> Any:
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
 
 
 @pytest.fixture
@@ -135,7 +143,7 @@ def test_a_name_resolving_to_a_non_public_address_is_refused(
 def test_a_public_name_is_pinned_with_its_hostname_kept(resolver: Resolver) -> None:
     resolver.answers["hooks.example"] = [PUBLIC]
     target = transport.resolve("https://user:pw@hooks.example:8443/in?x=1#f", allow_private=False)
-    assert target.url == f"https://{PUBLIC}:8443/in?x=1"
+    assert target.urls == (f"https://{PUBLIC}:8443/in?x=1",)
     assert (target.hostname, target.host_header) == ("hooks.example", "hooks.example:8443")
     assert target.auth == ("user", "pw")
     assert target_problem("https://hooks.example/in", allow_private=False) is None
@@ -177,6 +185,25 @@ def test_a_delivery_to_a_named_receiver_keeps_its_host_header(
     assert headers["Host"] == f"receiver.test:{urlsplit(receiver.url).port}"
     [delivery] = admin_api.get(f"/api/v1/webhooks/{subscription}/deliveries").json["items"]
     assert (delivery["status"], delivery["last_status_code"]) == ("delivered", 200)
+
+
+def test_a_delivery_tries_the_next_checked_address_when_one_takes_no_connection(
+    admin_api: Any,
+    inspector_api: Any,
+    receiver: Receiver,
+    farm_a: Farm,
+    resolver: Resolver,
+    public_connects: list[Any],
+    deliver: Callable[[], int],
+) -> None:
+    resolver.answers["two.example"] = [(PUBLIC, "127.0.0.1")]  # loopback allowed in tests
+    subscription = subscribe(admin_api, named(receiver, "two.example"), ["recall"])
+    recall(inspector_api, farm_a)
+    assert deliver() == 1
+    assert len(public_connects) == 1 and len(receiver.received) == 1
+    assert resolver.asked == ["two.example"]
+    [delivery] = admin_api.get(f"/api/v1/webhooks/{subscription}/deliveries").json["items"]
+    assert delivery["status"] == "delivered"
 
 
 def test_a_redirect_is_not_followed(
@@ -232,7 +259,7 @@ def test_tls_checks_the_hostname_while_connecting_to_the_pinned_address(
     resolver.answers["impostor.test"] = ["127.0.0.1"]
     ca = str(TLS / "ca.pem")
     target = transport.resolve(f"https://receiver.test:{port}/in", allow_private=True)
-    assert target.url == f"https://127.0.0.1:{port}/in"
+    assert target.urls == (f"https://127.0.0.1:{port}/in",)
     assert transport.post(target, b"{}", {}, timeout=5, verify=ca).status_code == 204
     assert sni == ["receiver.test"]
     impostor = transport.resolve(f"https://impostor.test:{port}/in", allow_private=True)
