@@ -61,7 +61,8 @@ def refused_address(address: IPAddress) -> bool:
 
 
 def resolve(url: str, allow_private: bool) -> Target:
-    """Resolve ``url``'s host once and pin it to the first address it gives.
+    """Resolve ``url``'s host once and pin the request to the addresses checked
+    (:data:`MAX_ADDRESSES` at most, in the resolver's order).
 
     :param allow_private: accept loopback and private addresses (development, tests).
     :raises TargetRefused: not http(s), no host, the host does not resolve, or (unless
