@@ -28,31 +28,39 @@ from trace.services.certifications import CoveredCertification, covering_product
 if TYPE_CHECKING:
     from stamps.story_share import SharedStories
 
-#: What a lot's story (events, certifications, anchoring) depends on. Events and
-#: certifications are append-only (a certification changes once, when verified) and
-#: anchored versions only grow, so these figures change whenever the story does: one
-#: indexed query instead of three ORM loads. (SQLAlchemy's select: SQLModel's is typed for
-#: four columns at most; both statements here run through ``Session.execute``.)
-_STORY_VERSION = select_columns(
-    select(func.max(Event.id)).where(Event.lot_id == bindparam("lot")).scalar_subquery(),
-    select(func.count())
-    .where(Certification.producer_id == bindparam("producer"))
-    .scalar_subquery(),
-    select(func.max(Certification.id))
-    .where(Certification.producer_id == bindparam("producer"))
-    .scalar_subquery(),
-    select(func.max(Certification.verified_at))
-    .where(Certification.producer_id == bindparam("producer"))
-    .scalar_subquery(),
-    select(func.max(LotDocument.version))
-    .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
-    .where(LotDocument.lot_id == bindparam("lot"), AnchorRound.status == RoundStatus.CONFIRMED)
-    .scalar_subquery(),
-    # EPCIS events captured for the lot join its story (trace.services.events.timeline).
-    select(func.max(CapturedEventLot.event_id))
-    .where(CapturedEventLot.lot_id == bindparam("lot"))
-    .scalar_subquery(),
-)
+
+def story_version(lot: Any, producer: Any) -> list[Any]:
+    """What a lot's story (events, certifications, anchoring) depends on, as scalar
+    subqueries of ``lot`` and ``producer`` (bind parameters, or an enclosing query's
+    columns: the hot path reads the version with the stamp).
+
+    Events and certifications are append-only (a certification changes once, when
+    verified) and anchored versions only grow, so these figures change whenever the story
+    does: one indexed query instead of three ORM loads.
+    """
+    return [
+        select(func.max(Event.id)).where(Event.lot_id == lot).scalar_subquery(),
+        select(func.count()).where(Certification.producer_id == producer).scalar_subquery(),
+        select(func.max(Certification.id))
+        .where(Certification.producer_id == producer)
+        .scalar_subquery(),
+        select(func.max(Certification.verified_at))
+        .where(Certification.producer_id == producer)
+        .scalar_subquery(),
+        select(func.max(LotDocument.version))
+        .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
+        .where(LotDocument.lot_id == lot, AnchorRound.status == RoundStatus.CONFIRMED)
+        .scalar_subquery(),
+        # EPCIS events captured for the lot join its story (trace.services.events.timeline).
+        select(func.max(CapturedEventLot.event_id))
+        .where(CapturedEventLot.lot_id == lot)
+        .scalar_subquery(),
+    ]
+
+
+#: :func:`story_version` of one lot. (SQLAlchemy's select: SQLModel's is typed for four
+#: columns at most; both statements here run through ``Session.execute``.)
+_STORY_VERSION = select_columns(*story_version(bindparam("lot"), bindparam("producer")))
 
 
 @dataclass(frozen=True)

@@ -81,22 +81,20 @@ def count_prebuilt_scan(
     stamp: dict[str, Any],
     visit: Visit,
     now: datetime,
-    window: timedelta,
 ) -> int | None:
     """Count a client's view with the hot path's prebuilt statements, and commit.
 
-    A repeat view (the same client within ``window``) writes nothing. ``stamp`` is the hot
-    path's row (:data:`stamps.hotpath.statements.FIND_STAMP`); its ``scan_count`` and
-    ``first_scan_at`` are updated to what the counted scan left.
+    A repeat view (the same client within the scan window: ``stamp["last_scan_id"]``, read
+    with the stamp) writes nothing. ``stamp`` is the hot path's row
+    (:data:`stamps.hotpath.statements.FIND_STAMP`); its ``scan_count`` and ``first_scan_at``
+    are updated to what the counted scan left.
 
     :param conn: the DBAPI connection ``cursor`` belongs to (committed here).
     :returns: the scan's id (new or repeated), or None when the clone rules could fire
         (a VOID stamp, a count past the product's limit): :func:`scan_stamp` applies them.
     """
-    params = {"stamp": stamp["stamp_id"], "client": visit.client_hash, "since": now - window}
-    last = statements.one(cursor, statements.last_scan, params)
-    if last is not None:
-        return int(last[0])
+    if stamp["last_scan_id"] is not None:
+        return int(stamp["last_scan_id"])
     if _rules_could_fire(stamp):
         return None
     values = {
@@ -105,10 +103,12 @@ def count_prebuilt_scan(
         "client": visit.client_hash,
         "agent": visit.user_agent[:200],
     }
-    (scan_id,) = statements.one(cursor, statements.insert_scan, values)
-    stamp["scan_count"], stamp["first_scan_at"] = statements.one(
-        cursor, statements.count_scan, values
-    )
+    if statements.record_scan is not None:  # one statement
+        scan_id, *counted = statements.one(cursor, statements.record_scan, values)
+    else:
+        (scan_id,) = statements.one(cursor, statements.insert_scan, values)
+        counted = statements.one(cursor, statements.count_scan, values)
+    stamp["scan_count"], stamp["first_scan_at"] = counted
     conn.commit()
     return int(scan_id)
 

@@ -45,7 +45,7 @@ from stamps.hotpath.page import (
     shape_of,
 )
 from stamps.hotpath.ratelimit import ScanLimiter
-from stamps.hotpath.statements import ScanStatements
+from stamps.hotpath.statements import VERSION_COLUMNS, ScanStatements
 from stamps.identity import (
     MalformedStampPath,
     format_serial,
@@ -174,7 +174,17 @@ class HotScan:
     ) -> tuple[dict[str, Any], LotStory, int | None, tuple[Any, ...]] | None:
         st = self.statements
         cursor = conn.cursor()
-        row = st.one(cursor, st.find, {"serial": key.serial})
+        agent = environ.get("HTTP_USER_AGENT", "")
+        visit = None
+        if not is_preview(environ["REQUEST_METHOD"], agent):
+            visit = Visit(client_fingerprint(self.secret, client), agent)
+        now = utcnow()
+        values = {
+            "serial": key.serial,
+            "client": visit.client_hash if visit else "",
+            "since": now - self.window,
+        }
+        row = st.one(cursor, st.find, values)
         if row is None:
             return None
         r = dict(zip(st.find.names, row, strict=True))  # type: ignore[arg-type]
@@ -183,15 +193,14 @@ class HotScan:
         if r["flagged"]:
             return None  # the page explains each flag: the service reads them
         today = date.today()
-        version = st.one(cursor, st.version, {"lot": r["lot_id"], "producer": r["producer_id"]})
-        story_key = (r["lot_id"], r["producer_id"], tuple(version), today)
+        version = tuple(r[name] for name in VERSION_COLUMNS)
+        story_key = (r["lot_id"], r["producer_id"], version, today)
         story = self.stories.get(story_key) or self._shared_story(cursor, story_key)
         if story is None:
             return None
         scan_id = None
-        agent = environ.get("HTTP_USER_AGENT", "")
-        if not is_preview(environ["REQUEST_METHOD"], agent):
-            scan_id = self._record(conn, cursor, r, client, agent)
+        if visit is not None:  # counted with the service's rules (it commits)
+            scan_id = count_prebuilt_scan(st, conn, cursor, r, visit, now)
             if scan_id is None:
                 return None
         verdict = judge(
@@ -216,14 +225,6 @@ class HotScan:
         if story is not None:
             self.stories.put(key, story)
         return story
-
-    def _record(
-        self, conn: Any, cursor: Any, r: dict[str, Any], client: str, agent: str
-    ) -> int | None:
-        """Count a client's first view in the window (the service commits it); None when
-        the clone rules could fire, which the full scan service handles."""
-        visit = Visit(client_fingerprint(self.secret, client), agent)
-        return count_prebuilt_scan(self.statements, conn, cursor, r, visit, utcnow(), self.window)
 
     def _report(self, r: Mapping[str, Any], story: LotStory, verdict: Verdict) -> dict[str, Any]:
         """What :func:`stamps.report.scan_report` says, from the row and the cached story."""

@@ -17,7 +17,7 @@ from sqlalchemy.sql import Executable
 
 from stamps.mint_runs import published
 from stamps.models import CloneThreshold, Scan, Stamp, StampRun
-from stamps.report import _STORY_VERSION
+from stamps.report import story_version
 from stamps.story_share import READ as SHARED_STORY
 from trace.models import Lot, Plot, Producer, Product
 
@@ -29,7 +29,23 @@ _PLOT = Plot.__table__  # type: ignore[attr-defined]
 _RUN = StampRun.__table__  # type: ignore[attr-defined]
 _OWN = CloneThreshold.__table__.alias("own_limits")  # type: ignore[attr-defined]
 _DEFAULT = CloneThreshold.__table__.alias("default_limits")  # type: ignore[attr-defined]
-#: Everything a scan shows of a stamp and its lot, as plain columns.
+_SCANS = Scan.__table__  # type: ignore[attr-defined]
+#: The client's last counted scan of the stamp inside the scan window (as in scanning).
+LAST_SCAN = (
+    select(_SCANS.c.id)
+    .where(
+        _SCANS.c.stamp_id == _STAMP.c.id,
+        _SCANS.c.client_hash == bindparam("client"),
+        _SCANS.c.scanned_at > bindparam("since", type_=_SCANS.c.scanned_at.type),
+    )
+    .order_by(_SCANS.c.scanned_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+#: The story version's figures, as the find statement's last columns.
+VERSION_COLUMNS = tuple(f"story_version_{n}" for n in range(6))
+#: Everything a scan shows of a stamp and its lot, as plain columns, with the lot's story
+#: version and the client's last scan of the stamp in the window: one round trip.
 FIND_STAMP = (
     select(
         _STAMP.c.id.label("stamp_id"),
@@ -63,6 +79,13 @@ FIND_STAMP = (
         _PLOT.c.area_ha,
         _OWN.c.max_scans.label("own_max_scans"),
         _DEFAULT.c.max_scans.label("default_max_scans"),
+        LAST_SCAN.label("last_scan_id"),
+        *(
+            figure.label(name)
+            for figure, name in zip(
+                story_version(_LOT.c.id, _PRODUCER.c.id), VERSION_COLUMNS, strict=True
+            )
+        ),
     )
     .select_from(_STAMP)
     .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
@@ -74,19 +97,7 @@ FIND_STAMP = (
     .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
     .where(_STAMP.c.serial == bindparam("serial"), published())  # not of a run being minted
 )
-#: The client's last counted scan of the stamp inside the scan window (as in scanning).
-_SCANS = Scan.__table__  # type: ignore[attr-defined]
 _STAMPS = _STAMP
-LAST_SCAN = (
-    select(_SCANS.c.id, _SCANS.c.province)
-    .where(
-        _SCANS.c.stamp_id == bindparam("stamp"),
-        _SCANS.c.client_hash == bindparam("client"),
-        _SCANS.c.scanned_at > bindparam("since"),
-    )
-    .order_by(_SCANS.c.scanned_at.desc())
-    .limit(1)
-)
 #: A new scan with no place: the hot path leaves scans that share a place to the service.
 INSERT_SCAN = (
     insert(_SCANS)
@@ -110,6 +121,12 @@ COUNT_SCAN = (
     )
     .returning(_STAMPS.c.scan_count, _STAMPS.c.first_scan_at)
 )
+
+
+_INSERTED = INSERT_SCAN.cte("inserted")
+_COUNTED = COUNT_SCAN.cte("counted")
+#: :data:`INSERT_SCAN` and :data:`COUNT_SCAN` as one statement (data-modifying CTEs).
+RECORD_SCAN = select(_INSERTED.c.id, _COUNTED.c.scan_count, _COUNTED.c.first_scan_at)
 
 
 class Prebuilt:
@@ -173,11 +190,13 @@ class ScanStatements:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.find = Prebuilt(FIND_STAMP, engine)
-        self.version = Prebuilt(_STORY_VERSION, engine)
         self.shared_story = Prebuilt(SHARED_STORY, engine)
-        self.last_scan = Prebuilt(LAST_SCAN, engine)
         self.insert_scan = Prebuilt(INSERT_SCAN, engine)
         self.count_scan = Prebuilt(COUNT_SCAN, engine)
+        #: Both writes in one statement where the database allows it (PostgreSQL).
+        self.record_scan = (
+            Prebuilt(RECORD_SCAN, engine) if engine.dialect.name == "postgresql" else None
+        )
         self._local = threading.local()
         self._held: list[Any] = []
         event.listen(engine, "engine_disposed", self._release)
