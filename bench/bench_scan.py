@@ -388,9 +388,29 @@ def measure(args: argparse.Namespace, env: dict[str, str], token: str | None) ->
                     runs.setdefault(name, {}).setdefault(32, []).append(result)
                     result["drained_s"] = server.settle()
         peak = server.worker_peak_rss_mb()
+        verdicts = sample_verdicts(server.port, paths[:: max(1, len(paths) // 50)])
     finally:
         server.stop()
-    return {"figures": _figures(runs), "worker_peak_rss_mb": peak, "paths": len(paths)}
+    return {
+        "figures": _figures(runs),
+        "worker_peak_rss_mb": peak,
+        "paths": len(paths),
+        "verdicts_of_sampled_stamps": verdicts,
+    }
+
+
+def sample_verdicts(port: int, paths: list[str]) -> dict[str, int]:
+    """How many of ``paths`` answer each verdict (a seed whose lots read TAMPERED measures
+    something else: every lot's first scan then records the tampering)."""
+    from urllib.request import Request, urlopen
+
+    counts: dict[str, int] = {}
+    for path in paths:
+        request = Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": "application/json"})
+        with urlopen(request, timeout=30) as response:
+            verdict = json.loads(response.read()).get("verdict", "?")
+        counts[verdict] = counts.get(verdict, 0) + 1
+    return counts
 
 
 def _figures(runs: dict[str, dict[int, list[dict[str, Any]]]]) -> dict[str, Any]:

@@ -71,12 +71,16 @@ def lot_paths(app: Any, count: int) -> list[str]:
 
 def forget_lots(app: Any) -> None:
     """Empty this worker's own caches of lots (stories, page pieces, lot notes)."""
-    app.extensions["stamp_stories"].clear(shared=False)
+    stories = app.extensions["stamp_stories"]
+    if getattr(stories, "shared", None) is not None:
+        stories.clear(shared=False)  # what other workers read stays shared
+    else:
+        stories.clear()
     hot = app.wsgi_app
     for name in ("pages", "lot_notes"):
-        cache = getattr(hot, name, None)
-        if cache is not None:
-            cache.clear()
+        clear = getattr(getattr(hot, name, None), "clear", None)
+        if clear is not None:
+            clear()
 
 
 def caller(app: Any) -> Callable[[str, str, str], int]:
