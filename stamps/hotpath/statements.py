@@ -9,6 +9,7 @@ the values equal what the ORM path reads: the story cache's keys match on both p
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -179,12 +180,33 @@ class Prebuilt:
         )
 
 
+class _Checkout:
+    """A thread's pooled DBAPI connection, given back to the pool when the thread ends.
+
+    A threaded server (``flask serve``, gunicorn's gthread) may run each request on a new
+    thread: a connection kept for a thread that is gone would never return, and after
+    pool-size requests every request would wait for the pool's timeout.
+    """
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()  # back to the pool (rolled back there)
+        except Exception:  # noqa: BLE001 - a connection already invalidated or gone
+            pass
+
+
 class ScanStatements:
     """The hot path's statements for one engine, and one DBAPI connection per thread.
 
-    The connection is checked out of the engine's pool once and kept (pool events, such as
-    SQLite's pragmas, have run on it); one that fails is invalidated and replaced, and all
-    are given back when the engine is disposed (``close_app``).
+    The connection is checked out of the engine's pool once per thread and kept while the
+    thread lives (pool events, such as SQLite's pragmas, have run on it); it goes back to
+    the pool when the thread ends; one that fails is invalidated and replaced, and all are
+    given back when the engine is disposed (``close_app``).
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -198,34 +220,34 @@ class ScanStatements:
             Prebuilt(RECORD_SCAN, engine) if engine.dialect.name == "postgresql" else None
         )
         self._local = threading.local()
-        self._held: list[Any] = []
+        self._held: weakref.WeakSet[_Checkout] = weakref.WeakSet()
         event.listen(engine, "engine_disposed", self._release)
 
     def connection(self) -> Any:
         """This thread's pooled DBAPI connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.engine.raw_connection()
-            self._held.append(conn)
-        return conn
+        checkout = getattr(self._local, "checkout", None)
+        if checkout is None:
+            checkout = self._local.checkout = _Checkout(self.engine.raw_connection())
+            self._held.add(checkout)
+        return checkout.conn
 
     def _release(self, _engine: Engine) -> None:
-        for conn in self._held:
+        for checkout in list(self._held):
             try:
-                conn.invalidate()  # closes the driver's connection: its pool is gone
+                checkout.conn.invalidate()  # closes the driver's connection: its pool is gone
             except Exception:  # noqa: BLE001 - closing what may already be gone
                 pass
-        self._held.clear()
+        self._held = weakref.WeakSet()
         self._local = threading.local()
 
     def discard(self) -> None:
         """Forget this thread's connection after an error (the next call opens another)."""
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            self._held.remove(conn)
+        checkout = getattr(self._local, "checkout", None)
+        self._local.checkout = None
+        if checkout is not None:
+            self._held.discard(checkout)
             try:
-                conn.invalidate()
+                checkout.conn.invalidate()
             except Exception:  # noqa: BLE001 - it is being thrown away
                 pass
 

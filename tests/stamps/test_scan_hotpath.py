@@ -3,7 +3,9 @@ the scan counting rules, and the consent form it serves is refused without a val
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from stamps import minting, voiding
 from stamps.hotpath import consent
 from stamps.models import CloneThreshold, Scan, ScanPlace, Stamp
 from tests.registry_fixtures import Farm
+from trace import extensions
 from trace.anchoring.documents import mark_tampered
 from trace.app import close_app, create_app
 from trace.models import Lot, Producer, ProducerStatus, Product, User
@@ -268,3 +271,26 @@ def test_a_lot_shown_from_another_lots_layout_is_the_full_page(
         assert ('.json" download>' in page) is anchored
     cut = app.wsgi_app.pages._cache._entries  # type: ignore[attr-defined]
     assert cut and all(key[2] == "layout" for key in cut)  # no page of one lot's own
+
+
+def test_scans_on_threads_that_end_give_their_connections_back(
+    app: Flask, stamped: list[str]
+) -> None:
+    """``flask serve`` runs each request on a new thread: the pool must not run dry.
+
+    Seen from outside: after 14 scans on ``make run``, every page waited for the pool's
+    timeout and failed.
+    """
+    client = app.test_client()
+    view(client, stamped[1], "198.51.100.20")  # warm the lot's story
+    pool = extensions.db_engine(app).pool
+    baseline, served = pool.checkedout(), answered(app)
+    capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
+    for n in range(capacity + 5):
+        scan = threading.Thread(target=view, args=(client, stamped[0], f"198.51.100.{30 + n}"))
+        scan.start()
+        scan.join(10)
+        assert not scan.is_alive()
+        gc.collect()
+        assert pool.checkedout() <= baseline, f"scan {n} kept its connection"
+    assert answered(app) - served == capacity + 5  # the hot path answered them all
