@@ -104,7 +104,7 @@ def count_prebuilt_scan(
         "agent": visit.user_agent[:200],
     }
     if statements.record_scan is not None:  # one statement
-        scan_id, *counted = statements.one(cursor, statements.record_scan, values)
+        scan_id, *counted = statements.one(cursor, statements.record_scan, values)[:3]
     else:
         (scan_id,) = statements.one(cursor, statements.insert_scan, values)
         counted = statements.one(cursor, statements.count_scan, values)

@@ -89,7 +89,8 @@ class HotScan:
         self.flask = flask_app
         self.config = config  # read per request where tests and tools may change it
         self.app = wsgi_app
-        self.statements = ScanStatements(db_engine(flask_app))
+        durable = bool(config.get("SCAN_DURABLE_COMMIT", False))
+        self.statements = ScanStatements(db_engine(flask_app), durable=durable)
         self.limiter: ScanLimiter = scan_limiter(flask_app)
         self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))

@@ -25,6 +25,7 @@ from trace import extensions
 from trace.anchoring.documents import mark_tampered
 from trace.app import close_app, create_app
 from trace.models import Lot, Producer, ProducerStatus, Product, User
+from trace.models.base import utcnow
 from trace.services.access import Actor
 from trace.services.recall import recall_hooks, recall_lot
 
@@ -294,3 +295,26 @@ def test_scans_on_threads_that_end_give_their_connections_back(
         gc.collect()
         assert pool.checkedout() <= baseline, f"scan {n} kept its connection"
     assert answered(app) - served == capacity + 5  # the hot path answered them all
+
+
+def test_a_hot_scan_on_postgresql_commits_without_waiting_for_the_disk_and_only_it(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    if session.connection().dialect.name != "postgresql":
+        pytest.skip("SQLite's synchronous setting is the engine's (WAL, NORMAL)")
+    statements = app.wsgi_app.statements  # type: ignore[attr-defined]
+    conn = statements.connection()
+    cursor = conn.cursor()
+    serial = stamped[0].rsplit("/", 1)[1]
+    stamp_id = session.exec(select(Stamp.id).where(Stamp.serial == serial)).one()
+    values = {"stamp": stamp_id, "now": utcnow(), "client": "c" * 64, "agent": "phone"}
+    scan_id, count, _first_at, _mode = statements.one(cursor, statements.record_scan, values)
+    cursor.execute("SHOW synchronous_commit")
+    assert count == 1 and cursor.fetchone()[0] == "off"  # for this transaction
+    conn.commit()
+    cursor.execute("SHOW synchronous_commit")
+    assert cursor.fetchone()[0] == "on"  # the connection's next transaction waits again
+    conn.rollback()
+    session.expire_all()
+    assert session.get(Scan, scan_id) is not None
+    assert session.get(Stamp, stamp_id).scan_count == 1  # type: ignore[union-attr]
