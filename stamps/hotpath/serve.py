@@ -159,8 +159,13 @@ class HotScan:
         conn = self.statements.connection()
         try:
             found = self._scan(conn, key, environ, client)
-        finally:
-            conn.rollback()  # nothing of a declined scan stays; a counted one was committed
+        except BaseException:
+            conn.rollback()
+            raise
+        # Ends the reads' transaction: a counted scan was committed already and a declined
+        # one wrote nothing. Not a rollback: psycopg forgets its prepared statements on
+        # each rollback, and the find statement then costs ~2.5 ms of planning per scan.
+        conn.commit()
         if found is None:
             return None
         report, story, scan_id, lot_key = found

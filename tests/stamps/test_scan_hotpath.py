@@ -318,3 +318,20 @@ def test_a_hot_scan_on_postgresql_commits_without_waiting_for_the_disk_and_only_
     session.expire_all()
     assert session.get(Scan, scan_id) is not None
     assert session.get(Stamp, stamp_id).scan_count == 1  # type: ignore[union-attr]
+
+
+def test_on_postgresql_the_hot_paths_statements_are_planned_once(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    if session.connection().dialect.name != "postgresql":
+        pytest.skip("SQLite has no server-side prepared statements")
+    client = app.test_client()
+    view(client, stamped[0], "198.51.100.60")  # the lot's story, read by the full view
+    for _ in range(8):  # reloads (nothing written); psycopg prepares from the fifth run
+        view(client, stamped[1], "198.51.100.61", JSON)
+    assert answered(app) == 8
+    cursor = app.wsgi_app.statements.connection().cursor()  # type: ignore[attr-defined]
+    cursor.execute("SELECT statement FROM pg_prepared_statements")
+    prepared = [row[0] for row in cursor.fetchall()]
+    cursor.connection.commit()
+    assert any("FROM stamps JOIN lots" in sql for sql in prepared), prepared
