@@ -41,3 +41,17 @@ def test_gunicorn_loads_the_project_package() -> None:
     )
     out = _run(str(bindir / "python"), "-c", code)
     assert str(ROOT / "trace" / "__init__.py") in out and "trace.app" in out
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """A test module outside a package is imported by its file name alone (a module inside
+    one by its dotted path): two such ``test_x.py`` fail collection whenever both land in
+    one process."""
+    seen: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        parts, folder = [path.stem], path.parent
+        while (folder / "__init__.py").exists():
+            parts.insert(0, folder.name)
+            folder = folder.parent
+        seen.setdefault(".".join(parts), []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
