@@ -18,6 +18,7 @@ from trace.epcis.digital_link import normalise_identifier
 from trace.epcis.identifiers import lot_uri
 from trace.models import Lot, Producer, Product, User
 from trace.models.epcis import CapturedEvent, CapturedEventLot
+from trace.services.places import place_labels
 
 #: Registry kinds a captured event may stand as, by its EPCIS type and bizStep. Harvest,
 #: packing, transformation, planting, inputs and recalls are the producer's (or the
@@ -96,19 +97,9 @@ def location_gln(place: str) -> str | None:
 
 
 def _with_place_names(session: Session, entries: list[CapturedEntry]) -> list[CapturedEntry]:
-    glns = {entry.place: location_gln(entry.place) for entry in entries}
-    wanted = {gln for gln in glns.values() if gln}
-    names: dict[str | None, str] = {}
-    if wanted:
-        query = select(Producer.gln, Producer.name).where(col(Producer.gln).in_(wanted))
-        names = dict(session.exec(query).all())
-    return [replace(e, place_name=_place_name(glns[e.place], names)) for e in entries]
-
-
-def _place_name(gln: str | None, names: Mapping[str | None, str]) -> str:
-    if gln is None:
-        return ""
-    return names.get(gln) or f"GLN {gln}"
+    """Each entry's place as people read it (:func:`trace.services.places.place_labels`)."""
+    labels = place_labels(session, (entry.place for entry in entries))
+    return [replace(e, place_name=labels.get(e.place, "")) for e in entries]
 
 
 def utc(moment: datetime) -> datetime:

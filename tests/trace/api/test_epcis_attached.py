@@ -156,12 +156,12 @@ def test_a_captured_gs1_receiving_event_reaches_scan_page_export_and_anchored_do
 
     assert lots == [harvested.lot_id]
     page = client.get(stamp_page, headers=PHONE).get_data(as_text=True)
-    assert "<b>Receiving</b>" in page and f"GLN {RECEIVED_AT_GLN}" in page
+    assert "<b>Receiving</b>" in page and f"(414) {RECEIVED_AT_GLN}" in page
     assert "urn:epc:" not in page  # a place reads as a GLN, never as a raw URN
     assert "Recorded in EPCIS by an inspector." in page
     scan = client.get(stamp_page, headers={**PHONE, "Accept": "application/json"}).json
     [receiving] = [e for e in scan["events"] if e["kind"] == "receiving"]
-    assert (receiving["place"], receiving["place_id"]) == (f"GLN {RECEIVED_AT_GLN}", RECEIVED_AT)
+    assert (receiving["place"], receiving["place_id"]) == (f"(414) {RECEIVED_AT_GLN}", RECEIVED_AT)
     assert scan["verdict"] == "GENUINE"  # a capture is a change the service made, not tampering
     [received] = [
         r
