@@ -133,6 +133,28 @@ def lot_story(
     return story
 
 
+def share_checked_story(session: Session, lot_id: int, today: date, shared: SharedStories) -> bool:
+    """Share the story of a lot whose integrity the caller has just found intact (the
+    integrity sweep), as :func:`lot_story` shares one it read afresh; not checked again.
+
+    Cheap when the lot's row already holds this story version and day (one look-up and
+    its HMAC): the sweep passes every lot each round.
+
+    :returns: whether a row was written (in ``session``'s transaction; the caller commits).
+    """
+    lot = session.get(Lot, lot_id)
+    if lot is None or lot.tampered_at is not None:
+        return False
+    producer_id = lot.producer_id
+    version = session.execute(_STORY_VERSION, {"lot": lot_id, "producer": producer_id}).one()
+    key = (lot_id, producer_id, tuple(version), today)
+    row = session.execute(story_share.READ, {"lot": lot_id}).first()
+    if shared.story(row, key) is not None:
+        return False  # shared already for this version and day
+    shared.save(session, key, _read_story(session, lot, producer_id, today))
+    return True
+
+
 def _read_story(session: Session, lot: Lot, producer_id: int, today: date) -> LotStory:
     entries = event_service.timeline(session, lot.id)  # type: ignore[arg-type]
     return LotStory(

@@ -8,6 +8,10 @@ story version and day by the whole deployment, as it was by each worker before. 
 story read while its lot was found intact (or had no document yet) is shared. Each row
 carries an HMAC under the app's secret over the lot, producer, version, day and story: a
 row changed in the database no longer matches and the story is read (and checked) afresh.
+
+The integrity sweep shares too (:func:`share_swept_story`, on
+:func:`trace.extensions.lot_verified`): every lot it finds intact gets the day's row, so
+after the sweep that follows midnight (``trace.anchoring.jobs``) no scan pays the check.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -28,6 +33,7 @@ from trace.models.base import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+    from sqlmodel import Session as ModelSession
 
     from stamps.report import LotStory
 
@@ -98,6 +104,24 @@ class SharedStories:
     def _mac(self, lot_id: int, producer_id: int, version: str, day: date, story: str) -> str:
         message = f"{lot_id}|{producer_id}|{version}|{day.isoformat()}|{story}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+def share_swept_story(session: ModelSession, /, *, lot_id: int) -> bool:
+    """Share today's story of a lot the integrity sweep just found intact (the current
+    app's shared stories; nothing without an app or with sharing off).
+
+    :returns: whether a row was written in ``session``'s transaction.
+    """
+    from stamps.extensions import story_cache
+    from stamps.report import share_checked_story
+
+    if not has_app_context():
+        return False
+    shared = story_cache(current_app).shared
+    if shared is None:
+        return False
+    # The day as the scans key it (stamps.hotpath.serve, stamps.scan_service).
+    return share_checked_story(session, lot_id, date.today(), shared)
 
 
 def version_text(version: Sequence[Any]) -> str:

@@ -19,7 +19,9 @@ to, once per process (connecting it again changes nothing):
   voided: what the product may sell changed) and queues its listings' sync;
 * ``stamps`` offers the **packed units** of a lot (what its active stamps stand for), which
   the mass balance of transformations subtracts, and the **stamped lots** (the lots our
-  stamps' serials belong to), which links captured EPCIS events to lots.
+  stamps' serials belong to), which links captured EPCIS events to lots;
+* ``stamps`` listens for **lot verified** (the integrity sweep just found a lot intact) and
+  shares the lot's story for the day, so the day's first scan of it need not check it again.
 
 Recall hooks (:func:`trace.services.recall.register_recall_hook`), job handlers
 (:func:`trace.jobs.handlers`), dashboard charts and open-data datasets are registries of
@@ -216,10 +218,18 @@ class StampedLots(Protocol):
     def __call__(self, session: Session, /, *, keys: set[SerialKey]) -> dict[SerialKey, int]: ...
 
 
+class VerifiedLotListener(Protocol):
+    """Hears that lot ``lot_id`` was just found intact (in the checker's transaction);
+    returns whether it wrote anything there."""
+
+    def __call__(self, session: Session, /, *, lot_id: int) -> bool: ...
+
+
 _SESSION_SEAMS = Namespace()
 _PRODUCT_CHANGED = _SESSION_SEAMS.signal("product-changed")
 _PACKED_UNITS = _SESSION_SEAMS.signal("packed-units")
 _STAMPED_LOTS = _SESSION_SEAMS.signal("stamped-lots")
+_LOT_VERIFIED = _SESSION_SEAMS.signal("lot-verified")
 
 
 def offer_product_listener(listener: ProductListener) -> None:
@@ -255,3 +265,14 @@ def stamped_lots(session: Session, keys: set[SerialKey]) -> dict[SerialKey, int]
     for _, lots in _STAMPED_LOTS.send(session, keys=keys) if keys else ():
         found |= cast("dict[SerialKey, int]", lots)
     return found
+
+
+def offer_verified_lot_listener(listener: VerifiedLotListener) -> None:
+    """Have ``listener`` hear of every lot the integrity sweep finds intact (``stamps``)."""
+    _LOT_VERIFIED.connect(listener, weak=False)
+
+
+def lot_verified(session: Session, lot_id: int) -> bool:
+    """Tell the listeners that ``lot_id`` was just found intact (its integrity checked in
+    ``session``); :returns: whether any of them wrote in ``session``'s transaction."""
+    return any(bool(wrote) for _, wrote in _LOT_VERIFIED.send(session, lot_id=lot_id))

@@ -18,6 +18,7 @@ from trace.anchoring.documents import (
 )
 from trace.anchoring.rounds import anchored_version
 from trace.db import snapshot
+from trace.extensions import lot_verified
 from trace.models import Lot, LotDocument
 from trace.services.changes import change_queued
 
@@ -124,6 +125,11 @@ class SweepReport:
 def sweep_integrity(session: Session, after_id: int = 0, limit: int = 500) -> SweepReport:
     """Check every lot that has a recorded document, ``limit`` lots at a time by id.
 
+    Each lot found intact is announced (:func:`trace.extensions.lot_verified`: ``stamps``
+    then shares its story for the day, so the day's first scan of it checks nothing). What
+    a listener writes is committed at once, lot by lot: a write lock held for the rest of
+    the slice (seconds) would stall the scans' writes on SQLite.
+
     :param after_id: start with the lots whose id is greater (0: from the start).
     :returns: the slice's findings; ``next_after`` is None when the sweep is complete.
     """
@@ -136,8 +142,12 @@ def sweep_integrity(session: Session, after_id: int = 0, limit: int = 500) -> Sw
             .limit(limit)
         )
     )
-    tampered = [
-        lot_id for lot_id in lot_ids if check_integrity(session, lot_id).status == "tampered"
-    ]
+    tampered: list[int] = []
+    for lot_id in lot_ids:
+        status = check_integrity(session, lot_id).status
+        if status == "tampered":
+            tampered.append(lot_id)
+        elif status == "intact" and lot_verified(session, lot_id):
+            session.commit()
     next_after = lot_ids[-1] if len(lot_ids) == limit else None
     return SweepReport(len(lot_ids), tampered, next_after)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlmodel import Session, col, func, select
@@ -86,12 +88,22 @@ def pending_leaves(session: Session) -> int:
 
 class _Scheduler:
     """Queues a round every ``ANCHOR_INTERVAL_SECONDS``, or at once past ``ANCHOR_MAX_LEAVES``,
-    and an integrity sweep every ``INTEGRITY_INTERVAL_SECONDS``."""
+    and an integrity sweep every ``INTEGRITY_INTERVAL_SECONDS`` and on the worker's first
+    idle moment of each new day.
+
+    A new day is midnight in the app's time zone (``BABEL_DEFAULT_TIMEZONE``,
+    Asia/Ho_Chi_Minh) or in the server's own (``date.today()``, the day the scans key their
+    shared stories by: the two are one day where the server runs on the app's zone). The
+    sweep shares the story of every lot it finds intact for that day
+    (:func:`trace.anchoring.integrity.sweep_integrity`), so the day's scans find them
+    checked already instead of each lot's first scan re-hashing its document.
+    """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.last = time.monotonic()
         self.last_sweep = time.monotonic()
+        self.sweep_day = self._day()
 
     def __call__(self) -> None:
         config = self.app.config
@@ -102,7 +114,14 @@ class _Scheduler:
                 jobs.enqueue(session, JOB_ROUND, {}, dedupe_key=JOB_ROUND)
                 session.commit()
                 self.last = time.monotonic()
-            if time.monotonic() - self.last_sweep >= float(config["INTEGRITY_INTERVAL_SECONDS"]):
+            day = self._day()
+            interval = float(config["INTEGRITY_INTERVAL_SECONDS"])
+            if day != self.sweep_day or time.monotonic() - self.last_sweep >= interval:
                 jobs.enqueue(session, JOB_SWEEP, {"after": 0}, dedupe_key=JOB_SWEEP)
                 session.commit()
-                self.last_sweep = time.monotonic()
+                self.last_sweep, self.sweep_day = time.monotonic(), day
+
+    def _day(self) -> tuple[date, date]:
+        """Today in the app's time zone and in the server's."""
+        zone = ZoneInfo(self.app.config["BABEL_DEFAULT_TIMEZONE"])
+        return datetime.now(zone).date(), date.today()
