@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, CursorResult, Engine, Result, Select, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from trace import extensions
@@ -26,6 +27,13 @@ def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
     """
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def conflict_insert(session: Session, table: Any) -> Any:
+    """The dialect's ``INSERT`` into ``table`` that can say ``ON CONFLICT`` (SQLite and
+    PostgreSQL both can; SQLAlchemy's core ``insert`` cannot)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def make_engine(url: str) -> Engine:

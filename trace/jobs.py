@@ -22,11 +22,10 @@ from typing import Any, cast
 
 from flask import Flask
 from sqlalchemy import ColumnElement, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from trace.db import conflict_insert
 from trace.extensions import db_engine
 from trace.models import Job, WorkerHeartbeat
 from trace.models.base import utcnow
@@ -112,10 +111,12 @@ def _insert_unless_waiting(session: Session, job: Job) -> Job | None:
     farmer's event, an inspector's recall). ``ON CONFLICT DO NOTHING`` waits for the other
     transaction on PostgreSQL and inserts only if it rolled back.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     values = job.model_dump(exclude={"id"})
-    statement = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = (
+        conflict_insert(session, Job)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
     job_id = session.execute(statement.returning(col(Job.id))).scalar_one_or_none()
     return session.get(Job, job_id) if job_id is not None else None
 

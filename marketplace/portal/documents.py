@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from marketplace.listing import lot_link
 from marketplace.portal import mapping as m
 from marketplace.portal.models import PortalRecord, RecordKind
+from trace.db import conflict_insert
 from trace.models import Event, Lot, Plot, Producer, Product
 
 K = RecordKind
@@ -91,9 +91,8 @@ def _insert_missing(session: Session, rows: list[dict[str, Any]]) -> None:
     }
     missing = [row for row in rows if (row["kind"], row["local_id"]) not in known]
     if missing:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         table = PortalRecord.__table__  # type: ignore[attr-defined]
-        session.execute(dialect.insert(table).values(missing).on_conflict_do_nothing())
+        session.execute(conflict_insert(session, table).values(missing).on_conflict_do_nothing())
     session.commit()
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import force_locale, gettext
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from trace.db import conflict_insert
 from trace.errors import ValidationError
 from trace.i18n import _l
 from trace.models import Alert, Lot, Producer, Product, Role
@@ -96,10 +96,8 @@ def record_alert(
 
 def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: concurrent raisers record one alert."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Alert)
+        conflict_insert(session, Alert)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(col(Alert.id))

@@ -29,13 +29,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from trace.dashboard.charts import local_month
 from trace.dashboard.filters import Filters
 from trace.dashboard.models import RollupCount, RollupWatermark
+from trace.db import conflict_insert
 from trace.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -176,14 +176,8 @@ def fold_all(session: Session, sources: list[RollupSource]) -> dict[str, int]:
     return moved
 
 
-def _insert(session: Session, table: Any) -> Any:
-    """The dialect's INSERT that can say ON CONFLICT (SQLite and PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def _ensure_watermark(session: Session, source: RollupSource) -> None:
-    statement = _insert(session, RollupWatermark).values(source=source.name, last_id=0)
+    statement = conflict_insert(session, RollupWatermark).values(source=source.name, last_id=0)
     session.execute(statement.on_conflict_do_nothing(index_elements=["source"]))
     session.commit()
 
@@ -220,7 +214,7 @@ def _add_counts(session: Session, source: RollupSource, *where: Any) -> Any:
         counts.c.bucket,
         counts.c.n,
     ).where(counts.c.n > 0)
-    insert = _insert(session, RollupCount).from_select(
+    insert = conflict_insert(session, RollupCount).from_select(
         ["source", "lot_id", "month", "bucket", "total"], rows
     )
     return insert.on_conflict_do_update(
