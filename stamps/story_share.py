@@ -21,14 +21,13 @@ import hmac
 import json
 from collections.abc import Sequence
 from datetime import date
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import Engine, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from stamps.models import VerifiedStory
+from trace.db import conflict_insert
 from trace.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -94,7 +93,12 @@ class SharedStories:
             "checked_at": utcnow(),
         }
         row["mac"] = self._mac(lot_id, producer_id, row["version"], day, text)
-        session.execute(_upsert(session.get_bind().dialect.name), row)
+        insert = conflict_insert(session, _TABLE)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[_TABLE.c.lot_id],
+            set_={name: insert.excluded[name] for name in _SHARED_COLUMNS},
+        )
+        session.execute(upsert, row)
 
     def forget_all(self) -> None:
         """Drop every shared story (the next read of each lot is fresh, and checked)."""
@@ -129,12 +133,5 @@ def version_text(version: Sequence[Any]) -> str:
     return json.dumps([None if v is None else str(v) for v in version])
 
 
-@cache
-def _upsert(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_TABLE)
-    columns = ("producer_id", "version", "day", "story", "mac", "checked_at")
-    return statement.on_conflict_do_update(
-        index_elements=[_TABLE.c.lot_id],
-        set_={name: statement.excluded[name] for name in columns},
-    )
+#: What a newer share of a lot replaces in its row.
+_SHARED_COLUMNS = ("producer_id", "version", "day", "story", "mac", "checked_at")

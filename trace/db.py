@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, CursorResult, Engine, Result, Select, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from trace import extensions
@@ -29,7 +30,7 @@ def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
     return result.rowcount
 
 
-def conflict_insert(session: Session, table: Any) -> Any:
+def conflict_insert(session: OrmSession, table: Any) -> Any:
     """The dialect's ``INSERT`` into ``table`` that can say ``ON CONFLICT`` (SQLite and
     PostgreSQL both can; SQLAlchemy's core ``insert`` cannot)."""
     dialect = session.get_bind().dialect.name
