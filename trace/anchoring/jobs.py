@@ -15,7 +15,7 @@ from chain.errors import ChainError
 from trace import jobs
 from trace.alerts.sources import alert_round_failing
 from trace.anchoring.documents import refresh_document
-from trace.anchoring.integrity import sweep_integrity
+from trace.anchoring.integrity import sweep_range, sweep_slices
 from trace.anchoring.rounds import prepare_round, send_round
 from trace.extensions import chain_client, db_engine
 from trace.models import AnchorRound, LotDocument, RoundStatus
@@ -64,13 +64,24 @@ def run_round(session: Session, _payload: dict[str, Any]) -> None:
 
 
 def run_sweep(session: Session, payload: dict[str, Any]) -> None:
-    """Check one slice of lots against their anchors; queue the next slice if any."""
-    report = sweep_integrity(session, int(payload.get("after", 0)), SWEEP_SLICE)
+    """Check lots against their anchors: a sweep's first job cuts the lots into slices of
+    ``SWEEP_SLICE`` and queues one job per slice, so every worker process takes slices at
+    once; a slice's job (``after`` and ``until`` in its payload) checks that range alone.
+
+    A slice's tampered lots are logged here (and marked and alerted by the check).
+    """
+    after = int(payload.get("after", 0))
+    if "until" not in payload:
+        slices = sweep_slices(session, SWEEP_SLICE, after)
+        for start, end in slices:
+            key = f"{JOB_SWEEP}:{start}-{end}"  # a sweep queued while one runs adds nothing
+            jobs.enqueue(session, JOB_SWEEP, {"after": start, "until": end}, dedupe_key=key)
+        session.commit()
+        log.info("integrity sweep: %s slices of up to %s lots queued", len(slices), SWEEP_SLICE)
+        return
+    report = sweep_range(session, after, int(payload["until"]), SWEEP_SLICE)
     if report.tampered:
         log.warning("integrity sweep: lots %s no longer match their anchors", report.tampered)
-    if report.next_after is not None:
-        jobs.enqueue(session, JOB_SWEEP, {"after": report.next_after})
-        session.commit()
 
 
 def pending_leaves(session: Session) -> int:
