@@ -10,19 +10,24 @@ from flask_limiter import RateLimitExceeded
 def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
     from stamps import api, extensions, web_flags
+    from stamps.hotpath.page import story_renderer
     from stamps.proofs import StampTreeCache
     from stamps.province_seed import seed_scale_command
     from stamps.report import StoryCache
-    from stamps.story_share import share_swept_story
+    from stamps.story_share import SharedStories, share_swept_story
     from stamps.web import manage_bp, scan_bp
     from stamps.web_void import void_bp
-    from trace.extensions import demo_seed_hooks, offer_verified_lot_listener
+    from trace.extensions import db_engine, demo_seed_hooks, offer_verified_lot_listener
 
     # Settings (SCAN_*, PROOF_TREE_CACHE_LEAVES, STAMP_VOID_UNDO_HOURS): trace.config.
     # Scans are limited by stamps.hotpath (one dictionary look-up, Redis leased in batches);
     # the app's other per-client limits share one limiter (trace.extensions.rate_limiter).
-    # Lot stories (events, certifications, anchoring) shown on scan pages, by version.
-    extensions.set_story_cache(app, StoryCache(app.config["SCAN_STORY_CACHE_SIZE"]))
+    # Lot stories (events, certifications, anchoring) shown on scan pages, by version,
+    # shared between workers with their rendered HTML unless SCAN_SHARE_STORIES is off.
+    shared = None
+    if app.config["SCAN_SHARE_STORIES"]:
+        shared = SharedStories(app.config["SECRET_KEY"], db_engine(app), story_renderer(app))
+    extensions.set_story_cache(app, StoryCache(app.config["SCAN_STORY_CACHE_SIZE"], shared))
     # Lots the integrity sweep finds intact get the day's shared story (once per process).
     offer_verified_lot_listener(share_swept_story)
     # Lots' stamp trees behind proof bundles, by anchored stamp set, bounded by leaves held.

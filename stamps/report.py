@@ -149,8 +149,9 @@ def share_checked_story(session: Session, lot_id: int, today: date, shared: Shar
     version = session.execute(_STORY_VERSION, {"lot": lot_id, "producer": producer_id}).one()
     key = (lot_id, producer_id, tuple(version), today)
     row = session.execute(story_share.READ, {"lot": lot_id}).first()
-    if shared.story(row, key) is not None:
-        return False  # shared already for this version and day
+    found = shared.story(row, key)
+    if found is not None and (shared.renderer is None or found.fragments):
+        return False  # shared already for this version and day (and rendered as here)
     shared.save(session, key, _read_story(session, lot, producer_id, today))
     return True
 

@@ -24,6 +24,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
+from markupsafe import Markup
 from sqlalchemy import Engine, bindparam, delete, select
 
 from stamps.models import VerifiedStory
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from sqlmodel import Session as ModelSession
 
+    from stamps.hotpath.page import StoryRenderer
     from stamps.report import LotStory
 
 _TABLE = VerifiedStory.__table__  # type: ignore[attr-defined]
@@ -48,11 +50,18 @@ READ = select(
 
 
 class SharedStories:
-    """Reads and writes the shared stories of one app (its secret and engine)."""
+    """Reads and writes the shared stories of one app (its secret and engine).
 
-    def __init__(self, secret: str, engine: Engine) -> None:
+    With a ``renderer`` (:class:`stamps.hotpath.page.StoryRenderer`), a shared row carries
+    the story's HTML in every language too, so a worker showing a lot it has not shown
+    yet renders nothing; the HTML is taken only when it was rendered the way this worker
+    renders (the renderer's signature), else rendered again here.
+    """
+
+    def __init__(self, secret: str, engine: Engine, renderer: StoryRenderer | None = None) -> None:
         self._key = hashlib.sha256(b"agritrace.verified-lot-story:" + secret.encode()).digest()
         self.engine = engine
+        self.renderer = renderer
 
     def story(self, row: Sequence[Any] | None, key: tuple[Any, ...]) -> LotStory | None:
         """The story a :data:`READ` row holds for ``key`` (lot, producer, version, day), or
@@ -70,17 +79,24 @@ class SharedStories:
         if not hmac.compare_digest(mac, self._mac(lot_id, producer_id, version, day, story)):
             return None
         fields = json.loads(story)
-        return LotStory(fields["certifications"], fields["events"], fields["anchoring"])
+        fragments = {}
+        if self.renderer is not None and fields.get("rendered_with") == self.renderer.signature:
+            fragments = {lang: Markup(html) for lang, html in fields["fragments"].items()}
+        return LotStory(fields["certifications"], fields["events"], fields["anchoring"], fragments)
 
     def save(self, session: Session, key: tuple[Any, ...], story: LotStory) -> None:
         """Keep ``story`` as the lot's shared story (in ``session``'s transaction)."""
         lot_id, producer_id, version, day = key
+        fields: dict[str, Any] = {
+            "certifications": story.certifications,
+            "events": story.events,
+            "anchoring": story.anchoring,
+        }
+        if self.renderer is not None:
+            fields["fragments"] = self.renderer.fragments(story)
+            fields["rendered_with"] = self.renderer.signature
         text = json.dumps(
-            {
-                "certifications": story.certifications,
-                "events": story.events,
-                "anchoring": story.anchoring,
-            },
+            fields,
             ensure_ascii=False,
             separators=(",", ":"),
         )

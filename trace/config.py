@@ -165,6 +165,14 @@ def _stamp_settings() -> dict[str, Any]:
         "SCAN_HOT_PATH": os.environ.get("SCAN_HOT_PATH", "1") != "0",
         # Lot stories kept for scan pages, by version.
         "SCAN_STORY_CACHE_SIZE": 8192,
+        # Lot stories (and their rendered HTML) shared between workers, each checked once
+        # per version and day for the whole deployment (stamps.story_share); False
+        # (SCAN_SHARE_STORIES=0): each worker reads and checks every lot itself.
+        "SCAN_SHARE_STORIES": flag(os.environ.get("SCAN_SHARE_STORIES", "1")),
+        # PostgreSQL: wait for each hot-path scan's commit to reach the disk. False: a
+        # server crash may lose the last ~0.6 s of scans, each whole, never one counted
+        # twice (stamps.hotpath.statements.RECORD_SCAN_ASYNC).
+        "SCAN_DURABLE_COMMIT": flag(os.environ.get("SCAN_DURABLE_COMMIT", "0")),
         # How long a scan's "share my province" form stays valid (seconds: the scan window).
         "SCAN_CONSENT_MAX_AGE": 30 * 60,
         # Leaves of lots' stamp trees kept for proof bundles.

@@ -9,11 +9,9 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from stamps.extensions import scan_limiter, set_scan_limiter, story_cache
+from stamps.extensions import scan_limiter, set_scan_limiter
 from stamps.hotpath.ratelimit import ScanLimiter
 from stamps.hotpath.serve import COUNTED, LIMITED, HotScan
-from stamps.story_share import SharedStories
-from trace.extensions import db_engine
 
 
 def init_app(app: Flask, scan_bp: Any) -> None:
@@ -21,14 +19,13 @@ def init_app(app: Flask, scan_bp: Any) -> None:
 
     ``SCAN_HOT_PATH=False`` (or ``0`` in the environment: ``trace.config``) serves every
     scan through the full Flask view. Lot stories are shared between workers (both paths,
-    :mod:`stamps.story_share`) unless ``SCAN_SHARE_STORIES`` is False.
+    :mod:`stamps.story_share`, wired in ``stamps.init_app``) unless ``SCAN_SHARE_STORIES``
+    is False.
     """
     from stamps.web.scan import share_location
     from trace.web import csrf
 
     set_scan_limiter(app, ScanLimiter.from_config(app.config))
-    if app.config.get("SCAN_SHARE_STORIES", True):
-        story_cache(app).shared = SharedStories(app.config["SECRET_KEY"], db_engine(app))
     # The consent POST carries a signed token bound to its scan instead (hotpath.consent).
     csrf.exempt(share_location)
     # On this app only (the blueprint object is shared by every app a process builds).

@@ -14,14 +14,16 @@ the cached pieces come from it, so both paths show the same page.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template
-from markupsafe import escape
+from flask import Flask, render_template
+from markupsafe import Markup, escape
 from werkzeug.urls import _urlencode
 
 from stamps.caching import LruCache
@@ -66,6 +68,93 @@ def render_scan_page(
 def render_story(report: Mapping[str, Any]) -> str:
     """The lot's certifications and journey (needs a request context)."""
     return render_template("stamps/_story.html", r=report)
+
+
+def story_html(app: Flask, story: LotStory, lang: str) -> Markup:
+    """The lot's story rendered in ``lang``, once per story and language (needs the app
+    only: the fragment shows the story and nothing of the request but its language)."""
+    html = story.fragments.get(lang)
+    if html is None:
+        report = {"certifications": story.certifications, "events": story.events}
+        # A context of its own, app context included: Flask-Babel keeps the language on
+        # ``g``, which a request being served (another language, maybe) would lend.
+        with app.app_context(), app.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
+            html = story.fragment(lang, lambda: render_story(report))
+    return html
+
+
+class StoryRenderer:
+    """Renders a lot story's HTML in every language the app speaks, for the shared row
+    (:mod:`stamps.story_share`), and names the rendering: :attr:`signature` hashes what a
+    probe story with every certification scheme and standing and every event kind renders
+    to, so a deploy that changes the template, its translations or labels renders shared
+    stories again instead of showing what the old code rendered."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._signature: str | None = None
+
+    def fragments(self, story: LotStory) -> dict[str, str]:
+        """The story's HTML by language (kept in ``story.fragments`` too)."""
+        languages = self.app.config["LANGUAGES"]
+        return {lang: str(story_html(self.app, story, lang)) for lang in languages}
+
+    @property
+    def signature(self) -> str:
+        if self._signature is None:
+            rendered = json.dumps(self.fragments(_probe_story()), sort_keys=True)
+            self._signature = hashlib.sha256(rendered.encode()).hexdigest()[:32]
+        return self._signature
+
+
+def story_renderer(app: Flask) -> StoryRenderer:
+    """The app's :class:`StoryRenderer` (``stamps.init_app`` gives it to the shared stories)."""
+    return StoryRenderer(app)
+
+
+def _probe_story() -> LotStory:
+    """A story that shows every branch of ``stamps/_story.html`` with every label."""
+    from trace.web.forms import EVENT_LABELS
+
+    certifications = [
+        {
+            "scheme": scheme,
+            "ocop_stars": 4 if scheme == "ocop" else None,
+            "number": "N-1",
+            "issuer": "Issuer <&>",
+            "valid_to": "2027-01-31",
+            "status": "valid",
+            "standing": standing,
+            "verified_by": who,
+            "verifier_role": role,
+            "verified_at": "2026-01-02T03:04:05" if standing == "verified" else None,
+            "producer_wide": wide,
+        }
+        for scheme in ("vietgap", "globalgap", "organic", "ocop")
+        for standing, who, role, wide in (
+            ("verified", None, "admin", True),
+            ("verified", None, "inspector", False),
+            ("verified", "Ann", "inspector", False),
+            ("declared", None, None, False),
+            ("expired", None, None, False),
+        )
+    ]
+    events = [
+        {
+            "kind": str(kind),
+            "time": "2026-01-02T03:04:05+07:00",
+            "place": "Place <&>",
+            "details": details,
+        }
+        for kind in EVENT_LABELS
+        for details in (
+            {},
+            {"captured_by_role": "admin"},
+            {"captured_by_role": "inspector"},
+            {"captured_by_role": "inspector", "captured_by": "Bob"},
+        )
+    ]
+    return LotStory(certifications, events, {})
 
 
 @dataclass(frozen=True)
@@ -294,4 +383,6 @@ __all__ = [
     "render_scan_page",
     "render_story",
     "shape_of",
+    "story_html",
+    "story_renderer",
 ]

@@ -41,8 +41,8 @@ from stamps.hotpath.page import (
     Shape,
     facts_of,
     render_scan_page,
-    render_story,
     shape_of,
+    story_html,
 )
 from stamps.hotpath.ratelimit import ScanLimiter
 from stamps.hotpath.statements import VERSION_COLUMNS, ScanStatements
@@ -89,7 +89,7 @@ class HotScan:
         self.flask = flask_app
         self.config = config  # read per request where tests and tools may change it
         self.app = wsgi_app
-        durable = bool(config.get("SCAN_DURABLE_COMMIT", False))
+        durable = bool(config["SCAN_DURABLE_COMMIT"])
         self.statements = ScanStatements(db_engine(flask_app), durable=durable)
         self.limiter: ScanLimiter = scan_limiter(flask_app)
         self.stories: StoryCache = story_cache(flask_app)
@@ -335,16 +335,8 @@ class HotScan:
             key = (lang, self.config["PUBLIC_BASE_URL"], *lot_key)
             return self.pages.page(key, shape, render, report, facts)
         key = (lang, self.config["PUBLIC_BASE_URL"], *layout)
-        lot_facts = self.pages.lot_facts(report, self._story_html(story, lang, report))
+        lot_facts = self.pages.lot_facts(report, str(story_html(self.flask, story, lang)))
         return self.pages.page(key, shape, render, report, facts, lot_facts)
-
-    def _story_html(self, story: LotStory, lang: str, report: Mapping[str, Any]) -> str:
-        """The lot's story rendered in ``lang`` (once per story and language)."""
-        html = story.fragments.get(lang)
-        if html is None:
-            with self.flask.test_request_context("/", headers={"Cookie": f"lang={lang}"}):
-                html = story.fragment(lang, lambda: render_story(report))
-        return str(html)
 
     def _renderer(
         self, story: LotStory, lang: str, shape: Shape, alerted: bool

@@ -128,3 +128,63 @@ def test_a_story_read_while_the_lot_was_not_intact_is_not_shared(
     assert session.get(VerifiedStory, 1) is None and len(changing) == 1
     view(worker.test_client(), paths[1], "198.51.100.39", JSON)
     assert answered(worker) == 0 and len(changing) == 2  # checked again by the other
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The language of every story fragment rendered (any app, any path)."""
+    from flask_babel import get_locale
+
+    from stamps.hotpath import page
+
+    made: list[str] = []
+    render = page.render_story
+
+    def counted(report: Any) -> str:
+        made.append(str(get_locale()))
+        return render(report)
+
+    monkeypatch.setattr(page, "render_story", counted)
+    return made
+
+
+def signed(*apps: Flask) -> None:
+    """Each app's renderer has rendered its probe story (what its signature hashes)."""
+    from stamps.extensions import story_cache
+
+    for each in apps:
+        assert story_cache(each).shared.renderer.signature  # type: ignore[union-attr]
+
+
+def test_the_shared_story_carries_its_html_in_every_language(
+    app: Flask, worker: Flask, paths: list[str], renders: list[str]
+) -> None:
+    signed(app, worker)
+    renders.clear()
+    # Shared by a Vietnamese reader of the full view: the English HTML is English too.
+    view(app.test_client(), f"{paths[0]}?lang=vi", "198.51.100.40")
+    assert sorted(renders) == ["en", "vi"]
+    for n, lang in enumerate(("en", "vi")):
+        by_other = view(worker.test_client(), f"{paths[1 + n]}?lang={lang}", f"198.51.100.4{n}")
+        by_full = view(app.test_client(), f"{paths[1 + n]}?lang={lang}", f"198.51.100.4{n}")
+        page = TOKEN.sub(r"\1\2", by_other.get_data(as_text=True))
+        assert page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
+        assert ("Journey" in page) == (lang == "en") and ("Hành trình" in page) == (lang == "vi")
+    assert answered(worker) == 2 and sorted(renders) == ["en", "vi"]  # the worker rendered none
+
+
+def test_html_rendered_by_other_code_is_rendered_again(
+    app: Flask, worker: Flask, paths: list[str], renders: list[str]
+) -> None:
+    from stamps.extensions import story_cache
+
+    signed(app, worker)
+    view(app.test_client(), f"{paths[0]}?lang=en", "198.51.100.43")
+    renders.clear()
+    renderer = story_cache(worker).shared.renderer  # type: ignore[union-attr]
+    renderer._signature = "another deploy's templates"  # type: ignore[union-attr]
+    by_other = view(worker.test_client(), f"{paths[1]}?lang=en", "198.51.100.44")
+    by_full = view(app.test_client(), f"{paths[1]}?lang=en", "198.51.100.44")
+    assert answered(worker) == 1 and renders == ["en"]  # its own render
+    page = TOKEN.sub(r"\1\2", by_other.get_data(as_text=True))
+    assert page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
