@@ -8,20 +8,37 @@ Uses the same database and instance folder (so the same embedded chain) as the s
 benchmark, and the service's own code: ``prepare_round`` with no leaf limit, then
 ``send_round``. Once the province is anchored, the scan benchmark's proof-bundle figures
 measure real proofs instead of "not anchored yet" answers. A province already anchored
-is reported as such, not anchored twice. Prints JSON and writes
-``bench/results-raw/province-round-<backend>.json``.
+is reported as such, not anchored twice.
+
+Then the integrity sweep runs as a deployment runs it after midnight: ``flask --app wsgi
+integrity --processes 2`` (two processes, as two ``flask worker`` processes take the
+sweep's slices), timed from the command's start (its app start-up and the spawned
+checkers' included). It shares every intact lot's story for today, so the scan benchmark
+that follows measures a swept province, the steady state of a day. The stories already
+shared for today before the sweep are counted too: none on a fresh seed (the midnight
+sweep, which writes every lot's story), all of them when the seed was swept earlier the
+same day. Prints JSON and writes ``bench/results-raw/province-round-<backend>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
+from datetime import date
 from typing import Any
 
+from sqlalchemy import Date, bindparam, create_engine, text
 from sqlmodel import Session, col, func, select
 
-from bench.bench_scan import RAW, database_for, environment, seed
+from bench.bench_scan import RAW, database_for, environment, flask, seed
+
+#: The sweep as a deployment with two worker processes runs it.
+SWEEP = ("integrity", "--processes", "2")
+_SHARED_ON = text("SELECT count(*) FROM verified_lot_stories WHERE day = :day").bindparams(
+    bindparam("day", type_=Date)
+)
 
 
 def analyze_round(session: Session) -> None:
@@ -86,6 +103,39 @@ def anchor_province(database_url: str) -> dict[str, Any]:
         close_app(app)
 
 
+def sweep_province(database_url: str) -> dict[str, Any]:
+    """Run and time the integrity sweep (:data:`SWEEP`): lots checked, tampered, lots/s."""
+    today = date.today()  # the day the sweep and the scans key the shared stories by
+    before = _shared_on(database_url, today)
+    started = time.perf_counter()
+    done = flask(environment(database_url), *SWEEP)
+    seconds = time.perf_counter() - started
+    summary = re.search(r"(\d+) lots checked, (\d+) tampered", done.stdout)
+    if summary is None:  # exit status 1 with a summary is a finding (tampering), not a failure
+        raise SystemExit(f"integrity sweep failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    checked, tampered = int(summary[1]), int(summary[2])
+    return {
+        "command": "flask --app wsgi " + " ".join(SWEEP),
+        "processes": 2,
+        "lots_checked": checked,
+        "tampered": tampered,
+        "seconds": round(seconds, 1),
+        "lots_per_s": round(checked / seconds, 1),
+        "day": today.isoformat(),
+        "stories_shared_before": before,
+        "stories_shared_after": _shared_on(database_url, today),
+    }
+
+
+def _shared_on(database_url: str, day: date) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(_SHARED_ON, {"day": day}).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--factor", type=float, default=1.0)
@@ -100,6 +150,7 @@ def main() -> None:
         "chain": "embedded (py-evm via eth-tester)",
         "seed": seeding,
         **anchor_province(url),
+        "sweep": sweep_province(url),
     }
     RAW.mkdir(exist_ok=True)
     (RAW / f"province-round-{backend}.json").write_text(json.dumps(result, indent=2))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-SCAN_P99_MS, SCAN_RATIO, API_P99_MS = 25.0, 0.6, 50.0
+SCAN_P99_MS, SCAN_RATIO, API_P99_MS = 25.0, 0.6, 50.0  # issue 21: p99 at most, ratio at least
+MINT_SCAN_P99_MS, WORKER_RSS_MB = 100.0, 300.0  # issue 21: at most, under
 MINT_INTO_PROVINCE_S, SEED_FACTOR_1_S = 5.0, 600.0  # "minutes, not hours": under ten
 BACKENDS = ("sqlite", "postgresql")
 MINT_TARGETS = {("sqlite", "100000"): 1.0, ("sqlite", "1000000"): 10.0,
@@ -31,10 +32,11 @@ def render_markdown(every: list[dict[str, Any]]) -> str:
 
 
 def _glance(every: list[dict[str, Any]]) -> list[str]:
-    """One table: every figure issue 7 asks for, per factor and backend, with its target.
+    """One table: every figure issues 7 and 21 ask for, per factor and backend, with its
+    target.
 
-    The issue sets its targets for factor 10 on PostgreSQL; the table holds every column to
-    them, so the distance to the target shows at each size.
+    The issues set their targets for factor 10; the table holds every column to them, so
+    the distance to the target shows at each size.
     """
     columns = [(r, b) for r in every for b in BACKENDS if _result(r, f"province-round-{b}")]
     if not columns:
@@ -43,8 +45,12 @@ def _glance(every: list[dict[str, Any]]) -> list[str]:
     lines = [
         "## Targets at a glance",
         "",
-        "Targets are issue 7's (set for factor 10 on PostgreSQL), applied to every column;",
-        "**missed** marks a figure outside its target. Details and spreads are further down.",
+        "Targets are issue 21's where it sets one (scan page p99 ≤ 25 ms and ≥ 0.6 of the same",
+        "server's `/livez` requests/s on SQLite and PostgreSQL; verdict and proof bundle p99",
+        "≤ 50 ms with the province anchored; scan p99 ≤ 100 ms during a 1,000,000-stamp mint;",
+        "a gunicorn worker under 300 MB), all set for factor 10, and issue 7's otherwise (set",
+        "for factor 10 on PostgreSQL); every column is held to them. **missed** marks a figure",
+        "outside its target. Details and spreads are further down." + _swept_note(every),
         "Each factor is its own run (compare across factors with care): "
         + "; ".join(_measured(r) for r in every)
         + ".",
@@ -55,6 +61,18 @@ def _glance(every: list[dict[str, Any]]) -> list[str]:
     for label, target, cell in _GLANCE_ROWS:
         lines.append(f"| {label} | {target} | " + " | ".join(cell(r, b) for r, b in columns) + " |")
     return [*lines, ""]
+
+
+def _swept_note(every: list[dict[str, Any]]) -> str:
+    """Scans after a sweep meet every lot's story shared for the day: say so when they did."""
+    rounds = [_result(r, f"province-round-{b}") or {} for r in every for b in BACKENDS]
+    if not any("sweep" in r for r in rounds):
+        return ""
+    return (
+        " Scans are measured on a swept province: the integrity sweep a deployment runs"
+        " after midnight (its row below) shared every intact lot's story for the day first,"
+        " the steady state of any day after the sweep; the scan sections say so per run."
+    )
 
 
 def _measured(results: dict[str, Any]) -> str:
@@ -92,12 +110,12 @@ def _scan_cell(route: str, connections: str, check: str) -> Any:
             return f"not counted: {wrong:,} failed answers" if wrong else "not measured"
         p99, rps = f["p99_ms"]["median"], f["rps"]["median"]
         if check == "p99":
-            return f"{p99:g} ms" + ("" if p99 < SCAN_P99_MS else " **missed**")
+            return f"{p99:g} ms" + ("" if p99 <= SCAN_P99_MS else " **missed**")
         if check == "ratio":
             ratio = f["ratio_to_livez"]["median"]
             return f"{rps:g} req/s, {ratio:g}" + ("" if ratio >= SCAN_RATIO else " **missed**")
         if check == "api":
-            return f"{p99:g} ms" + ("" if p99 < API_P99_MS else " **missed**")
+            return f"{p99:g} ms" + ("" if p99 <= API_P99_MS else " **missed**")
         return f"{p99:g} ms ({rps:g} req/s)"
 
     return cell
@@ -112,7 +130,8 @@ def _scan_other(key: str) -> Any:
             stamps = STAMPS_AT_FACTOR_1 * r["factor"]
             return f"{r['database_bytes'] / (stamps / 1e6) / 1e6:.0f} MB"
         if key == "rss":
-            return f"{r['worker_peak_rss_mb']} MB"
+            rss = r["worker_peak_rss_mb"]
+            return f"{rss} MB" + ("" if rss < WORKER_RSS_MB else " **missed**")
         seeds = [(_result(results, f"province-round-{backend}") or {}).get("seed"), r["seed"]]
         seed = next((s for s in seeds if s and "wall_seconds" in s), None)
         if seed is None:
@@ -144,6 +163,29 @@ def _round_cell(results: dict[str, Any], backend: str) -> str:
     )
 
 
+def _sweep_cell(results: dict[str, Any], backend: str) -> str:
+    r = _result(results, f"province-round-{backend}") or {}
+    sweep = r.get("sweep")
+    if not sweep:
+        return "not measured"
+    ok = sweep["tampered"] == 0 and sweep["lots_checked"] >= r["lots"]
+    return (
+        f"{sweep['lots_checked']:,} lots, {sweep['tampered']} tampered, {sweep['seconds']:g} s "
+        f"({sweep['lots_per_s']:g} lots/s, {sweep['processes']} processes)"
+        + ("" if ok else " **missed**")
+    )
+
+
+def _mint_scan_cell(results: dict[str, Any], backend: str) -> str:
+    r = _result(results, f"mint-scan-{backend}")
+    if not r:
+        return "not measured" if results["factor"] == 1 else "factor 1 only (own database)"
+    f = r["scan_during_mint"]
+    return f"{f['p99_ms']:g} ms ({f['scans_during_mint']:,} scans, mint {f['mint_s']:g} s)" + (
+        "" if f["p99_ms"] <= MINT_SCAN_P99_MS else " **missed**"
+    )
+
+
 def _market_cell(results: dict[str, Any], backend: str) -> str:
     r = _result(results, f"marketplace-{backend}")
     if not r:
@@ -159,21 +201,29 @@ def _market_cell(results: dict[str, Any], backend: str) -> str:
 
 
 _GLANCE_ROWS: list[tuple[str, str, Any]] = [
-    ("Scan page p99, 32 clients", f"< {SCAN_P99_MS:g} ms", _scan_cell("scan_html", "32", "p99")),
-    ("Scan page req/s and ratio to `/livez`, 32 clients", f"ratio ≥ {SCAN_RATIO}",
+    ("Scan page p99, 32 clients", f"≤ {SCAN_P99_MS:g} ms (issue 21)",
+     _scan_cell("scan_html", "32", "p99")),
+    ("Scan page req/s and ratio to `/livez`, 32 clients", f"ratio ≥ {SCAN_RATIO} (issue 21)",
      _scan_cell("scan_html", "32", "ratio")),
-    ("Scan JSON p99, 32 clients", f"< {SCAN_P99_MS:g} ms", _scan_cell("scan_json", "32", "p99")),
-    ("Stamp verdict p99, 32 clients", f"< {API_P99_MS:g} ms",
+    ("Scan JSON p99, 32 clients", f"≤ {SCAN_P99_MS:g} ms (issue 21)",
+     _scan_cell("scan_json", "32", "p99")),
+    ("Stamp verdict p99, 32 clients", f"≤ {API_P99_MS:g} ms (issue 21)",
      _scan_cell("api_verdict", "32", "api")),
-    ("Proof bundle p99, 32 clients", f"< {API_P99_MS:g} ms", _scan_cell("api_proof", "32", "api")),
+    ("Proof bundle p99, 32 clients", f"≤ {API_P99_MS:g} ms (issue 21)",
+     _scan_cell("api_proof", "32", "api")),
+    ("Scan p99 during a 1,000,000-stamp mint", f"≤ {MINT_SCAN_P99_MS:g} ms (issue 21)",
+     _mint_scan_cell),
     ("EPCIS date-range query p99, 32 clients", "none set",
      _scan_cell("api_epcis_query", "32", "plain")),
     ("Minting 100,000 stamps into the province", f"< {MINT_INTO_PROVINCE_S:g} s", _mint_cell),
     ("Anchoring round over every lot", "one transaction", _round_cell),
+    ("Integrity sweep of every lot after the round (`flask integrity --processes 2`)",
+     "every lot checked, none tampered", _sweep_cell),
     ("Marketplace sync of 8,047 products (both marketplaces)", "remote equals ours",
      _market_cell),
     ("Database size per million stamps", "none set", _scan_other("size")),
-    ("Peak memory of a gunicorn worker", "none set", _scan_other("rss")),
+    ("Peak memory of a gunicorn worker", f"< {WORKER_RSS_MB:g} MB (issue 21)",
+     _scan_other("rss")),
     ("Seeding the province", "factor 1: minutes, not hours (< 10 min)", _scan_other("seed")),
 ]  # fmt: skip
 
@@ -186,6 +236,7 @@ def _sections(results: dict[str, Any]) -> list[str]:
         *_province_round(results),
         *_mint(results),
         *_mint_province(results),
+        *_mint_scan(results),
         *_marketplace(results),
         *_others(results),
     ]
@@ -237,9 +288,28 @@ def _scan(results: dict[str, Any]) -> list[str]:
         if not run.get("ok"):
             lines += [f"### {backend}: FAILED", "", "```", run.get("error", ""), "```", ""]
             continue
-        seeded = (_result(results, f"province-round-{backend}") or {}).get("seed")
-        lines += _scan_backend(backend, run["result"], run.get("date"), seeded)
+        round_ = _result(results, f"province-round-{backend}") or {}
+        lines += _scan_backend(backend, run["result"], run.get("date"), round_.get("seed"))
+        lines += _swept(round_.get("sweep"))
     return lines
+
+
+def _swept(sweep: dict[str, Any] | None) -> list[str]:
+    """What the scans found shared: the stories of the sweep that ran before them."""
+    if not sweep:
+        return []
+    cold = (
+        "a lot's first scan on a day not swept yet re-checks the lot's integrity before "
+        "sharing its story (the cold case, the sweep's own work: "
+        f"{sweep['lots_per_s']:g} lots/s with {sweep['processes']} processes)"
+    )
+    return [
+        f"Measured on a swept province: the integrity sweep before these runs shared the "
+        f"story of each intact lot for {sweep['day']} ({sweep['stories_shared_after']:,} "
+        f"stories; {sweep['stories_shared_before']:,} were shared for that day before it), "
+        f"so these figures are a day's steady state; {cold}.",
+        "",
+    ]
 
 
 def _scan_backend(
@@ -267,8 +337,8 @@ def _scan_backend(
             target, met = "", ""
             valid = _valid(f) and _valid(figures["livez"][connections])
             if route != "livez" and connections == "32":
-                target = f"p99 < {SCAN_P99_MS:g} ms, ratio ≥ {SCAN_RATIO}"
-                ok = f["p99_ms"]["median"] < SCAN_P99_MS and ratio["median"] >= SCAN_RATIO
+                target = f"p99 ≤ {SCAN_P99_MS:g} ms, ratio ≥ {SCAN_RATIO}"
+                ok = f["p99_ms"]["median"] <= SCAN_P99_MS and ratio["median"] >= SCAN_RATIO
                 met = _met(ok) if valid else "not measured (failed runs)"
             errors = f" ({f['non_2xx']} non-2xx)" if f["non_2xx"] else ""
             lines.append(
@@ -279,7 +349,7 @@ def _scan_backend(
     for route in ("api_verdict", "api_proof", "api_epcis_query"):
         if route in figures:
             f = figures[route]["32"]
-            ok = f["p99_ms"]["median"] < API_P99_MS and _valid(f)
+            ok = f["p99_ms"]["median"] <= API_P99_MS and _valid(f)
             note = (
                 f" — {f['non_2xx']} non-2xx answers (e.g. proofs of unanchored lots)"
                 if f["non_2xx"]
@@ -287,7 +357,7 @@ def _scan_backend(
             )
             verdict = _met(ok) if _valid(f) else "not measured (runs completed no requests)"
             target = (
-                f"target p99 < {API_P99_MS:g} ms: {verdict}"
+                f"target p99 ≤ {API_P99_MS:g} ms: {verdict}"
                 if route != "api_epcis_query"
                 else "no target set (1-day windows of the seeded year, 100 events a page)"
             )
@@ -422,6 +492,38 @@ def _mint_province(results: dict[str, Any]) -> list[str]:
     return [*lines, "", note, ""] if found else []
 
 
+def _mint_scan(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Scans during a 1,000,000-stamp mint (issue 21)",
+        "",
+        "| backend | stamps minted | mint s | scans during the mint | median ms | p99 ms "
+        "| worst ms | idle median ms | target | |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    found = False
+    for backend in BACKENDS:
+        run = results["runs"].get(f"mint-scan-{backend}")
+        if not run:
+            continue
+        found = True
+        if not run.get("ok"):
+            lines.append(f"| {backend} | FAILED: {str(run.get('error', ''))[-200:]} |||||||||")
+            continue
+        f = run["result"]["scan_during_mint"]
+        lines.append(
+            f"| {backend} | {f['stamps']:,} | {f['mint_s']:g} | {f['scans_during_mint']:,} "
+            f"| {f['median_ms']:g} | {f['p99_ms']:g} | {f['max_ms']:g} "
+            f"| {f['idle_scan_median_ms']:g} | p99 ≤ {MINT_SCAN_P99_MS:g} ms "
+            f"| {_met(f['p99_ms'] <= MINT_SCAN_P99_MS)} |"
+        )
+    note = (
+        "One thread scans a stamp of another lot every 10 ms (find, record, commit through "
+        "the service) while another mints; `python -m bench.bench_mint_scan`, a database of "
+        "its own (factor 1 only)."
+    )
+    return [*lines, "", note, ""] if found else []
+
+
 def _marketplace(results: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for backend in BACKENDS:
@@ -489,7 +591,20 @@ def _province_round(results: dict[str, Any]) -> list[str]:
             f"| {r['prepare_s']} | {r['send_and_confirm_s']} | {r['total_s']} "
             f"| every lot in one transaction | {met} |"
         )
-    return [*lines, "", "Embedded chain (py-evm); `python -m bench.bench_province_round`.", ""]
+    lines += ["", "Embedded chain (py-evm); `python -m bench.bench_province_round`.", ""]
+    swept = []
+    for backend in runs:
+        sweep = (_result(results, f"province-round-{backend}") or {}).get("sweep")
+        if sweep:
+            swept.append(
+                f"- {backend}: then the integrity sweep a deployment runs after midnight, "
+                f"`{sweep['command']}` (as two worker processes take its slices): "
+                f"{sweep['lots_checked']:,} lots checked, {sweep['tampered']} tampered in "
+                f"{sweep['seconds']:g} s ({sweep['lots_per_s']:g} lots/s, start-up included); "
+                f"stories shared for {sweep['day']}: {sweep['stories_shared_before']:,} before, "
+                f"{sweep['stories_shared_after']:,} after"
+            )
+    return [*lines, *swept, ""] if swept else lines
 
 
 def _others(results: dict[str, Any]) -> list[str]:

@@ -43,7 +43,8 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
     Runs that measure the province (seeding, anchoring it, scans and the inspector API, the
     dashboard, minting into it, listing its products) run at every factor on each backend;
     those on a database of their own (minting from empty, Merkle trees, anchoring rounds,
-    label sheets) only at factor 1, where they do not depend on the province's size.
+    label sheets, scans during a 1,000,000-stamp mint) only at factor 1, where they do not
+    depend on the province's size.
     """
     scale = ["--factor", f"{factor:g}"]
     # Runs that may seed the province: factor 10 seeds ~35 min on PostgreSQL here.
@@ -70,9 +71,13 @@ def plan(factor: float, pg: str | None, quick: bool) -> list[tuple[str, list[str
             ("anchor", [*PY, "bench.bench_anchor"] + (["--lots", "200"] if quick else []), 900),
             ("labels", [*PY, "bench.bench_labels"] + (["--quick"] if quick else []), 900),
         ]  # fmt: skip
+        # Scan latency while 1,000,000 stamps are minted (issue 21), on a fresh database.
+        mint_scan = [*PY, "bench.bench_mint_scan", "--size", "100000" if quick else "1000000"]
+        runs.append(("mint-scan-sqlite", mint_scan, 900))
         if pg:
             runs.append(("mint-postgresql", [*PY, "bench.bench_mint", "--sizes", sizes,
                                               "--database-url", pg], 900))  # fmt: skip
+            runs.append(("mint-scan-postgresql", [*mint_scan, "--database-url", pg], 900))
     for backend, url in (("sqlite", []), ("postgresql", ["--database-url", pg] if pg else None)):
         if url is None:
             continue
