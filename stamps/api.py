@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from stamps import api_schemas as schemas
 from stamps import minting
+from stamps.api_lean import lean_proof, lean_verdict
 from stamps.extensions import proof_trees, story_cache
 from stamps.flag_review import holding
 from stamps.identity import normalize_serial, stamp_uri
@@ -50,6 +51,10 @@ class StampVerdict(MethodView):
 
         Strongest first: NOT_FOUND, RECALLED, TAMPERED, VOID, PRODUCER_SUSPENDED,
         SUSPICIOUS, GENUINE."""
+        stories = story_cache(current_app)
+        lean = lean_verdict(current_app, auth.actor(), serial, stories)
+        if lean is not None:
+            return lean
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
         return verdict_item(session, facts)
@@ -63,11 +68,14 @@ class StampProof(MethodView):
     @blp.response(200, schemas.ProofBundleSchema)
     def get(self, serial: str) -> dict[str, Any]:
         """The stamp's proof bundle, checkable against the chain without our database."""
+        stories, trees = story_cache(current_app), proof_trees(current_app)
+        hint = rpc_hint_for(current_app.config, chain_client(current_app))
+        lean = lean_proof(current_app, auth.actor(), serial, stories, trees, hint)
+        if lean is not None:
+            return lean
         session = get_session()
         facts = visible_stamp(session, auth.actor(), serial)
-        verdict = assess(session, facts, story_cache(current_app))
-        hint = rpc_hint_for(current_app.config, chain_client(current_app))
-        trees = proof_trees(current_app)
+        verdict = assess(session, facts, stories)
         return proof_bundle(session, facts.stamp.serial, hint, trees) | {"verdict": verdict}
 
 

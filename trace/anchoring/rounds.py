@@ -3,8 +3,11 @@ one transaction each."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from chain.client import AnchorReceipt, ChainClient
@@ -108,19 +111,50 @@ def _record(anchor: AnchorRound, receipt: AnchorReceipt) -> None:
     anchor.last_error = None
 
 
+#: The round's columns a chain receipt is made of (:func:`receipt_from`).
+RECEIPT_COLUMNS = (
+    "status", "root", "leaf_count", "tx_hash", "block_number", "block_time", "gas_used",
+    "chain_id", "contract_address",
+)  # fmt: skip
+
+
 def receipt_of(anchor: AnchorRound) -> AnchorReceipt:
     """The chain receipt a confirmed round recorded."""
-    assert anchor.status == RoundStatus.CONFIRMED and anchor.tx_hash and anchor.block_time
+    return receipt_from({name: getattr(anchor, name) for name in RECEIPT_COLUMNS})
+
+
+def receipt_from(values: Mapping[str, Any]) -> AnchorReceipt:
+    """The chain receipt of a confirmed round given as its :data:`RECEIPT_COLUMNS` values
+    (a row of :data:`ANCHORED_VERSION`, or a round's attributes)."""
+    assert values["status"] == RoundStatus.CONFIRMED and values["tx_hash"] and values["block_time"]
     return AnchorReceipt(
-        root=bytes.fromhex(anchor.root),
-        leaf_count=anchor.leaf_count,
-        tx_hash=anchor.tx_hash,
-        block_number=anchor.block_number or 0,
-        block_timestamp=int(anchor.block_time.timestamp()),
-        gas_used=anchor.gas_used or 0,
-        chain_id=anchor.chain_id or 0,
-        contract_address=anchor.contract_address or "",
+        root=bytes.fromhex(values["root"]),
+        leaf_count=values["leaf_count"],
+        tx_hash=values["tx_hash"],
+        block_number=values["block_number"] or 0,
+        block_timestamp=int(values["block_time"].timestamp()),
+        gas_used=values["gas_used"] or 0,
+        chain_id=values["chain_id"] or 0,
+        contract_address=values["contract_address"] or "",
     )
+
+
+_DOCUMENTS = LotDocument.__table__  # type: ignore[attr-defined]
+_ROUNDS = AnchorRound.__table__  # type: ignore[attr-defined]
+#: :func:`anchored_version` as plain columns (bind ``lot``), for driver-level readers such
+#: as the inspector API's lean path: the document, its path in the round, the receipt.
+ANCHORED_VERSION = (
+    select(
+        _DOCUMENTS.c.canonical_json,
+        _DOCUMENTS.c.lot_proof,
+        *(_ROUNDS.c[name] for name in RECEIPT_COLUMNS),
+    )
+    .select_from(_DOCUMENTS)
+    .join(_ROUNDS, _ROUNDS.c.id == _DOCUMENTS.c.round_id)
+    .where(_DOCUMENTS.c.lot_id == bindparam("lot"), _ROUNDS.c.status == RoundStatus.CONFIRMED)
+    .order_by(_DOCUMENTS.c.version.desc())
+    .limit(1)
+)
 
 
 def anchored_version(session: Session, lot_id: int) -> tuple[LotDocument, AnchorRound] | None:

@@ -1,0 +1,147 @@
+"""The inspector's verdict and proof bundle on the lean path (``stamps.api_lean``) answer
+byte for byte what the full path answers, in every state a stamp can be in, and a warm
+call asks nothing of the ORM session.
+
+The full path's answer is taken from the same app and state with the lean path switched
+off, right before the lean path's, so both read one state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from stamps import api
+from stamps.minting import activate_run, mint_stamps
+from stamps.models import Stamp, StampFlag, StampStatus
+from tests.registry_fixtures import Farm
+from tests.stamps.test_verdict_surfaces import (  # noqa: F401 - fixtures used by name
+    Province,
+    _stamp_id,
+    inspector_token,
+    make_tampered,
+    province,
+    set_stamp,
+    suspend,
+)
+from trace.models import User
+from trace.services import tokens
+from trace.services.access import Actor
+
+Answer = tuple[int, bytes]
+
+
+class Paths:
+    """The API asked both ways; counts the answers the lean path gave itself."""
+
+    def __init__(self, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.client = client
+        self.monkeypatch = monkeypatch
+        self.served = 0
+        for name in ("lean_verdict", "lean_proof"):
+            monkeypatch.setattr(api, name, self._counted(getattr(api, name)))
+
+    def _counted(self, lean: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            answer = lean(*args, **kwargs)
+            self.served += answer is not None
+            return answer
+
+        return counted
+
+    def ask(self, url: str, token: str) -> tuple[Answer, Answer]:
+        """(full path, lean path) answers to ``url``."""
+        headers = {"Authorization": f"Bearer {token}"}
+        with self.monkeypatch.context() as off:
+            off.setattr(api, "lean_verdict", lambda *a, **k: None)
+            off.setattr(api, "lean_proof", lambda *a, **k: None)
+            full = self.client.get(url, headers=headers)
+        lean = self.client.get(url, headers=headers)
+        return (full.status_code, full.get_data()), (lean.status_code, lean.get_data())
+
+
+@pytest.fixture
+def paths(client: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]:
+    yield Paths(client, monkeypatch)
+
+
+def _farmer_token(session: Session, admin: User, farm: Farm) -> str:
+    issuer = Actor(user_id=admin.id, role="admin")  # type: ignore[arg-type]
+    return tokens.issue_token(session, issuer, farm.email, ("read",), None, "test").secret
+
+
+def test_every_state_answers_the_same_bytes_on_both_paths(
+    app: Flask,
+    client: Any,
+    session: Session,
+    admin: User,
+    province: Province,  # noqa: F811
+    inspector_token: str,  # noqa: F811
+    paths: Paths,
+) -> None:
+    runs = province.runs
+    bearer = {"Authorization": f"Bearer {inspector_token}"}
+    recalled = client.post(
+        f"/api/v1/batches/{province.lot_ids['TL-2B']}/recall",
+        json={"reason": "Listeria monocytogenes detected"},
+        headers=bearer,
+    )
+    assert recalled.status_code == 200, recalled.json
+    make_tampered(session, province, "TL-REPACK-01")
+    set_stamp(session, runs["TL-1"][1][0], status=StampStatus.VOID)
+    set_stamp(session, runs["TL-1"][0][1], flagged=True, scan_count=3)
+    session.add(StampFlag(stamp_id=_stamp_id(session, runs["TL-1"][0][1]), rule="scan_threshold"))
+    session.commit()
+    suspend(session, admin, province.farms["b"])
+    farm_a = province.farms["a"]
+    # Minted after the round: a verdict, but no proof yet (409 on both paths).
+    later = mint_stamps(session, farm_a.actor, farm_a.lot_id, 2, "1")
+    activate_run(session, farm_a.actor, later.id)  # type: ignore[arg-type]
+    unanchored = session.exec(select(Stamp.serial).where(Stamp.run_id == later.id)).first()
+    serials = [s for run in runs.values() for stamps in run for s in stamps]
+    asked = [*serials, unanchored, "NOSUCHSERIAL0001", runs["TL-1"][0][0].lower()]
+    farmer_b = _farmer_token(session, admin, province.farms["b"])
+
+    app.extensions["stamp_stories"].clear()
+    for token in (inspector_token, farmer_b):
+        for serial in asked:
+            for url in (f"/api/v1/stamps/{serial}", f"/api/v1/stamps/{serial}/proof"):
+                full, lean = paths.ask(url, token)
+                assert lean == full, (url, full, lean)
+    answered = {
+        status for serial in asked for status, _ in paths.ask(f"/api/v1/stamps/{serial}", farmer_b)
+    }
+    assert answered == {200, 404}  # farm b's own stamps, and none of farm a's
+    assert paths.served > len(serials)  # the lean path answered most of them itself
+
+
+def test_a_warm_verdict_and_proof_ask_nothing_of_the_session(
+    app: Flask,
+    client: Any,
+    province: Province,  # noqa: F811
+    inspector_token: str,  # noqa: F811
+) -> None:
+    app.config["API_TOKEN_CACHE_SECONDS"] = 60  # as deployed: the token is not looked up
+    serial = province.runs["TL-1"][0][0]
+    bearer = {"Authorization": f"Bearer {inspector_token}"}
+    urls = (f"/api/v1/stamps/{serial}", f"/api/v1/stamps/{serial}/proof")
+    warm = [client.get(url, headers=bearer) for url in urls]  # story, tree and token kept
+    assert [answer.status_code for answer in warm] == [200, 200]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        again = [client.get(url, headers=bearer) for url in urls]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [answer.get_data() for answer in again] == [answer.get_data() for answer in warm]
+    assert statements == []
