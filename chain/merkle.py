@@ -197,6 +197,10 @@ class PackedTree:
     def __len__(self) -> int:
         return self._count
 
+    def __bytes__(self) -> bytes:
+        """The packed nodes, root first: ``PackedTree(bytes(tree), len(tree))`` is the tree."""
+        return self._data
+
     def proof_for(self, value: bytes) -> list[bytes]:
         """Return the proof of a leaf value (see :meth:`MerkleTree.proof_for`).
 

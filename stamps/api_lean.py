@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -32,6 +33,7 @@ from stamps.hotpath.statements import VERSION_COLUMNS, Prebuilt, ScanStatements
 from stamps.identity import normalize_serial, stamp_uri
 from stamps.mint_runs import published
 from stamps.models import Stamp, StampFlag, StampRun, StampStatus
+from stamps.proof_store import TreeStore
 from stamps.proofs import AnchoredParts, ProofPending, StampTreeCache, assemble_bundle
 from stamps.report import StoryCache, story_version
 from stamps.verdict import Verdict, judge
@@ -42,6 +44,7 @@ from trace.services.access import Actor
 
 log = logging.getLogger(__name__)
 LEAN_STATEMENTS = "stamp_api_lean"
+TREE_STORE = "stamp_tree_store"
 
 _STAMP = Stamp.__table__  # type: ignore[attr-defined]
 _LOT = Lot.__table__  # type: ignore[attr-defined]
@@ -92,6 +95,15 @@ ANCHORED_SERIALS = (
     .order_by(_STAMP.c.id)
     .limit(bindparam("count"))
 )
+
+
+def tree_store(app: Flask) -> TreeStore | None:
+    """The host's stored stamp trees: ``PROOF_TREE_STORE`` (a folder; default
+    ``<instance>/proof-trees``), or None when it is set empty."""
+    if TREE_STORE not in app.extensions:
+        folder = app.config.get("PROOF_TREE_STORE", Path(app.instance_path) / "proof-trees")
+        app.extensions[TREE_STORE] = TreeStore(Path(folder)) if folder else None
+    return app.extensions[TREE_STORE]  # type: ignore[no-any-return]
 
 
 class LeanStatements:
@@ -158,7 +170,9 @@ def lean_proof(
             return [serial for (serial,) in cursor.fetchall()]
 
         try:
-            bundle = assemble_bundle(parts, row["serial"], rpc_hint, trees, read_serials)
+            bundle = assemble_bundle(
+                parts, row["serial"], rpc_hint, trees, read_serials, tree_store(app)
+            )
         except ProofPending:
             return None
         return bundle | {"verdict": _verdict_of(row)}

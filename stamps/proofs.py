@@ -17,6 +17,7 @@ from chain.proof import build_bundle
 from stamps.caching import LruCache
 from stamps.errors import StampError
 from stamps.models import Stamp
+from stamps.proof_store import TreeKey, TreeStore
 from trace.anchoring import anchored_version, receipt_of
 from trace.errors import NotFound
 from trace.i18n import _l
@@ -27,10 +28,6 @@ class ProofPending(StampError):
 
     status = 409
     slug = "pending"
-
-
-#: What picks out a stamp tree: the lot, how many of its stamps, the root they must give.
-TreeKey = tuple[int, int, str | None]
 
 
 class StampTreeCache(LruCache[TreeKey, PackedTree]):
@@ -95,16 +92,17 @@ def assemble_bundle(
     rpc_hint: str | None,
     trees: StampTreeCache,
     read_serials: Callable[[int], list[str]],
+    store: TreeStore | None = None,
 ) -> dict[str, Any]:
     """The proof bundle of ``serial`` from its lot's anchored version (:func:`proof_bundle`).
 
     :param read_serials: the lot's first ``count`` serials in minting order, read only when
-        the stamp tree is not in ``trees``.
+        the stamp tree is neither in ``trees`` nor in ``store``.
     :raises ProofPending: the anchored version counts no stamp with this serial.
     :raises InvalidProof: the stored parts do not lead to the anchored root (tampering).
     """
     document = json.loads(parts.canonical_json)
-    tree = cached_tree(parts.lot_id, document, trees, read_serials)
+    tree = cached_tree(parts.lot_id, document, trees, read_serials, store)
     stamp_path = _path_in(tree, serial)
     if stamp_path is None:
         raise ProofPending(_l("The stamp was minted after the lot's latest anchored version."))
@@ -126,6 +124,7 @@ def cached_tree(
     document: dict[str, Any],
     trees: StampTreeCache,
     read_serials: Callable[[int], list[str]],
+    store: TreeStore | None = None,
 ) -> PackedTree | None:
     """The tree over the stamps an anchored lot document counts, built once per stamp set.
 
@@ -134,6 +133,8 @@ def cached_tree(
     by ``build_bundle``) is looked at afresh on every request.
 
     :param read_serials: the lot's first ``count`` serials in minting order.
+    :param store: trees kept on the host's disk (:mod:`stamps.proof_store`), looked up
+        before building and given every tree built.
     :returns: None when the document counts no stamps.
     """
     count = int(document.get("stamp_count") or 0)
@@ -141,10 +142,16 @@ def cached_tree(
         return None
     key = (lot_id, count, document.get("stamp_root"))
     tree = trees.get(key)
+    if tree is None and store is not None:
+        tree = store.get(key)
+        if tree is not None:
+            trees.put(key, tree)
     if tree is None:
         tree = tree_of_serials(read_serials(count))
         if f"0x{tree.root.hex()}" == key[2]:
             trees.put(key, tree)
+            if store is not None:
+                store.put(key, tree)
     return tree
 
 

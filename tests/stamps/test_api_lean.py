@@ -9,6 +9,7 @@ off, right before the lean path's, so both read one state.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from stamps import api
+from stamps import api, proofs
 from stamps.minting import activate_run, mint_stamps
 from stamps.models import Stamp, StampFlag, StampStatus
 from tests.registry_fixtures import Farm
@@ -145,3 +146,50 @@ def test_a_warm_verdict_and_proof_ask_nothing_of_the_session(
         event.remove(engine, "before_cursor_execute", seen)
     assert [answer.get_data() for answer in again] == [answer.get_data() for answer in warm]
     assert statements == []
+
+
+def _proof(client: Any, token: str, serial: str) -> Answer:
+    answer = client.get(
+        f"/api/v1/stamps/{serial}/proof", headers={"Authorization": f"Bearer {token}"}
+    )
+    return answer.status_code, answer.get_data()
+
+
+def test_a_worker_without_the_tree_in_memory_reads_the_one_stored_on_the_host(
+    app: Flask,
+    client: Any,
+    province: Province,  # noqa: F811
+    inspector_token: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    serial = province.runs["TL-2"][1][0]
+    first = _proof(client, inspector_token, serial)  # the full path reads the lot's story
+    assert first[0] == 200
+    app.extensions["stamp_proof_trees"].clear()
+    assert _proof(client, inspector_token, serial) == first  # the lean path builds, stores
+    assert len(list((Path(app.instance_path) / "proof-trees").glob("*.tree"))) == 1
+    app.extensions["stamp_proof_trees"].clear()  # another worker, or this one's evicted
+
+    def no_rebuild(_serials: list[str]) -> None:
+        raise AssertionError("the stored tree was not used")
+
+    monkeypatch.setattr(proofs, "tree_of_serials", no_rebuild)
+    assert _proof(client, inspector_token, serial) == first
+
+
+def test_a_stored_tree_changed_behind_our_back_changes_no_answer(
+    app: Flask,
+    client: Any,
+    province: Province,  # noqa: F811
+    inspector_token: str,  # noqa: F811
+) -> None:
+    serial = province.runs["TL-1"][0][2]
+    first = _proof(client, inspector_token, serial)
+    app.extensions["stamp_proof_trees"].clear()
+    assert _proof(client, inspector_token, serial) == first
+    (stored,) = (Path(app.instance_path) / "proof-trees").glob("*.tree")
+    data = bytearray(stored.read_bytes())
+    data[32:64] = bytes(32)  # the root kept, a node under it forged
+    stored.write_bytes(bytes(data))
+    app.extensions["stamp_proof_trees"].clear()
+    assert _proof(client, inspector_token, serial) == first
