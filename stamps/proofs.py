@@ -134,7 +134,8 @@ def cached_tree(
 
     :param read_serials: the lot's first ``count`` serials in minting order.
     :param store: trees kept on the host's disk (:mod:`stamps.proof_store`), looked up
-        before building and given every tree built.
+        before building (read each time: only trees built here are kept in ``trees``) and
+        given every tree built.
     :returns: None when the document counts no stamps.
     """
     count = int(document.get("stamp_count") or 0)
@@ -143,9 +144,9 @@ def cached_tree(
     key = (lot_id, count, document.get("stamp_root"))
     tree = trees.get(key)
     if tree is None and store is not None:
+        # Not kept in memory: the full path trusts what is there, and a stored tree is
+        # only as good as the bundle it gives (checked by ``build_bundle``).
         tree = store.get(key)
-        if tree is not None:
-            trees.put(key, tree)
     if tree is None:
         tree = tree_of_serials(read_serials(count))
         if f"0x{tree.root.hex()}" == key[2]:

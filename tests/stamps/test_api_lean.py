@@ -189,7 +189,7 @@ def test_a_stored_tree_changed_behind_our_back_changes_no_answer(
     assert _proof(client, inspector_token, serial) == first
     (stored,) = (Path(app.instance_path) / "proof-trees").glob("*.tree")
     data = bytearray(stored.read_bytes())
-    data[32:64] = bytes(32)  # the root kept, a node under it forged
+    data[32:96] = bytes(64)  # the root kept, both nodes under it forged
     stored.write_bytes(bytes(data))
     app.extensions["stamp_proof_trees"].clear()
     assert _proof(client, inspector_token, serial) == first
