@@ -18,7 +18,7 @@ from trace.anchoring.documents import (
     latest_version,
     mark_tampered,
 )
-from trace.anchoring.lot_document import encoded, lot_document
+from trace.anchoring.lot_document import LotFacts, encoded, lot_document
 from trace.anchoring.rounds import anchored_version
 from trace.db import snapshot
 from trace.extensions import lot_verified
@@ -217,20 +217,27 @@ def _intact_in_one_read(session: Session, lot_ids: list[int]) -> set[int]:
     """
     if not lot_ids:
         return set()
+    # Documents are built while the snapshot's session is open, as refresh_document does.
     with snapshot(session.get_bind()) as consistent:
-        facts = gather_facts(consistent, lot_ids)
         versions = _versions(consistent, lot_ids)
-    found: set[int] = set()
-    for lot_id, lot_facts in facts.items():
-        recorded, anchored = versions.get(lot_id, (None, None))
-        if recorded is None or lot_facts.lot.tampered_at is not None:
-            continue
-        text, digest = encoded(lot_document(lot_facts, document_schema(recorded)))
-        if text != recorded.canonical_json or digest != recorded.doc_hash:
-            continue
-        if anchored is None or _leads_to_root(*anchored):
-            found.add(lot_id)
-    return found
+        return {
+            lot_id
+            for lot_id, facts in gather_facts(consistent, lot_ids).items()
+            if _intact(facts, *versions.get(lot_id, (None, None)))
+        }
+
+
+def _intact(
+    facts: LotFacts,
+    recorded: LotDocument | None,
+    anchored: tuple[LotDocument, AnchorRound] | None,
+) -> bool:
+    if recorded is None or facts.lot.tampered_at is not None:
+        return False
+    text, digest = encoded(lot_document(facts, document_schema(recorded)))
+    if text != recorded.canonical_json or digest != recorded.doc_hash:
+        return False
+    return anchored is None or _leads_to_root(*anchored)
 
 
 def _versions(
