@@ -290,14 +290,22 @@ def _scan(results: dict[str, Any]) -> list[str]:
             continue
         round_ = _result(results, f"province-round-{backend}") or {}
         lines += _scan_backend(backend, run["result"], run.get("date"), round_.get("seed"))
-        lines += _swept(round_.get("sweep"))
+        lines += _swept(round_.get("sweep"), run.get("date", results["date"])[:10])
     return lines
 
 
-def _swept(sweep: dict[str, Any] | None) -> list[str]:
-    """What the scans found shared: the stories of the sweep that ran before them."""
+def _swept(sweep: dict[str, Any] | None, scanned_on: str) -> list[str]:
+    """What the scans found shared: the stories of the sweep that ran before them, if they
+    ran on the day it shared them for (a scan run refreshed later did not)."""
     if not sweep:
         return []
+    if scanned_on != sweep["day"]:
+        return [
+            f"Not measured on a swept province: these runs started {scanned_on}, and the "
+            f"last integrity sweep shared the lots' stories for {sweep['day']}, so each "
+            "lot's first scan re-checked its integrity (the cold case).",
+            "",
+        ]
     cold = (
         "a lot's first scan on a day not swept yet re-checks the lot's integrity before "
         "sharing its story (the cold case, the sweep's own work: "

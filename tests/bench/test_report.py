@@ -241,6 +241,9 @@ def test_the_sweep_after_the_round_is_shown_and_the_scans_say_the_province_was_s
     assert "9,408 lots checked, 0 tampered in 74 s" in doc.split("## Anchoring the whole")[1]
     scans = doc.split("## Scan page under gunicorn")[1].split("\n## ")[0]
     assert "Measured on a swept province" in scans and "127.1 lots/s" in scans
+    results["runs"]["scan-sqlite"].update(date="2026-11-25T09:30:00+00:00", git="b1b2b3b")
+    later = render_markdown([results]).split("## Scan page under gunicorn")[1].split("\n## ")[0]
+    assert "Not measured on a swept province: these runs started 2026-11-25" in later
     results["runs"]["province-round-postgresql"]["result"]["sweep"]["tampered"] = 3
     del results["runs"]["province-round-sqlite"]["result"]["sweep"]  # a run from before
     cells = _glance(render_markdown([results]))[SWEEP_ROW]
