@@ -105,7 +105,7 @@ def count_prebuilt_scan(
     }
     if statements.record_scan is not None:  # one statement
         scan_id, *counted = statements.one(cursor, statements.record_scan, values)[:3]
-    else:
+    elif statements.insert_scan is not None and statements.count_scan is not None:
         (scan_id,) = statements.one(cursor, statements.insert_scan, values)
         counted = statements.one(cursor, statements.count_scan, values)
     stamp["scan_count"], stamp["first_scan_at"] = counted

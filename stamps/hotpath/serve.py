@@ -162,9 +162,10 @@ class HotScan:
         except BaseException:
             conn.rollback()
             raise
-        # Ends the reads' transaction: a counted scan was committed already and a declined
-        # one wrote nothing. Not a rollback: psycopg forgets its prepared statements on
-        # each rollback, and the find statement then costs ~2.5 ms of planning per scan.
+        # Ends the reads' transaction (SQLite; on PostgreSQL each statement was its own): a
+        # counted scan was committed already and a declined one wrote nothing. Not a
+        # rollback: psycopg forgets its prepared statements on each rollback, and the find
+        # statement then costs ~2.5 ms of planning per scan.
         conn.commit()
         if found is None:
             return None

@@ -197,13 +197,18 @@ class _Checkout:
     pool-size requests every request would wait for the pool's timeout.
     """
 
-    __slots__ = ("conn", "__weakref__")
+    __slots__ = ("conn", "autocommit", "__weakref__")
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, autocommit: bool = False) -> None:
         self.conn = conn
+        self.autocommit = autocommit
+        if autocommit:
+            conn.driver_connection.autocommit = True
 
     def __del__(self) -> None:
         try:
+            if self.autocommit:  # the pool's other users expect transactions
+                self.conn.driver_connection.autocommit = False
             self.conn.close()  # back to the pool (rolled back there)
         except Exception:  # noqa: BLE001 - a connection already invalidated or gone
             pass
@@ -224,12 +229,21 @@ class ScanStatements:
         self.engine = engine
         self.find = Prebuilt(FIND_STAMP, engine)
         self.shared_story = Prebuilt(SHARED_STORY, engine)
-        self.insert_scan = Prebuilt(INSERT_SCAN, engine)
-        self.count_scan = Prebuilt(COUNT_SCAN, engine)
         #: Both writes in one statement where the database allows it (PostgreSQL).
         self.record_scan = None
-        if engine.dialect.name == "postgresql":
+        #: PostgreSQL: each statement its own transaction (no BEGIN and COMMIT round trips:
+        #: two of a counted scan's four). The same reads and writes as in one READ
+        #: COMMITTED transaction, which took no locks between them either; the scan's
+        #: two writes are one statement, so they still commit together.
+        self.autocommit = engine.dialect.name == "postgresql"
+        #: Elsewhere (SQLite) the insert, then the count, in the hot path's transaction.
+        self.insert_scan: Prebuilt | None = None
+        self.count_scan: Prebuilt | None = None
+        if self.autocommit:
             self.record_scan = Prebuilt(RECORD_SCAN if durable else RECORD_SCAN_ASYNC, engine)
+        else:
+            self.insert_scan = Prebuilt(INSERT_SCAN, engine)
+            self.count_scan = Prebuilt(COUNT_SCAN, engine)
         self._local = threading.local()
         self._held: weakref.WeakSet[_Checkout] = weakref.WeakSet()
         event.listen(engine, "engine_disposed", self._release)
@@ -238,7 +252,8 @@ class ScanStatements:
         """This thread's pooled DBAPI connection."""
         checkout = getattr(self._local, "checkout", None)
         if checkout is None:
-            checkout = self._local.checkout = _Checkout(self.engine.raw_connection())
+            raw = self.engine.raw_connection()
+            checkout = self._local.checkout = _Checkout(raw, self.autocommit)
             self._held.add(checkout)
         return checkout.conn
 

@@ -295,6 +295,11 @@ def test_scans_on_threads_that_end_give_their_connections_back(
         gc.collect()
         assert pool.checkedout() <= baseline, f"scan {n} kept its connection"
     assert answered(app) - served == capacity + 5  # the hot path answered them all
+    # What the hot path gives back is a connection like any other (PostgreSQL's ran each
+    # statement as its own transaction): the next user's writes wait for its commit.
+    for _ in range(capacity):
+        with extensions.db_engine(app).connect() as conn:
+            assert not getattr(conn.connection.driver_connection, "autocommit", False)
 
 
 def test_a_hot_scan_on_postgresql_commits_without_waiting_for_the_disk_and_only_it(
@@ -303,18 +308,19 @@ def test_a_hot_scan_on_postgresql_commits_without_waiting_for_the_disk_and_only_
     if session.connection().dialect.name != "postgresql":
         pytest.skip("SQLite's synchronous setting is the engine's (WAL, NORMAL)")
     statements = app.wsgi_app.statements  # type: ignore[attr-defined]
-    conn = statements.connection()
-    cursor = conn.cursor()
+    driver = statements.connection().driver_connection
+    # Each statement is its own transaction: the setting holds for the scan's commit only.
+    assert driver.autocommit
     serial = stamped[0].rsplit("/", 1)[1]
     stamp_id = session.exec(select(Stamp.id).where(Stamp.serial == serial)).one()
     values = {"stamp": stamp_id, "now": utcnow(), "client": "c" * 64, "agent": "phone"}
-    scan_id, count, _first_at, _mode = statements.one(cursor, statements.record_scan, values)
-    cursor.execute("SHOW synchronous_commit")
-    assert count == 1 and cursor.fetchone()[0] == "off"  # for this transaction
-    conn.commit()
+    cursor = driver.cursor()
+    with driver.transaction():  # the statement's own transaction, made explicit to look in
+        scan_id, count, _first_at, _mode = statements.one(cursor, statements.record_scan, values)
+        cursor.execute("SHOW synchronous_commit")
+        assert count == 1 and cursor.fetchone()[0] == "off"  # for this transaction
     cursor.execute("SHOW synchronous_commit")
     assert cursor.fetchone()[0] == "on"  # the connection's next transaction waits again
-    conn.rollback()
     session.expire_all()
     assert session.get(Scan, scan_id) is not None
     assert session.get(Stamp, stamp_id).scan_count == 1  # type: ignore[union-attr]
