@@ -110,6 +110,9 @@ def _worker_settings() -> dict[str, Any]:
         "ANCHOR_MAX_LEAVES": int(os.environ.get("ANCHOR_MAX_LEAVES", 10_000)),
         "ANCHOR_CONFIRMATIONS": int(os.environ.get("ANCHOR_CONFIRMATIONS", 1)),
         "INTEGRITY_INTERVAL_SECONDS": float(os.environ.get("INTEGRITY_INTERVAL_SECONDS", 300.0)),
+        # How many workers may sweep at once: the sweep's lots are cut into this many
+        # ranges, each checked one job (one slice) after another behind the other jobs.
+        "SWEEP_CHAINS": int(os.environ.get("SWEEP_CHAINS", 2)),
         "ROLLUP_INTERVAL_SECONDS": float(os.environ.get("ROLLUP_INTERVAL_SECONDS", 60.0)),
     }
 

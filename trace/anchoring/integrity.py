@@ -205,6 +205,23 @@ def sweep_slices(session: Session, size: int, after_id: int = 0) -> list[tuple[i
     return list(zip([after_id, *ends[:-1]], ends, strict=True))
 
 
+def sweep_chains(session: Session, chains: int, after_id: int = 0) -> list[tuple[int, int]]:
+    """Cut the lots that have a recorded document (ids above ``after_id``) into ``chains``
+    contiguous ranges of nearly equal size (fewer when there are fewer lots):
+    ``(after, until)`` pairs, each for :func:`sweep_integrity` (``after < lot id <=
+    until``), in order, covering every such lot once.
+    """
+    lot_ids = session.exec(
+        select(LotDocument.lot_id)
+        .where(col(LotDocument.lot_id) > after_id)
+        .group_by(col(LotDocument.lot_id))
+        .order_by(col(LotDocument.lot_id))
+    ).all()
+    parts = min(chains, len(lot_ids))
+    ends = [lot_ids[(part + 1) * len(lot_ids) // parts - 1] for part in range(parts)]
+    return list(zip([after_id, *ends[:-1]], ends, strict=True))
+
+
 def _intact_in_one_read(session: Session, lot_ids: list[int]) -> set[int]:
     """The lots among ``lot_ids`` that one consistent read shows intact.
 

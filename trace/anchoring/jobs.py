@@ -15,10 +15,10 @@ from chain.errors import ChainError
 from trace import jobs
 from trace.alerts.sources import alert_round_failing
 from trace.anchoring.documents import refresh_document
-from trace.anchoring.integrity import sweep_range, sweep_slices
+from trace.anchoring.integrity import sweep_chains, sweep_integrity
 from trace.anchoring.rounds import prepare_round, send_round
 from trace.extensions import chain_client, db_engine
-from trace.models import AnchorRound, LotDocument, RoundStatus
+from trace.models import AnchorRound, Job, LotDocument, RoundStatus
 from trace.services.changes import JOB_DOCUMENT
 from trace.services.exports import count_pending_manifests
 
@@ -28,6 +28,8 @@ JOB_SWEEP = "anchoring.integrity_sweep"
 #: The jobs that talk to the chain: a worker that runs none of them never opens it.
 CHAIN_JOBS = frozenset({JOB_ROUND, JOB_SWEEP})
 SWEEP_SLICE = 500
+#: The dedupe keys of a sweep's slice jobs start with this (the first job's key is JOB_SWEEP).
+SWEEP_SLICE_KEY = f"{JOB_SWEEP}:"
 
 
 def init_app(app: Flask) -> None:
@@ -64,24 +66,51 @@ def run_round(session: Session, _payload: dict[str, Any]) -> None:
 
 
 def run_sweep(session: Session, payload: dict[str, Any]) -> None:
-    """Check lots against their anchors: a sweep's first job cuts the lots into slices of
-    ``SWEEP_SLICE`` and queues one job per slice, so every worker process takes slices at
-    once; a slice's job (``after`` and ``until`` in its payload) checks that range alone.
+    """Check lots against their anchors, one slice of ``SWEEP_SLICE`` lots per job.
+
+    A sweep's first job (no ``until`` in its payload) cuts the lots into ``SWEEP_CHAINS``
+    contiguous ranges and queues one job per range, so that many workers sweep at once; it
+    queues nothing while an earlier sweep is still under way. A range's job checks one
+    slice (``after < id <= until``) and queues the range's next slice as the newest job:
+    the jobs queued meanwhile (document refreshes, rounds, marketplace syncs) go first.
 
     A slice's tampered lots are logged here (and marked and alerted by the check).
     """
     after = int(payload.get("after", 0))
     if "until" not in payload:
-        slices = sweep_slices(session, SWEEP_SLICE, after)
-        for start, end in slices:
-            key = f"{JOB_SWEEP}:{start}-{end}"  # a sweep queued while one runs adds nothing
-            jobs.enqueue(session, JOB_SWEEP, {"after": start, "until": end}, dedupe_key=key)
-        session.commit()
-        log.info("integrity sweep: %s slices of up to %s lots queued", len(slices), SWEEP_SLICE)
+        _start_sweep(session, after)
         return
-    report = sweep_range(session, after, int(payload["until"]), SWEEP_SLICE)
+    until = int(payload["until"])
+    report = sweep_integrity(session, after, SWEEP_SLICE, until)
     if report.tampered:
         log.warning("integrity sweep: lots %s no longer match their anchors", report.tampered)
+    if report.next_after is not None:
+        _queue_slice(session, report.next_after, until)
+        session.commit()
+
+
+def _start_sweep(session: Session, after: int) -> None:
+    """Queue one job per range of the lots above ``after``, unless a sweep is under way."""
+    under_way = session.exec(
+        select(func.count()).where(
+            col(Job.dedupe_key).startswith(SWEEP_SLICE_KEY, autoescape=True),
+            col(Job.status).in_([jobs.QUEUED, jobs.RUNNING]),
+        )
+    ).one()
+    if under_way:
+        log.info("integrity sweep: one is under way, no second one queued")
+        return
+    chains = sweep_chains(session, max(1, int(current_app.config["SWEEP_CHAINS"])), after)
+    for start, end in chains:
+        _queue_slice(session, start, end)
+    session.commit()
+    log.info("integrity sweep: %s ranges queued, %s lots per job", len(chains), SWEEP_SLICE)
+
+
+def _queue_slice(session: Session, after: int, until: int) -> None:
+    # One job per slice: a job retried after it queued its successor adds nothing.
+    key = f"{SWEEP_SLICE_KEY}{after}-{until}"
+    jobs.enqueue(session, JOB_SWEEP, {"after": after, "until": until}, dedupe_key=key)
 
 
 def pending_leaves(session: Session) -> int:
