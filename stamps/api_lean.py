@@ -101,7 +101,9 @@ def tree_store(app: Flask) -> TreeStore | None:
     """The host's stored stamp trees: ``PROOF_TREE_STORE`` (a folder; default
     ``<instance>/proof-trees``), or None when it is set empty."""
     if TREE_STORE not in app.extensions:
-        folder = app.config.get("PROOF_TREE_STORE", Path(app.instance_path) / "proof-trees")
+        folder = app.config["PROOF_TREE_STORE"]
+        if folder is None:
+            folder = Path(app.instance_path) / "proof-trees"
         app.extensions[TREE_STORE] = TreeStore(Path(folder)) if folder else None
     return app.extensions[TREE_STORE]  # type: ignore[no-any-return]
 
@@ -241,24 +243,11 @@ def _verdict_row(
         return None
     version = tuple(row[name] for name in VERSION_COLUMNS)
     key = (row["lot_id"], row["producer_id"], version, date.today())
-    if stories.get(key) is None and not _shared_story(st, cursor, stories, key):
-        return None
-    return row
 
+    def read_shared() -> Any:
+        return st.connections.one(cursor, st.connections.shared_story, {"lot": row["lot_id"]})
 
-def _shared_story(
-    st: LeanStatements, cursor: Any, stories: StoryCache, key: tuple[Any, ...]
-) -> bool:
-    """Whether another worker read (and checked) the story for this version and day; kept
-    in this worker's cache too, as :func:`stamps.report.lot_story` keeps it."""
-    if stories.shared is None:
-        return False
-    shared = st.connections.shared_story
-    story = stories.shared.story(st.connections.one(cursor, shared, {"lot": key[0]}), key)
-    if story is None:
-        return False
-    stories.put(key, story)
-    return True
+    return None if stories.find(key, read_shared) is None else row
 
 
 def _verdict_of(row: Mapping[str, Any]) -> Verdict:

@@ -94,6 +94,17 @@ class StoryCache(LruCache[tuple[Any, ...], LotStory]):
         super().__init__(size)
         self.shared = shared
 
+    def find(self, key: tuple[Any, ...], read_shared: Callable[[], Any]) -> LotStory | None:
+        """The story for ``key`` from this worker's memory, else from the shared row that
+        ``read_shared()`` reads (:data:`stamps.story_share.READ`: the row is read only on
+        a miss here), kept in memory too; None: neither holds it (read it afresh)."""
+        story = self.get(key)
+        if story is None and self.shared is not None:
+            story = self.shared.story(read_shared(), key)
+            if story is not None:
+                self.put(key, story)
+        return story
+
     def clear(self, shared: bool = True) -> None:
         """Forget every story: this worker's, and the shared ones unless ``shared`` is False."""
         super().clear()
@@ -118,17 +129,13 @@ def lot_story(
     version = session.execute(_STORY_VERSION, {"lot": lot.id, "producer": producer_id}).one()
     key = (lot.id, producer_id, tuple(version), today)
     cache = cache if cache is not None else StoryCache(size=0)
-    story = cache.get(key)
+    story = cache.find(key, lambda: session.execute(story_share.READ, {"lot": lot.id}).first())
     if story is not None:
         return story
-    if cache.shared is not None:
-        shared = session.execute(story_share.READ, {"lot": lot.id}).first()
-        story = cache.shared.story(shared, key)
-    if story is None:
-        integrity = check_integrity(session, lot.id)  # type: ignore[arg-type]
-        story = _read_story(session, lot, producer_id, today)
-        if cache.shared is not None and integrity.status in story_share.SHAREABLE:
-            cache.shared.save(session, key, story)
+    integrity = check_integrity(session, lot.id)  # type: ignore[arg-type]
+    story = _read_story(session, lot, producer_id, today)
+    if cache.shared is not None and integrity.status in story_share.SHAREABLE:
+        cache.shared.save(session, key, story)
     cache.put(key, story)
     return story
 

@@ -166,8 +166,10 @@ def _stamp_settings() -> dict[str, Any]:
         "SCAN_RATE_LIMIT": "60 per minute",
         # False (SCAN_HOT_PATH=0) serves every scan through the full Flask view.
         "SCAN_HOT_PATH": os.environ.get("SCAN_HOT_PATH", "1") != "0",
-        # Lot stories kept for scan pages, by version.
-        "SCAN_STORY_CACHE_SIZE": 8192,
+        # Lot stories a worker keeps in memory for scan pages and verdicts, by version
+        # (~15 KB each with both languages' HTML: 2,048 hold ~30 MB); a story not held is
+        # read from its shared row (one primary-key read and its HMAC, ~0.3 ms).
+        "SCAN_STORY_CACHE_SIZE": int(os.environ.get("SCAN_STORY_CACHE_SIZE", 2048)),
         # Lot stories (and their rendered HTML) shared between workers, each checked once
         # per version and day for the whole deployment (stamps.story_share); False
         # (SCAN_SHARE_STORIES=0): each worker reads and checks every lot itself.
@@ -179,7 +181,13 @@ def _stamp_settings() -> dict[str, Any]:
         # How long a scan's "share my province" form stays valid (seconds: the scan window).
         "SCAN_CONSENT_MAX_AGE": 30 * 60,
         # Leaves of lots' stamp trees kept for proof bundles.
-        "PROOF_TREE_CACHE_LEAVES": int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 1_000_000)),
+        # (64 bytes a leaf: 16 MB a worker; the host's tree store, PROOF_TREE_STORE, holds
+        # the rest for every worker.)
+        "PROOF_TREE_CACHE_LEAVES": int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 250_000)),
+        # Where the host's workers keep lots' stamp trees for proof bundles (64 bytes a
+        # stamp, never stale, safe to delete: stamps.proof_store). None: <instance>/
+        # proof-trees; empty (PROOF_TREE_STORE=): none kept on disk.
+        "PROOF_TREE_STORE": os.environ.get("PROOF_TREE_STORE"),
         # How long a farmer can undo a void of damaged labels.
         "STAMP_VOID_UNDO_HOURS": int(os.environ.get("STAMP_VOID_UNDO_HOURS", 24)),
     }

@@ -202,7 +202,8 @@ class HotScan:
         today = date.today()
         version = tuple(r[name] for name in VERSION_COLUMNS)
         story_key = (r["lot_id"], r["producer_id"], version, today)
-        story = self.stories.get(story_key) or self._shared_story(cursor, story_key)
+        shared = st.shared_story
+        story = self.stories.find(story_key, lambda: st.one(cursor, shared, {"lot": r["lot_id"]}))
         if story is None:
             return None
         scan_id = None
@@ -219,19 +220,6 @@ class HotScan:
         # The page's pieces hold the lot's facts: any change to them is another key.
         lot_key = (story_key, verdict, self._alerted(r), *(r[name] for name in _LOT_FACTS))
         return self._report(r, story, verdict), story, scan_id, lot_key
-
-    def _shared_story(self, cursor: Any, key: tuple[Any, ...]) -> LotStory | None:
-        """The story another worker read for this version and day (its integrity checked),
-        kept in this worker's cache too; None: the full view reads it (and checks)."""
-        shared = self.stories.shared
-        if shared is None:
-            return None
-        story = shared.story(
-            self.statements.one(cursor, self.statements.shared_story, {"lot": key[0]}), key
-        )
-        if story is not None:
-            self.stories.put(key, story)
-        return story
 
     def _report(self, r: Mapping[str, Any], story: LotStory, verdict: Verdict) -> dict[str, Any]:
         """What :func:`stamps.report.scan_report` says, from the row and the cached story."""

@@ -49,7 +49,7 @@ def test_stamp_settings_come_from_the_environment_with_their_defaults(
     assert config["SCAN_HOT_PATH"] is False
     assert config["SCAN_RATE_LIMIT"] == "60 per minute"
     assert config["SCAN_CONSENT_MAX_AGE"] == 30 * 60
-    assert config["SCAN_STORY_CACHE_SIZE"] == 8192
+    assert config["SCAN_STORY_CACHE_SIZE"] == 2048
     assert config["API_TOKEN_CACHE_SECONDS"] == 5  # tests (TESTING) turn the cache off
     testing = {"AGRITRACE_ENV": "testing", "TESTING": True}
     assert load_config(str(tmp_path), testing)["API_TOKEN_CACHE_SECONDS"] == 0
