@@ -29,13 +29,12 @@ from sqlalchemy import Engine, bindparam, exists, select
 
 from chain.errors import InvalidProof
 from stamps.flag_review import holding
-from stamps.hotpath.statements import VERSION_COLUMNS, Prebuilt, ScanStatements
+from stamps.hotpath.statements import VERSION_COLUMNS, Prebuilt, ScanStatements, published_stamp
 from stamps.identity import normalize_serial, stamp_uri
-from stamps.mint_runs import published
-from stamps.models import Stamp, StampFlag, StampRun, StampStatus
+from stamps.models import Stamp, StampFlag, StampStatus
 from stamps.proof_store import TreeStore
 from stamps.proofs import AnchoredParts, ProofPending, StampTreeCache, assemble_bundle
-from stamps.report import StoryCache, story_version
+from stamps.report import StoryCache
 from stamps.verdict import Verdict, judge
 from trace.anchoring.rounds import ANCHORED_VERSION, receipt_from
 from trace.extensions import db_engine
@@ -50,43 +49,28 @@ _STAMP = Stamp.__table__  # type: ignore[attr-defined]
 _LOT = Lot.__table__  # type: ignore[attr-defined]
 _PRODUCT = Product.__table__  # type: ignore[attr-defined]
 _PRODUCER = Producer.__table__  # type: ignore[attr-defined]
-_RUN = StampRun.__table__  # type: ignore[attr-defined]
 _FLAGS = StampFlag.__table__  # type: ignore[attr-defined]
 #: Whether a flag still holds against the stamp (``flags_of`` would list one).
 _HOLDS_FLAGS = exists().where(_FLAGS.c.stamp_id == _STAMP.c.id, holding())
 #: What the verdict says of a stamp, as :func:`stamps.scanning.facts_of_serial` finds it
 #: (a published run), with the lot's story version as the last columns.
-STAMP_VERDICT = (
-    select(
-        _STAMP.c.serial,
-        _STAMP.c.status,
-        _STAMP.c.flagged,
-        _STAMP.c.scan_count,
-        _STAMP.c.first_scan_at,
-        _STAMP.c.first_scan_province,
-        _LOT.c.id.label("lot_id"),
-        _LOT.c.code.label("lot_code"),
-        _LOT.c.recalled_at,
-        _LOT.c.tampered_at,
-        _PRODUCT.c.gtin,
-        _PRODUCT.c.name_vi,
-        _PRODUCER.c.id.label("producer_id"),
-        _PRODUCER.c.name.label("producer_name"),
-        _PRODUCER.c.status.label("producer_status"),
-        _HOLDS_FLAGS.label("holds_flags"),
-        *(
-            figure.label(name)
-            for figure, name in zip(
-                story_version(_LOT.c.id, _PRODUCER.c.id), VERSION_COLUMNS, strict=True
-            )
-        ),
-    )
-    .select_from(_STAMP)
-    .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
-    .join(_RUN, _RUN.c.id == _STAMP.c.run_id)
-    .join(_PRODUCT, _PRODUCT.c.id == _LOT.c.product_id)
-    .join(_PRODUCER, _PRODUCER.c.id == _LOT.c.producer_id)
-    .where(_STAMP.c.serial == bindparam("serial"), published())
+STAMP_VERDICT = published_stamp(
+    _STAMP.c.serial,
+    _STAMP.c.status,
+    _STAMP.c.flagged,
+    _STAMP.c.scan_count,
+    _STAMP.c.first_scan_at,
+    _STAMP.c.first_scan_province,
+    _LOT.c.id.label("lot_id"),
+    _LOT.c.code.label("lot_code"),
+    _LOT.c.recalled_at,
+    _LOT.c.tampered_at,
+    _PRODUCT.c.gtin,
+    _PRODUCT.c.name_vi,
+    _PRODUCER.c.id.label("producer_id"),
+    _PRODUCER.c.name.label("producer_name"),
+    _PRODUCER.c.status.label("producer_status"),
+    _HOLDS_FLAGS.label("holds_flags"),
 )
 #: The lot's first ``count`` stamps in minting order: an anchored stamp set's serials.
 ANCHORED_SERIALS = (

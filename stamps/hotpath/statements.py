@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, event, func, insert, select, update
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 
 from stamps.mint_runs import published
 from stamps.models import CloneThreshold, Scan, Stamp, StampRun
@@ -45,10 +45,28 @@ LAST_SCAN = (
 )
 #: The story version's figures, as the find statement's last columns.
 VERSION_COLUMNS = tuple(f"story_version_{n}" for n in range(6))
+
+
+def published_stamp(*columns: Any) -> Select[Any]:
+    """``columns`` of the published stamp with the serial ``:serial`` (not of a run being
+    minted), its lot, run, product and producer joined, and the lot's story version as the
+    last columns (:data:`VERSION_COLUMNS`): the hot path's and the lean API's find."""
+    version = zip(story_version(_LOT.c.id, _PRODUCER.c.id), VERSION_COLUMNS, strict=True)
+    return (
+        select(*columns, *(figure.label(name) for figure, name in version))
+        .select_from(_STAMP)
+        .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
+        .join(_RUN, _RUN.c.id == _STAMP.c.run_id)
+        .join(_PRODUCT, _PRODUCT.c.id == _LOT.c.product_id)
+        .join(_PRODUCER, _PRODUCER.c.id == _LOT.c.producer_id)
+        .where(_STAMP.c.serial == bindparam("serial"), published())
+    )
+
+
 #: Everything a scan shows of a stamp and its lot, as plain columns, with the lot's story
 #: version and the client's last scan of the stamp in the window: one round trip.
 FIND_STAMP = (
-    select(
+    published_stamp(
         _STAMP.c.id.label("stamp_id"),
         _STAMP.c.serial,
         _STAMP.c.status,
@@ -81,22 +99,10 @@ FIND_STAMP = (
         _OWN.c.max_scans.label("own_max_scans"),
         _DEFAULT.c.max_scans.label("default_max_scans"),
         LAST_SCAN.label("last_scan_id"),
-        *(
-            figure.label(name)
-            for figure, name in zip(
-                story_version(_LOT.c.id, _PRODUCER.c.id), VERSION_COLUMNS, strict=True
-            )
-        ),
     )
-    .select_from(_STAMP)
-    .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
-    .join(_RUN, _RUN.c.id == _STAMP.c.run_id)
-    .join(_PRODUCT, _PRODUCT.c.id == _LOT.c.product_id)
-    .join(_PRODUCER, _PRODUCER.c.id == _LOT.c.producer_id)
     .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
     .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
     .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
-    .where(_STAMP.c.serial == bindparam("serial"), published())  # not of a run being minted
 )
 _STAMPS = _STAMP
 #: A new scan with no place: the hot path leaves scans that share a place to the service.
