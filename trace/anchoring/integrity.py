@@ -149,16 +149,7 @@ def sweep_integrity(
     :param until_id: stop after this lot id (None: no end).
     :returns: the slice's findings; ``next_after`` is None when the range is done.
     """
-    statement = select(LotDocument.lot_id).where(col(LotDocument.lot_id) > after_id)
-    if until_id is not None:
-        statement = statement.where(col(LotDocument.lot_id) <= until_id)
-    lot_ids = list(
-        session.exec(
-            statement.group_by(col(LotDocument.lot_id))
-            .order_by(col(LotDocument.lot_id))
-            .limit(limit)
-        )
-    )
+    lot_ids = documented_lots(session, after_id, until_id, limit)
     intact = _intact_in_one_read(session, lot_ids)
     tampered: list[int] = []
     written: float | None = None  # when the oldest uncommitted share was written
@@ -188,17 +179,24 @@ def sweep_range(session: Session, after_id: int, until_id: int, limit: int = 500
     return SweepReport(checked, tampered, None)
 
 
+def documented_lots(
+    session: Session, after_id: int, until_id: int | None = None, limit: int | None = None
+) -> list[int]:
+    """The ids of the lots with a recorded document in ``after_id < id <= until_id`` (no
+    end when None), in order, at most ``limit`` of them (all when None)."""
+    statement = select(LotDocument.lot_id).where(col(LotDocument.lot_id) > after_id)
+    if until_id is not None:
+        statement = statement.where(col(LotDocument.lot_id) <= until_id)
+    statement = statement.group_by(col(LotDocument.lot_id)).order_by(col(LotDocument.lot_id))
+    return list(session.exec(statement if limit is None else statement.limit(limit)))
+
+
 def sweep_slices(session: Session, size: int, after_id: int = 0) -> list[tuple[int, int]]:
     """Cut the lots that have a recorded document (ids above ``after_id``) into ranges of
     ``size`` lots: ``(after, until)`` pairs, each for :func:`sweep_integrity`
     (``after < lot id <= until``), in order, covering every such lot once.
     """
-    lot_ids = session.exec(
-        select(LotDocument.lot_id)
-        .where(col(LotDocument.lot_id) > after_id)
-        .group_by(col(LotDocument.lot_id))
-        .order_by(col(LotDocument.lot_id))
-    ).all()
+    lot_ids = documented_lots(session, after_id)
     ends = [*lot_ids[size - 1 :: size]]
     if lot_ids and (not ends or ends[-1] != lot_ids[-1]):
         ends.append(lot_ids[-1])
@@ -211,12 +209,7 @@ def sweep_chains(session: Session, chains: int, after_id: int = 0) -> list[tuple
     ``(after, until)`` pairs, each for :func:`sweep_integrity` (``after < lot id <=
     until``), in order, covering every such lot once.
     """
-    lot_ids = session.exec(
-        select(LotDocument.lot_id)
-        .where(col(LotDocument.lot_id) > after_id)
-        .group_by(col(LotDocument.lot_id))
-        .order_by(col(LotDocument.lot_id))
-    ).all()
+    lot_ids = documented_lots(session, after_id)
     parts = min(chains, len(lot_ids))
     ends = [lot_ids[(part + 1) * len(lot_ids) // parts - 1] for part in range(parts)]
     return list(zip([after_id, *ends[:-1]], ends, strict=True))
