@@ -9,7 +9,10 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 # The schema spans the packages: the composition root's migrations see every table.
+import marketplace.models  # noqa: F401
+import marketplace.portal.models  # noqa: F401
 import stamps.models  # noqa: F401
+import trace.dashboard.models  # noqa: F401
 import trace.models  # noqa: F401
 
 config = context.config
