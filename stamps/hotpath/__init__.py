@@ -18,11 +18,13 @@ def init_app(app: Flask, scan_bp: Any) -> None:
     """Limit scans per client (both paths) and put the hot path in front of Flask.
 
     ``SCAN_HOT_PATH=False`` (or ``0`` in the environment: ``trace.config``) serves every
-    scan through the full Flask view. Lot stories are shared between workers (both paths,
+    scan, and the inspector's verdicts and proofs (:mod:`stamps.hotpath.inspector`),
+    through the full Flask views. Lot stories are shared between workers (both paths,
     :mod:`stamps.story_share`, wired in ``stamps.init_app``) unless ``SCAN_SHARE_STORIES``
     is False.
     """
-    from stamps.web.scan import share_location
+    from stamps.hotpath.inspector import HotInspector  # it imports stamps.api_lean, which
+    from stamps.web.scan import share_location  # imports this package's statements
     from trace.web import csrf
 
     set_scan_limiter(app, ScanLimiter.from_config(app.config))
@@ -35,9 +37,9 @@ def init_app(app: Flask, scan_bp: Any) -> None:
     # Inside ProxyFix, when there is one: the client address is the trusted hops' answer.
     outer = app.wsgi_app
     if isinstance(outer, ProxyFix):
-        outer.app = HotScan(app, outer.app)
+        outer.app = HotScan(app, HotInspector(app, outer.app))
     else:
-        app.wsgi_app = HotScan(app, outer)  # type: ignore[method-assign]
+        app.wsgi_app = HotScan(app, HotInspector(app, outer))  # type: ignore[method-assign]
 
 
 def _limit_scans() -> ResponseReturnValue | None:
