@@ -17,7 +17,13 @@ checkers' included). It shares every intact lot's story for today, so the scan b
 that follows measures a swept province, the steady state of a day. The stories already
 shared for today before the sweep are counted too: none on a fresh seed (the midnight
 sweep, which writes every lot's story), all of them when the seed was swept earlier the
-same day. Prints JSON and writes ``bench/results-raw/province-round-<backend>.json``.
+same day.
+
+Last, ``flask --app wsgi proof-trees --processes 2`` stores every anchored lot's stamp
+tree on the host (the instance folder's ``proof-trees``) that minting did not store (a
+seeded province's lots), timed the same way: the proof benchmark then meets a host whose
+first proof of a lot builds nothing. Reported under ``proof_trees``. Prints JSON and writes
+``bench/results-raw/province-round-<backend>.json``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ from bench.bench_scan import RAW, database_for, environment, flask, seed
 
 #: The sweep as a deployment with two worker processes runs it.
 SWEEP = ("integrity", "--processes", "2")
+#: The host's stamp trees filled as a deployment with two worker processes fills them.
+PROOF_TREES = ("proof-trees", "--processes", "2")
 _SHARED_ON = text("SELECT count(*) FROM verified_lot_stories WHERE day = :day").bindparams(
     bindparam("day", type_=Date)
 )
@@ -127,6 +135,22 @@ def sweep_province(database_url: str) -> dict[str, Any]:
     }
 
 
+def store_proof_trees(database_url: str) -> dict[str, Any]:
+    """Run and time :data:`PROOF_TREES`: lots whose trees were stored, lots already stored."""
+    started = time.perf_counter()
+    done = flask(environment(database_url), *PROOF_TREES)
+    seconds = time.perf_counter() - started
+    summary = re.search(r"(\d+) lots stored, (\d+) skipped as present", done.stdout)
+    if done.returncode or summary is None:
+        raise SystemExit(f"proof-trees failed:\n{(done.stderr or done.stdout)[-2000:]}")
+    return {
+        "command": "flask --app wsgi " + " ".join(PROOF_TREES),
+        "lots_stored": int(summary[1]),
+        "lots_present": int(summary[2]),
+        "seconds": round(seconds, 1),
+    }
+
+
 def _shared_on(database_url: str, day: date) -> int:
     engine = create_engine(database_url)
     try:
@@ -151,6 +175,7 @@ def main() -> None:
         "seed": seeding,
         **anchor_province(url),
         "sweep": sweep_province(url),
+        "proof_trees": store_proof_trees(url),
     }
     RAW.mkdir(exist_ok=True)
     (RAW / f"province-round-{backend}.json").write_text(json.dumps(result, indent=2))

@@ -15,6 +15,15 @@ emptied, so every timed scan is its lot's first in this process. What is shared 
 workers (kept in the database or Redis) is kept: the first cold run pays for it, the
 later ones show what a second worker pays. Prints JSON: CPU milliseconds per request
 (``time.process_time``), median of ``--repeat`` runs.
+
+``--api proof`` / ``--api verdict`` measure the inspector API instead (issue 21):
+``GET /api/v1/stamps/{serial}/proof`` or ``GET /api/v1/stamps/{serial}`` with a
+read-scoped inspector token (the user and token are made in the database on first use),
+one stamp of each of ``--paths`` random anchored lots. A first pass stores each lot's tree
+on the host (``PROOF_TREE_STORE``) and shares its story; before each timed run the
+worker's own caches (stories, stamp trees) are emptied, so every timed proof is its lot's
+first in this worker with its tree stored: what the benchmark's 20,000 random stamps
+over ~14,000 lots meet. ``--profile`` prints cProfile's top 15 (cumulative) of one run.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import io
 import json
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,11 +93,12 @@ def forget_lots(app: Any) -> None:
             clear()
 
 
-def caller(app: Any) -> Callable[[str, str, str], int]:
+def caller(app: Any, headers: dict[str, str] | None = None) -> Callable[[str, str, str], int]:
     """A bare WSGI call: the cost of the app, not of a test client."""
 
     def call(path: str, accept: str, address: str) -> int:
-        environ = {
+        environ: dict[str, Any] = {
+            **(headers or {}),
             "REQUEST_METHOD": "GET",
             "PATH_INFO": path,
             "RAW_URI": path,
@@ -135,6 +146,95 @@ def run(call: Callable[[str, str, str], int], paths: list[str], kind: str, n: in
 run.counter = [random.randrange(1 << 24)]  # type: ignore[attr-defined]
 
 
+INSPECTOR = "cpu-bench-inspector@agritrace.invalid"
+
+
+def inspector_token(app: Any) -> str:
+    """A read-scoped token of an inspector made for this benchmark (made on first use)."""
+    from sqlmodel import Session
+
+    from trace.models import Role
+    from trace.services import tokens
+    from trace.services.access import Actor
+    from trace.services.accounts import create_user, find_user
+
+    with app.app_context(), Session(app.extensions["db_engine"]) as session:
+        user = find_user(session, INSPECTOR)
+        if user is None:
+            method = app.config["PASSWORD_HASH_METHOD"]
+            user = create_user(session, INSPECTOR, random.randbytes(12).hex(), "inspector", method)
+        operator = Actor(user_id=user.id, role=Role.ADMIN)  # type: ignore[arg-type]
+        return tokens.issue_token(session, operator, INSPECTOR, ["read"], None, "cpu").secret
+
+
+def anchored_lot_serials(app: Any, count: int) -> list[str]:
+    """One stamp (the lot's first) of each of ``count`` random lots with a confirmed version."""
+    with app.extensions["db_engine"].connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT s.serial FROM (SELECT DISTINCT d.lot_id FROM lot_documents d "
+                "JOIN anchor_rounds r ON r.id = d.round_id WHERE r.status = 'confirmed' "
+                "AND d.stamp_root IS NOT NULL) a "
+                "JOIN stamps s ON s.id = (SELECT min(id) FROM stamps WHERE lot_id = a.lot_id)"
+            )
+        ).all()
+    serials = [serial for (serial,) in rows]
+    random.Random(21).shuffle(serials)
+    return serials[:count]
+
+
+def forget_worker(app: Any) -> None:
+    """Empty this worker's own caches of lots and stamp trees (the host's store is kept)."""
+    forget_lots(app)
+    app.extensions["stamp_proof_trees"].clear()
+
+
+def answered_before_flask(app: Any) -> dict[str, int]:
+    """What each WSGI layer in front of Flask (the hot paths) answered itself, by class."""
+    found, layer = {}, app.wsgi_app
+    while hasattr(layer, "app"):
+        if isinstance(getattr(layer, "answered", None), int):
+            found[type(layer).__name__] = layer.answered
+        layer = layer.app
+    return found
+
+
+def api_main(args: argparse.Namespace) -> None:
+    """CPU per inspector API request (``--api proof|verdict``), its lot new to the worker."""
+    config = {"API_TOKEN_CACHE_SECONDS": 60.0}
+    app = create_app(config)
+    call = caller(app, {"HTTP_AUTHORIZATION": f"Bearer {inspector_token(app)}"})
+    serials = anchored_lot_serials(app, args.paths)
+    suffix = "/proof" if args.api == "proof" else ""
+    paths = [f"/api/v1/stamps/{serial}{suffix}" for serial in serials]
+    started = time.process_time()
+    run(call, paths, "api", len(paths))  # stores the trees, shares the stories
+    first = (time.process_time() - started) * 1000 / len(paths)
+    timings = []
+    for _ in range(args.repeat):
+        forget_worker(app)
+        timings.append(run(call, paths, "api", len(paths)))
+    out = {
+        "api": args.api,
+        "database": app.config["DATABASE_URL"].split(":", 1)[0],
+        "lots": len(paths),
+        "first_pass_cpu_ms": round(first, 3),
+        "cpu_ms_per_request": round(statistics.median(timings), 3),
+        "runs": [round(x, 3) for x in timings],
+        "answered_before_flask": answered_before_flask(app),
+    }
+    if args.profile:
+        import cProfile
+        import pstats
+
+        forget_worker(app)
+        profile = cProfile.Profile()
+        profile.runcall(run, call, paths, "api", len(paths))
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(15)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(15)
+    print(json.dumps(out, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scans", type=int, default=2000)
@@ -142,7 +242,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="the full Flask view")
     parser.add_argument("--cold", action="store_true", help="every scan its lot's first")
+    parser.add_argument("--api", choices=("proof", "verdict"), help="the inspector API instead")
+    parser.add_argument("--profile", action="store_true", help="cProfile of one --api run")
     args = parser.parse_args()
+    if args.api:
+        api_main(args)
+        return
     config = {"SCAN_RATE_LIMIT": "100000000 per minute", "SCAN_HOT_PATH": not args.full}
     app = create_app(config)
     call = caller(app)

@@ -29,6 +29,7 @@ from typing import Any
 from chain.canonical import document_hash
 from chain.client import AnchorReceipt
 from chain.errors import BundleFormatError, CanonicalizationError, InvalidProof
+from chain.hashing import keccak256
 from chain.merkle import MerkleTree, leaf_hash, leaf_value_for, process_proof
 
 BUNDLE_FORMAT = "agritrace-proof-bundle"
@@ -74,6 +75,8 @@ def build_bundle(
     lot_path: Sequence[bytes],
     receipt: AnchorReceipt,
     rpc_hint: str | None = None,
+    *,
+    canonical: str | None = None,
 ) -> dict[str, Any]:
     """Assemble a bundle and check its Merkle paths before handing it out.
 
@@ -84,6 +87,12 @@ def build_bundle(
         lot_path: proof of the document hash in the round tree.
         receipt: the round's anchor receipt.
         rpc_hint: a JSON-RPC URL verifiers may use by default.
+        canonical: the JSON text ``document`` was parsed from, when the caller has it
+            (a stored lot document version). Its Keccak hash is tried first as the
+            document hash: when it leads to the anchored root, the text is the RFC 8785
+            form that was anchored, so canonicalising ``document`` again would give the
+            same bytes (RFC 8785 output parses back to itself). Otherwise the document is
+            canonicalised, as without it, before the bundle is refused.
 
     Returns:
         The bundle as a JSON-ready dict.
@@ -108,7 +117,9 @@ def build_bundle(
         },
         "rpc_hint": rpc_hint,
     }
-    failed = [c.message for c in check_paths(parse_bundle(bundle)) if not c.ok]
+    parsed = parse_bundle(bundle)
+    checks = [_check_stamp(parsed), _check_lot_as_stored(parsed, canonical)]
+    failed = [c.message for c in checks if not c.ok]
     if failed:
         raise InvalidProof("; ".join(failed))
     return bundle
@@ -189,6 +200,15 @@ def _check_stamp(bundle: ProofBundle) -> Check:
     return Check(True, f"stamp {bundle.serial!r} is in the lot's stamp tree ({_hex(stamp_root)})")
 
 
+def _check_lot_as_stored(bundle: ProofBundle, canonical: str | None) -> Check:
+    """:func:`_check_lot`, trying the hash of the text the document was parsed from first."""
+    if canonical is not None:
+        doc_hash = keccak256(canonical.encode("utf-8"))
+        if process_proof(leaf_hash(doc_hash), bundle.lot_path) == bundle.root:
+            return _lot_found(doc_hash, bundle.root)
+    return _check_lot(bundle)
+
+
 def _check_lot(bundle: ProofBundle) -> Check:
     try:
         doc_hash = document_hash(bundle.document)
@@ -201,9 +221,11 @@ def _check_lot(bundle: ProofBundle) -> Check:
             f"the lot document (hash {_hex(doc_hash)[:18]}…) with its path leads to "
             f"{_hex(reached)[:18]}…, not to the anchored root {_hex(bundle.root)[:18]}…",
         )
-    return Check(
-        True, f"the lot document (hash {_hex(doc_hash)}) is in round root {_hex(bundle.root)}"
-    )
+    return _lot_found(doc_hash, bundle.root)
+
+
+def _lot_found(doc_hash: bytes, root: bytes) -> Check:
+    return Check(True, f"the lot document (hash {_hex(doc_hash)}) is in round root {_hex(root)}")
 
 
 # -- field validation helpers ------------------------------------------------------------
@@ -252,4 +274,10 @@ def _hexstr(anchor: dict[str, Any], key: str, size: int) -> str:
 
 def _path(obj: dict[str, Any], prefix: str) -> list[bytes]:
     items = _field(obj, "path", list, prefix)
+    try:  # the common case in one pass; any doubt goes step by step, naming the bad one
+        steps = [bytes.fromhex(p[2:]) for p in items if p[:2] == "0x" and len(p) == 66]
+    except (TypeError, ValueError):
+        steps = []
+    if len(steps) == len(items) and all(len(step) == 32 for step in steps):
+        return steps
     return [_decode_hex(p, 32, f"{prefix}path[{i}]") for i, p in enumerate(items)]

@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     """Register the scan page (rate-limited per client) and the farmers' stamp pages."""
     from stamps import api, extensions, web_flags
     from stamps.hotpath.page import story_renderer
+    from stamps.proof_trees import proof_trees_command
     from stamps.proofs import StampTreeCache
     from stamps.province_seed import seed_scale_command
     from stamps.report import StoryCache
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
 
     hotpath.init_app(app, scan_bp)  # last: it reads the settings the others set
     app.cli.add_command(seed_scale_command)
+    app.cli.add_command(proof_trees_command)
 
 
 def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:

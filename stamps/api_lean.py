@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -32,7 +31,7 @@ from stamps.flag_review import holding
 from stamps.hotpath.statements import VERSION_COLUMNS, Prebuilt, ScanStatements, published_stamp
 from stamps.identity import normalize_serial, stamp_uri
 from stamps.models import Stamp, StampFlag, StampStatus
-from stamps.proof_store import TreeStore
+from stamps.proof_store import tree_store
 from stamps.proofs import AnchoredParts, ProofPending, StampTreeCache, assemble_bundle
 from stamps.report import StoryCache
 from stamps.verdict import Verdict, judge
@@ -43,7 +42,6 @@ from trace.services.access import Actor
 
 log = logging.getLogger(__name__)
 LEAN_STATEMENTS = "stamp_api_lean"
-TREE_STORE = "stamp_tree_store"
 
 _STAMP = Stamp.__table__  # type: ignore[attr-defined]
 _LOT = Lot.__table__  # type: ignore[attr-defined]
@@ -79,17 +77,6 @@ ANCHORED_SERIALS = (
     .order_by(_STAMP.c.id)
     .limit(bindparam("count"))
 )
-
-
-def tree_store(app: Flask) -> TreeStore | None:
-    """The host's stored stamp trees: ``PROOF_TREE_STORE`` (a folder; default
-    ``<instance>/proof-trees``), or None when it is set empty."""
-    if TREE_STORE not in app.extensions:
-        folder = app.config["PROOF_TREE_STORE"]
-        if folder is None:
-            folder = Path(app.instance_path) / "proof-trees"
-        app.extensions[TREE_STORE] = TreeStore(Path(folder)) if folder else None
-    return app.extensions[TREE_STORE]  # type: ignore[no-any-return]
 
 
 class LeanStatements:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from chain.merkle import leaf_value_for, merkle_root
+from chain.merkle import PackedTree, leaf_value_for, merkle_root
 from stamps import mint_runs
 from stamps.identity import new_serials
 from stamps.mint_limits import MintLimits, check_limits, check_pack_size
 from stamps.models import Stamp, StampRun, StampStatus
 from stamps.processes import pool_context, worker_dies_with
+from stamps.proof_store import key_of, tree_store
+from stamps.proofs import tree_of_serials
 from stamps.stock import units_stamped
 from trace.errors import NotFound, ValidationError
 from trace.extensions import product_changed
@@ -29,6 +33,7 @@ from trace.services.lots import lock_lot
 from trace.services.mass_balance import drawn_by_transformations
 from trace.services.quantities import plain
 
+log = logging.getLogger(__name__)
 MAX_PER_RUN = 1_000_000
 INSERT_CHUNK = 50_000
 PROCESS_THRESHOLD = 200_000  # below this a process costs more than it saves
@@ -47,7 +52,9 @@ def mint_stamps(
     The run is reserved under the lot's lock (caps and mass balance checked there), its
     serials are written in short transactions while it is pending (not scannable), and
     one small transaction publishes it with the lot's new ``stamp_root`` (the Merkle root
-    over all of the lot's serials). A failure on the way discards the run.
+    over all of the lot's serials). A failure on the way discards the run. The lot's new
+    stamp tree is then kept in the host's tree store (:mod:`stamps.proof_store`), under the
+    key the lot's next anchored document names, so no proof of the lot builds it.
 
     :raises NotFound: unknown or another producer's lot.
     :raises ValidationError: a count outside 1..1,000,000, a pack size below the unit's
@@ -63,12 +70,28 @@ def mint_stamps(
     try:
         earlier = lot_serials(session, lot_id) if lot.stamp_count else []
         serials = sorted(new_serials(number))
-        root = _write_stamps(session, run, earlier, serials)
-        mint_runs.publish(session, run, root)
+        tree = _write_stamps(session, run, earlier, serials)
+        mint_runs.publish(session, run, tree.root)
     except BaseException:
         mint_runs.discard_failed(session, run.id)  # type: ignore[arg-type]
         raise
+    _keep_tree(lot_id, tree)
     return run
+
+
+def _keep_tree(lot_id: int, tree: PackedTree) -> None:
+    """Store the lot's new stamp tree on this host, where its proofs will look for it.
+
+    The lot's next anchored document counts these stamps under this root (until more are
+    minted), so its proofs read the tree instead of building it from the lot's serials.
+    Outside an app, or with no store, nothing is kept; a failed write is only logged.
+    """
+    try:
+        store = tree_store(current_app) if has_app_context() else None
+        if store is not None:
+            store.put(key_of(lot_id, tree), tree)
+    except Exception:  # noqa: BLE001 - the run is published; its proofs build the tree then
+        log.warning("stamp tree of lot %s not stored", lot_id, exc_info=True)
 
 
 def _checked_request(lot: Lot, count: Any, pack_size: Any) -> tuple[int, Decimal]:
@@ -110,21 +133,24 @@ def _reserve(
     return run
 
 
-def _write_stamps(session: Session, run: StampRun, earlier: list[str], serials: list[str]) -> bytes:
-    """Write the run's rows chunk by chunk and return the lot's new stamp root.
+def _write_stamps(
+    session: Session, run: StampRun, earlier: list[str], serials: list[str]
+) -> PackedTree:
+    """Write the run's rows chunk by chunk and return the lot's new stamp tree (packed),
+    whose root is the lot's new stamp root.
 
     Large runs hash in another process while the database writes: a hashing thread
     would hold the GIL that SQLite takes back after every row.
     """
     if len(serials) < PROCESS_THRESHOLD:
         mint_runs.write_chunks(session, run, serials, _insert_stamps)
-        return stamp_root_of(earlier + serials)
+        return tree_of_serials(earlier + serials)
     with ProcessPoolExecutor(
         1, mp_context=pool_context(), initializer=worker_dies_with, initargs=(os.getpid(),)
     ) as pool:
-        root = pool.submit(stamp_root_of, earlier + serials)
+        tree = pool.submit(tree_of_serials, earlier + serials)
         mint_runs.write_chunks(session, run, serials, _insert_stamps)
-        return root.result()
+        return tree.result()
 
 
 def _count(checks: Checks, count: Any) -> int:

@@ -19,13 +19,34 @@ import re
 import tempfile
 from pathlib import Path
 
+from flask import Flask
+
 from chain.merkle import PackedTree
 
 log = logging.getLogger(__name__)
 _ROOT = re.compile(r"0x[0-9a-f]{64}")
+TREE_STORE = "stamp_tree_store"
 
 #: What picks out a stamp tree: the lot, how many of its stamps, the root they must give.
+#: An anchored lot document names its tree by its ``stamp_count`` and ``stamp_root``.
 TreeKey = tuple[int, int, str | None]
+
+
+def tree_store(app: Flask) -> TreeStore | None:
+    """The host's stored stamp trees: ``PROOF_TREE_STORE`` (a folder; default
+    ``<instance>/proof-trees``), or None when it is set empty."""
+    if TREE_STORE not in app.extensions:
+        folder = app.config["PROOF_TREE_STORE"]
+        if folder is None:
+            folder = Path(app.instance_path) / "proof-trees"
+        app.extensions[TREE_STORE] = TreeStore(Path(folder)) if folder else None
+    return app.extensions[TREE_STORE]  # type: ignore[no-any-return]
+
+
+def key_of(lot_id: int, tree: PackedTree) -> TreeKey:
+    """The key a proof asks for ``tree`` under, once a lot document counts its stamps:
+    the document's ``stamp_count`` and ``stamp_root`` are the tree's size and root."""
+    return (lot_id, len(tree), f"0x{tree.root.hex()}")
 
 
 class TreeStore:
@@ -47,6 +68,14 @@ class TreeStore:
         if len(data) != 32 * (2 * count - 1) or f"0x{data[:32].hex()}" != root:
             return None
         return PackedTree(data, count)
+
+    def holds(self, key: TreeKey) -> bool:
+        """Whether a tree of the right size is stored for ``key`` (its root not read)."""
+        path = self._path(key)
+        try:
+            return path is not None and path.stat().st_size == 32 * (2 * key[1] - 1)
+        except OSError:
+            return False
 
     def put(self, key: TreeKey, tree: PackedTree) -> None:
         """Keep ``tree`` (which gives ``key``'s root) for every worker of this host.

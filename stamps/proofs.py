@@ -107,7 +107,15 @@ def assemble_bundle(
     if stamp_path is None:
         raise ProofPending(_l("The stamp was minted after the lot's latest anchored version."))
     lot_path = [bytes.fromhex(step) for step in parts.lot_proof or []]
-    return build_bundle(document, serial, stamp_path, lot_path, parts.receipt, rpc_hint)
+    return build_bundle(
+        document,
+        serial,
+        stamp_path,
+        lot_path,
+        parts.receipt,
+        rpc_hint,
+        canonical=parts.canonical_json,  # hashed as stored, not canonicalised again
+    )
 
 
 def stamp_tree(

@@ -8,6 +8,7 @@ off, right before the lean path's, so both read one state.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from chain.canonical import canonical_json
 from stamps import api, proofs
 from stamps.minting import activate_run, mint_stamps
 from stamps.models import Stamp, StampFlag, StampStatus
@@ -30,6 +32,7 @@ from tests.stamps.test_verdict_surfaces import (  # noqa: F401 - fixtures used b
     set_stamp,
     suspend,
 )
+from trace.anchoring import anchored_version
 from trace.models import User
 from trace.services import tokens
 from trace.services.access import Actor
@@ -193,3 +196,55 @@ def test_a_stored_tree_changed_behind_our_back_changes_no_answer(
     stored.write_bytes(bytes(data))
     app.extensions["stamp_proof_trees"].clear()
     assert _proof(client, inspector_token, serial) == first
+
+
+def _rewrite_anchored_document(session: Session, lot_id: int, change: Any) -> None:
+    """Replace the text of the lot's anchored document version behind the service's back."""
+    found = anchored_version(session, lot_id)
+    assert found is not None
+    version = found[0]
+    version.canonical_json = change(version.canonical_json)
+    session.add(version)
+    session.commit()
+
+
+def test_a_stored_document_changed_behind_our_back_gives_no_bundle_on_either_path(
+    session: Session,
+    province: Province,  # noqa: F811
+    inspector_token: str,  # noqa: F811
+    paths: Paths,
+) -> None:
+    serial = province.runs["TL-2"][0][1]
+    url = f"/api/v1/stamps/{serial}/proof"
+    before, _ = paths.ask(url, inspector_token)  # the lot's story is read for today
+    assert before[0] == 200
+    served = paths.served
+
+    def tamper(text: str) -> str:
+        document = json.loads(text)
+        document["lot"]["quantity"] = "1"  # canonical still, but not what was anchored
+        return canonical_json(document).decode()
+
+    _rewrite_anchored_document(session, province.lot_ids["TL-2"], tamper)
+    full, lean = paths.ask(url, inspector_token)
+    assert lean == full and full[0] != 200
+    assert paths.served == served  # the lean path refused it too
+
+
+def test_a_stored_document_in_another_json_spelling_is_still_proved_alike(
+    session: Session,
+    province: Province,  # noqa: F811
+    inspector_token: str,  # noqa: F811
+    paths: Paths,
+) -> None:
+    serial = province.runs["TL-1"][1][1]
+    url = f"/api/v1/stamps/{serial}/proof"
+    before, _ = paths.ask(url, inspector_token)
+    assert before[0] == 200
+    # The same document, not in RFC 8785 form: its own hash is not the anchored one, but
+    # canonicalised it is (as it always was checked).
+    _rewrite_anchored_document(
+        session, province.lot_ids["TL-1"], lambda text: json.dumps(json.loads(text), indent=1)
+    )
+    full, lean = paths.ask(url, inspector_token)
+    assert lean == full == before
