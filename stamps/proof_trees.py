@@ -97,7 +97,8 @@ def chunks(keys: list[TreeKey]) -> Iterator[list[TreeKey]]:
 def store_chunk(connection: Connection, store: TreeStore, keys: list[TreeKey]) -> tuple[int, int]:
     """Build and store the trees of one chunk of lots; (stored, mismatched)."""
     serials: dict[int, list[str]] = {lot_id: [] for lot_id, _, _ in keys}
-    for lot_id, serial in connection.execute(CHUNK_SERIALS, {"lots": list(serials)}):
+    rows = connection.execute(CHUNK_SERIALS, {"lots": list(serials)}).all()  # not row by row
+    for lot_id, serial in rows:
         serials[lot_id].append(serial)
     connection.rollback()  # no read transaction held while hashing
     stored = 0
