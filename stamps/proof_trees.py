@@ -72,6 +72,8 @@ def anchored_trees(connection: Connection) -> list[TreeKey]:
         )
         .join(_ROUNDS, _ROUNDS.c.id == _DOCUMENTS.c.round_id)
         .where(_ROUNDS.c.status == RoundStatus.CONFIRMED)
+        # Documents that count no stamps (most lots') are not parsed: their column is NULL.
+        .where(_DOCUMENTS.c.stamp_root.is_not(None))
         .order_by(_DOCUMENTS.c.lot_id, _DOCUMENTS.c.version.desc())
     )
     newest: dict[int, TreeKey] = {}
