@@ -18,6 +18,7 @@ from stamps.report import LotStory, StoryCache, lot_story, scan_report
 from stamps.scanning import SCAN_WINDOW, StampFacts, find_stamp, record_scan
 
 if TYPE_CHECKING:
+    from stamps.hotpath.scan_buffer import ScanBuffer
     from stamps.hotpath.statements import ScanStatements
 
 
@@ -81,6 +82,9 @@ def count_prebuilt_scan(
     stamp: dict[str, Any],
     visit: Visit,
     now: datetime,
+    buffer: ScanBuffer | None = None,
+    since: datetime | None = None,
+    epoch: int = 0,
 ) -> int | None:
     """Count a client's view with the hot path's prebuilt statements, and commit.
 
@@ -90,9 +94,19 @@ def count_prebuilt_scan(
     are updated to what the counted scan left.
 
     :param conn: the DBAPI connection ``cursor`` belongs to (committed here).
+    :param buffer: the worker's unwritten scans (PostgreSQL, ``SCAN_WRITE_BATCH`` > 1): the
+        scan is added to it, to be written with its batch (:mod:`stamps.hotpath.scan_buffer`),
+        and the repeat view and the rules' count take its scans into account.
+    :param since: the scan window's start; ``epoch``: the buffer's ``epoch`` when ``stamp``
+        was read (both only with ``buffer``).
     :returns: the scan's id (new or repeated), or None when the clone rules could fire
         (a VOID stamp, a count past the product's limit): :func:`scan_stamp` applies them.
     """
+    if buffer is not None and since is not None:
+        agent = visit.user_agent
+        return buffer.record(
+            cursor, stamp, visit.client_hash, agent, now, since, epoch, _rules_could_fire
+        )
     if stamp["last_scan_id"] is not None:
         return int(stamp["last_scan_id"])
     if _rules_could_fire(stamp):

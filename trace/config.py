@@ -89,6 +89,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         **_worker_settings(),
         **_alert_settings(env),
         **_stamp_settings(),
+        **_scan_write_settings(env),
         **_marketplace_settings(),
     }
     config.update(overrides)
@@ -190,6 +191,20 @@ def _stamp_settings() -> dict[str, Any]:
         "PROOF_TREE_STORE": os.environ.get("PROOF_TREE_STORE"),
         # How long a farmer can undo a void of damaged labels.
         "STAMP_VOID_UNDO_HOURS": int(os.environ.get("STAMP_VOID_UNDO_HOURS", 24)),
+    }
+
+
+def _scan_write_settings(env: str) -> dict[str, Any]:
+    """How the scan hot path writes counted scans on PostgreSQL (stamps.hotpath.scan_buffer).
+
+    Scans are written in batches of up to SCAN_WRITE_BATCH, each within SCAN_WRITE_DELAY_MS
+    of being answered (a worker killed outright loses at most those); 0 or 1 writes each
+    scan before answering it. The test suite writes directly (its tests read scans right
+    after making them, through other apps); SQLite always does.
+    """
+    return {
+        "SCAN_WRITE_BATCH": int(os.environ.get("SCAN_WRITE_BATCH", 0 if env == "testing" else 64)),
+        "SCAN_WRITE_DELAY_MS": float(os.environ.get("SCAN_WRITE_DELAY_MS", 20.0)),
     }
 
 

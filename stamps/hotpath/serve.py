@@ -19,6 +19,12 @@ cookie. Whatever it does not serve itself goes to the full Flask view, unchanged
 The scan is written before the answer is built, as the service does, and committed
 before it is sent; a scan that falls through to Flask after being written is seen there
 as a repeat view (same client, inside the scan window), so it is never counted twice.
+
+On PostgreSQL with ``SCAN_WRITE_BATCH`` > 1 (production's default) a counted scan is not
+written before it is answered but added to the worker's buffer, written with its batch
+within ``SCAN_WRITE_DELAY_MS`` (:mod:`stamps.hotpath.scan_buffer` says what a crash
+loses); before a scan request goes to Flask, the buffer's scans that the view could read
+(the stamp's, or all for a request that is not the hot path's) are written.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from stamps.hotpath.page import (
     story_html,
 )
 from stamps.hotpath.ratelimit import ScanLimiter
+from stamps.hotpath.scan_buffer import ScanBuffer
 from stamps.hotpath.statements import VERSION_COLUMNS, ScanStatements
 from stamps.identity import (
     MalformedStampPath,
@@ -72,6 +79,8 @@ LINKSET = "application/linkset+json"
 COUNTED = "agritrace.scan_limit_counted"
 #: Set (seconds to wait) on a request the hot path found over the limit.
 LIMITED = "agritrace.scan_limited"
+#: Set to the stamp's id on a request the hot path found the stamp of.
+STAMP_ID = "agritrace.scan_stamp_id"
 #: The row's columns a lot's page shows (with the story and the verdict).
 _LOT_FACTS = (
     "lot_code", "harvest_date", "recalled_at", "recall_reason", "recall_origin_lot_id",
@@ -91,6 +100,12 @@ class HotScan:
         self.app = wsgi_app
         durable = bool(config["SCAN_DURABLE_COMMIT"])
         self.statements = ScanStatements(db_engine(flask_app), durable=durable)
+        batch = int(config.get("SCAN_WRITE_BATCH", 0))
+        #: Counted scans written in batches (PostgreSQL only: SQLite writes each directly).
+        self.buffer: ScanBuffer | None = None
+        if self.statements.autocommit and batch > 1:
+            delay = float(config.get("SCAN_WRITE_DELAY_MS", 20)) / 1000
+            self.buffer = ScanBuffer(self.statements.engine, batch, delay, durable)
         self.limiter: ScanLimiter = scan_limiter(flask_app)
         self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
@@ -112,6 +127,8 @@ class HotScan:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if not self._eligible(environ):
+            if environ.get("PATH_INFO", "").startswith("/01/"):
+                self._written_before_view(None)  # a consent POST, a signed-in scan
             return self.app(environ, start_response)
         try:
             answer = self.serve(environ)
@@ -120,12 +137,19 @@ class HotScan:
             self.statements.discard()
             answer = None
         if answer is None:
+            self._written_before_view(environ.get(STAMP_ID, -1))
             return self.app(environ, start_response)
         content_type, body, link = answer
         self.answered += 1
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         start_response("200 OK", [*headers, ("Link", link), *self.headers])
         return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+    def _written_before_view(self, stamp_id: int | None) -> None:
+        """Write this worker's unwritten scans of ``stamp_id`` (of any stamp, for None):
+        the full view about to answer reads them from the database."""
+        if self.buffer is not None and self.buffer.holds(stamp_id):
+            self.buffer.flush()
 
     def _eligible(self, environ: Mapping[str, Any]) -> bool:
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
@@ -177,7 +201,7 @@ class HotScan:
         return "text/html; charset=utf-8", page, link
 
     def _scan(
-        self, conn: Any, key: Any, environ: Mapping[str, Any], client: str
+        self, conn: Any, key: Any, environ: dict[str, Any], client: str
     ) -> tuple[dict[str, Any], LotStory, int | None, tuple[Any, ...]] | None:
         st = self.statements
         cursor = conn.cursor()
@@ -191,10 +215,12 @@ class HotScan:
             "client": visit.client_hash if visit else "",
             "since": now - self.window,
         }
+        epoch = self.buffer.epoch if self.buffer is not None else 0  # before the read
         row = st.one(cursor, st.find, values)
         if row is None:
             return None
         r = dict(zip(st.find.names, row, strict=True))  # type: ignore[arg-type]
+        environ[STAMP_ID] = r["stamp_id"]
         if r["gtin"] != key.gtin or r["lot_code"] != key.lot:
             return None
         if r["flagged"]:
@@ -207,8 +233,12 @@ class HotScan:
         if story is None:
             return None
         scan_id = None
-        if visit is not None:  # counted with the service's rules (it commits)
-            scan_id = count_prebuilt_scan(st, conn, cursor, r, visit, now)
+        if visit is None and self.buffer is not None:  # a preview counts nothing
+            if self.buffer.show(r, epoch) is None:
+                return None
+        elif visit is not None:  # counted with the service's rules (it commits)
+            buffer, since = self.buffer, values["since"]
+            scan_id = count_prebuilt_scan(st, conn, cursor, r, visit, now, buffer, since, epoch)
             if scan_id is None:
                 return None
         verdict = judge(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from functools import cache
 from urllib.parse import quote
@@ -29,8 +30,10 @@ from stamps.extensions import proof_trees, story_cache
 from stamps.flag_review import flag_notes
 from stamps.hotpath import consent
 from stamps.hotpath.page import render_scan_page
+from stamps.hotpath.scan_buffer import CONSENT_WAIT_SECONDS
 from stamps.hotpath.serve import representation
 from stamps.identity import MalformedStampPath, StampKey, is_well_formed_serial, parse_stamp_path
+from stamps.models import Scan
 from stamps.places import PROVINCES, Place, place_from_coordinates
 from stamps.proofs import ProofPending, proof_bundle, proof_filename, rpc_hint_for
 from stamps.proofs import verify_command as _verify_command
@@ -123,9 +126,23 @@ def share_location(_rest: str) -> ResponseReturnValue:
             )
         except consent.ConsentRefused:
             abort(400)
+        _await_scan(session, scan_id)
         locate_scan(session, facts, scan_id, Place(form.province.data))
         flash(_l("Thank you: your province helps us spot copied stamps."))
     return redirect(request.path)
+
+
+def _await_scan(session: Session, scan_id: int) -> None:
+    """Give a scan another worker answered the time to be written (its hot path writes
+    scans in batches on PostgreSQL: :mod:`stamps.hotpath.scan_buffer`); this worker's
+    own were written before this view ran."""
+    if current_app.config.get("SCAN_WRITE_BATCH", 0) <= 1:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + CONSENT_WAIT_SECONDS
+    while session.get(Scan, scan_id) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @scan_bp.get("/proofs/<serial>.json")

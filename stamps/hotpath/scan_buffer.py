@@ -1,0 +1,421 @@
+"""A worker's counted scans, held a few milliseconds and written in batches (PostgreSQL).
+
+On PostgreSQL the hot path (:mod:`stamps.hotpath.serve`) does not write each counted scan
+as it answers it: it appends the scan to this per-process buffer, and one statement per
+batch (:data:`FLUSH`) inserts the scans and bumps their stamps' ``scan_count`` and
+``first_scan_at``. A batch is written when it holds ``SCAN_WRITE_BATCH`` scans or its
+oldest scan is ``SCAN_WRITE_DELAY_MS`` old, by a daemon thread of the worker on a pooled
+connection of its own (so a quiet worker still writes), and when the worker exits
+(``atexit``: gunicorn's graceful stop and restart) or its engine is disposed
+(``close_app``). SQLite, and ``SCAN_WRITE_BATCH`` 0 or 1 (the test suite's default: its
+tests read scans right after making them, through another app), write each scan directly.
+
+What a scan on the hot path sees:
+
+- Its id is known when it is answered (the consent token names it): ids are reserved
+  from the ``scans`` id sequence in blocks (:data:`RESERVE`, one round trip a block).
+- A view by the client of one of this worker's unwritten scans of the stamp, inside the
+  scan window, is a repeat view: the same scan id, nothing counted.
+- The clone rules' scan limit counts this worker's unwritten scans of the stamp, and the
+  page shows the count and first scan time the direct write would have returned.
+- A request the full Flask view answers (a fall-through, a consent POST, a session) first
+  waits for this worker's unwritten scans to be written: the view reads the database.
+
+Guarantees:
+
+- A scan answered is logged at most once. Its id is fixed before the answer; the batch
+  statement inserts with ``ON CONFLICT (id) DO NOTHING`` and counts only the rows it
+  inserted, in one transaction: a batch whose commit's outcome is unknown (a connection
+  dropped) is retried as it is, and never counted twice.
+- A batch that fails stays in the buffer and is retried with backoff (0.05 s, doubling
+  to 5 s). If the buffer holds :data:`MAX_PENDING` scans (the database unreachable for a
+  while) the hot path stops buffering and hands each new scan to the full view, which
+  writes it directly (or fails, visibly); nothing is dropped without a log line.
+- A worker killed outright (SIGKILL, the OOM killer, a power cut) loses the scans it
+  answered and had not written: at most those of the last ``SCAN_WRITE_DELAY_MS`` (20 ms),
+  and never more than ``SCAN_WRITE_BATCH`` (64) unless writes were already failing. Each
+  lost scan is lost whole (row and count together); none is counted twice. A graceful
+  stop (SIGTERM, SIGINT, SIGQUIT, SIGHUP's restart) writes them first.
+- Scans reach other readers (the dashboard, another worker's dedup) up to
+  ``SCAN_WRITE_DELAY_MS`` later: a client's reload landing on another worker inside that
+  time counts as a new scan (as two simultaneous first views did before). A consent POST
+  on another worker waits (up to :data:`CONSENT_WAIT_SECONDS`) for the scan's row.
+- The batch's commit does not wait for the disk unless ``SCAN_DURABLE_COMMIT`` is set
+  (:data:`stamps.hotpath.statements.RECORD_SCAN_ASYNC` says what a server crash loses).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, event
+
+log = logging.getLogger(__name__)
+#: Scans a worker holds at most; past it the hot path hands new scans to the full view.
+MAX_PENDING = 10_000
+#: Scans written by one statement at most (a backlog after an outage takes several).
+MAX_FLUSH = 1_000
+#: How long a consent POST waits for its scan's row (written by another worker).
+CONSENT_WAIT_SECONDS = 2.0
+#: Reserves ``%(n)s`` ids of the ``scans`` sequence: ids the buffer's scans are given.
+RESERVE = "SELECT nextval(pg_get_serial_sequence('scans', 'id')) FROM generate_series(1, %s)"
+#: Writes a batch: inserts its scans (those not written by an earlier try) and adds to
+#: their stamps' counts what it inserted; the stamps are updated in id order (two
+#: workers' batches then never wait on each other in a cycle).
+FLUSH = """
+WITH batch AS (
+    SELECT * FROM unnest(%(ids)s::int[], %(stamps)s::int[], %(times)s::timestamptz[],
+                         %(clients)s::text[], %(agents)s::text[])
+        AS b(id, stamp_id, scanned_at, client_hash, user_agent)
+), inserted AS (
+    INSERT INTO scans (id, stamp_id, scanned_at, client_hash, user_agent)
+    SELECT id, stamp_id, scanned_at, client_hash, user_agent FROM batch
+    ON CONFLICT (id) DO NOTHING
+    RETURNING stamp_id, scanned_at
+), counted AS (
+    UPDATE stamps s
+    SET scan_count = s.scan_count + c.n, first_scan_at = coalesce(s.first_scan_at, c.first)
+    FROM (SELECT stamp_id, count(*) AS n, min(scanned_at) AS first
+          FROM inserted GROUP BY stamp_id ORDER BY stamp_id) c
+    WHERE s.id = c.stamp_id
+    RETURNING s.id
+)
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)"""
+_ASYNC = ", set_config('synchronous_commit', 'off', true)"
+_buffers: weakref.WeakSet[ScanBuffer] = weakref.WeakSet()
+
+
+class Pending(NamedTuple):
+    """A counted scan not written yet."""
+
+    id: int
+    stamp_id: int
+    scanned_at: datetime
+    client_hash: str
+    user_agent: str
+    added: float  # time.monotonic() when it was answered
+
+
+class ScanBuffer:
+    """One process's unwritten scans, its reserved scan ids and the thread that writes them.
+
+    :param batch: write when this many scans wait (``SCAN_WRITE_BATCH``).
+    :param delay: seconds a scan waits at most before its batch is due.
+    :param durable: wait for each batch's commit to reach the disk.
+    """
+
+    def __init__(self, engine: Engine, batch: int, delay: float, durable: bool = False) -> None:
+        self.engine = engine
+        self.batch = batch
+        self.delay = delay
+        self.sql = FLUSH if durable else FLUSH + _ASYNC
+        self.max_pending = MAX_PENDING
+        self.epoch = 0  # batches written so far
+        self.written = 0  # scans written so far
+        self._reset()
+        _buffers.add(self)
+        event.listen(engine, "engine_disposed", self._on_dispose)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._due = threading.Condition(self._lock)
+        self._flushing = threading.Lock()
+        self._pending: list[Pending] = []
+        self._by_stamp: dict[int, list[Pending]] = {}
+        self._recent: deque[tuple[int, list[Pending]]] = deque(maxlen=16)
+        self._ids: deque[int] = deque()
+        self._thread: threading.Thread | None = None
+        self._conn: Any = None
+        self._stopping = False
+        self._full = False
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def holds(self, stamp_id: int | None) -> bool:
+        """Whether a scan of ``stamp_id`` (of any stamp, for None) waits to be written."""
+        return bool(self._pending) if stamp_id is None else stamp_id in self._by_stamp
+
+    def record(
+        self,
+        cursor: Any,
+        stamp: dict[str, Any],
+        client_hash: str,
+        user_agent: str,
+        now: datetime,
+        since: datetime,
+        epoch: int,
+        could_fire: Callable[[Mapping[str, Any]], bool],
+    ) -> int | None:
+        """Count a client's view of ``stamp`` (the hot path's row, read when ``epoch``
+        batches had been written) as a scan to write, unless it is a repeat view (of a
+        written scan: ``stamp["last_scan_id"]``, or of one waiting here).
+
+        ``stamp``'s ``scan_count`` and ``first_scan_at`` become what the view leaves, as if
+        this worker's scans were written (:meth:`show`).
+
+        :param cursor: reserves a block of scan ids on it when the last one is used.
+        :param since: the scan window's start (a later scan by the client is a repeat).
+        :param could_fire: whether the clone rules could fire, given ``stamp`` counting
+            this worker's unwritten scans of it (:func:`stamps.scan_service.count_prebuilt_scan`).
+        :returns: the scan's id (new or repeated), or None: the full view must count it
+            (the rules could fire, or the buffer is full).
+        """
+        mine = self.show(stamp, epoch)
+        if mine is None:  # more batches written while the row was read than are kept
+            return None
+        if stamp["last_scan_id"] is not None:
+            return int(stamp["last_scan_id"])
+        repeat = _scan_by(mine, client_hash, since)
+        if repeat is not None:
+            return repeat
+        if could_fire(stamp):
+            return None
+        scan_id = self._take_id(cursor)
+        with self._lock:
+            # Another thread of this worker may have counted the client's view meanwhile.
+            repeat = _scan_by(self._by_stamp.get(stamp["stamp_id"], ()), client_hash, since)
+            if repeat is not None or self._overflowing():
+                self._ids.appendleft(scan_id)
+                return repeat
+            added = time.monotonic()
+            scan = Pending(scan_id, stamp["stamp_id"], now, client_hash, user_agent[:200], added)
+            self._pending.append(scan)
+            self._by_stamp.setdefault(scan.stamp_id, []).append(scan)
+            if len(self._pending) >= self.batch:
+                self._due.notify()
+        stamp["scan_count"] += 1
+        stamp["first_scan_at"] = stamp["first_scan_at"] or now
+        self._start()
+        return scan_id
+
+    def show(self, stamp: dict[str, Any], epoch: int) -> list[Pending] | None:
+        """Add to ``stamp``'s count and first scan time this worker's scans of it that its
+        row (read when ``epoch`` batches had been written) may lack.
+
+        :returns: those scans, or None if too many batches were written meanwhile to tell.
+        """
+        with self._lock:
+            mine = self._unwritten(stamp["stamp_id"], epoch)
+        if mine:
+            stamp["scan_count"] += len(mine)
+            if stamp["first_scan_at"] is None:
+                stamp["first_scan_at"] = min(scan.scanned_at for scan in mine)
+        return mine
+
+    def _unwritten(self, stamp_id: int, epoch: int) -> list[Pending] | None:
+        """This worker's scans of the stamp that a row read after ``epoch`` batches may miss:
+        those waiting, and those of batches written since (counted again if the read saw
+        them: a count one batch high for an instant, never one too low)."""
+        mine = list(self._by_stamp.get(stamp_id, ()))
+        if epoch < self.epoch:
+            if not self._recent or self._recent[0][0] > epoch:
+                return None
+            for written, scans in self._recent:
+                if written >= epoch:
+                    mine.extend(s for s in scans if s.stamp_id == stamp_id)
+        return mine
+
+    def _overflowing(self) -> bool:
+        full = len(self._pending) >= self.max_pending
+        if full and not self._full:
+            log.error("%d scans wait to be written: new scans go to the full view", len(self))
+        self._full = full
+        return full
+
+    def _take_id(self, cursor: Any) -> int:
+        with self._lock:
+            if self._ids:
+                return self._ids.popleft()
+        cursor.execute(RESERVE, (max(self.batch, 16),))
+        ids = [int(row[0]) for row in cursor.fetchall()]
+        with self._lock:
+            self._ids.extend(ids[1:])
+        return ids[0]
+
+    # --- writing ---------------------------------------------------------------------
+
+    def flush(self) -> bool:
+        """Write what waits, a batch at a time; False if a batch failed (it stays)."""
+        with self._flushing:
+            while self._pending:
+                if not self._write(self._pending[:MAX_FLUSH]):
+                    return False
+        return True
+
+    def _write(self, scans: list[Pending]) -> bool:
+        try:
+            inserted, counted = self._execute(scans)
+        except Exception as error:  # noqa: BLE001 - kept and retried: nothing is lost
+            self._drop_connection()
+            if _is_data_error(error):  # e.g. a stamp deleted since: one scan at a time
+                return self._write_singly(scans)
+            log.warning("writing %d scans failed (kept, retried): %s", len(scans), error)
+            return False
+        if inserted < len(scans):  # the rest were written by a try whose outcome was lost
+            log.warning("%d of %d scans were written already", len(scans) - inserted, len(scans))
+        self._written(scans)
+        return True
+
+    def _write_singly(self, scans: list[Pending]) -> bool:
+        for scan in scans:
+            try:
+                self._execute([scan])
+            except Exception as error:  # noqa: BLE001 - logged; the rest are written
+                self._drop_connection()
+                if not _is_data_error(error):
+                    return False
+                log.error("scan %s of stamp %s cannot be written: %s", *scan[:2], error)
+            self._written([scan])
+        return True
+
+    def _execute(self, scans: list[Pending]) -> tuple[int, int]:
+        conn = self._connection()
+        cursor = conn.cursor()
+        cursor.execute(self.sql, _columns(scans))
+        inserted, counted = cursor.fetchone()[:2]
+        return int(inserted), int(counted)
+
+    def _written(self, scans: list[Pending]) -> None:
+        done = {scan.id for scan in scans}
+        with self._lock:
+            self._pending = [s for s in self._pending if s.id not in done]
+            for scan in scans:
+                left = [s for s in self._by_stamp.get(scan.stamp_id, ()) if s.id not in done]
+                if left:
+                    self._by_stamp[scan.stamp_id] = left
+                else:
+                    self._by_stamp.pop(scan.stamp_id, None)
+            self._recent.append((self.epoch, scans))
+            self.epoch += 1
+            self.written += len(scans)
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            conn: Any = self.engine.raw_connection()
+            conn.driver_connection.autocommit = True
+            self._conn = conn
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
+
+    # --- the writing thread and shutdown --------------------------------------------
+
+    def _start(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None and not self._stopping:
+                    self._thread = threading.Thread(
+                        target=self._run, name="scan-writer", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            with self._lock:
+                while not self._stopping and (wait := self._wait()) > 0:
+                    self._due.wait(wait)
+                if self._stopping:
+                    return
+            if self.flush():
+                backoff = 0.05
+            else:
+                with self._lock:
+                    self._due.wait_for(lambda: self._stopping, backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _wait(self) -> float:
+        """Seconds until the next batch is due (held lock)."""
+        if not self._pending:
+            return 3600.0
+        if len(self._pending) >= self.batch:
+            return 0.0
+        return self._pending[0].added + self.delay - time.monotonic()
+
+    def close(self, final: bool = True) -> None:
+        """Write what waits and give the connection back (``final``: for good, at exit)."""
+        with self._lock:
+            self._stopping = True
+            self._due.notify_all()
+            thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
+        if self._pending and not self.flush():
+            log.error("%d scans could not be written", len(self))
+        with self._flushing:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # closed, not pooled: the pool may be going away
+            except Exception:  # noqa: BLE001 - closing what may already be gone
+                pass
+        with self._lock:
+            self._stopping = final
+        if self._pending and not final:
+            self._start()
+
+    def _on_dispose(self, _engine: Engine) -> None:
+        """``close_app`` (or a worker's fresh pool): write now, on a new connection later."""
+        self.close(final=False)
+
+
+def _scan_by(scans: Iterable[Pending], client_hash: str, since: datetime) -> int | None:
+    """The id of the client's scan among ``scans`` made after ``since``, if there is one."""
+    return next(
+        (s.id for s in scans if s.client_hash == client_hash and s.scanned_at > since), None
+    )
+
+
+def _columns(scans: Iterable[Pending]) -> dict[str, list[Any]]:
+    ids, stamps, times, clients, agents, _ = zip(*scans, strict=True)
+    return {
+        "ids": list(ids),
+        "stamps": list(stamps),
+        "times": list(times),
+        "clients": list(clients),
+        "agents": list(agents),
+    }
+
+
+def _is_data_error(error: Exception) -> bool:
+    """Whether retrying cannot help (a constraint the batch breaks), unlike a lost link."""
+    import psycopg
+
+    cause = getattr(error, "orig", error)
+    return isinstance(cause, psycopg.errors.IntegrityError | psycopg.errors.DataError)
+
+
+def _flush_all() -> None:
+    for buffer in list(_buffers):
+        buffer.close(final=True)
+
+
+def _forget_after_fork() -> None:
+    """A forked worker starts empty: the parent writes its own scans, and its reserved ids
+    and connection are the parent's (kept referenced: closing them would end the
+    parent's session)."""
+    for buffer in list(_buffers):
+        _inherited.append(buffer._conn)
+        buffer._reset()
+
+
+_inherited: list[Any] = []
+atexit.register(_flush_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
