@@ -66,6 +66,8 @@ MAX_PENDING = 10_000
 MAX_FLUSH = 1_000
 #: How long a consent POST waits for its scan's row (written by another worker).
 CONSENT_WAIT_SECONDS = 2.0
+#: Scan ids reserved at a time (those unused when the worker stops are never used).
+RESERVE_BLOCK = 128
 #: Reserves ``%(n)s`` ids of the ``scans`` sequence: ids the buffer's scans are given.
 RESERVE = "SELECT nextval(pg_get_serial_sequence('scans', 'id')) FROM generate_series(1, %s)"
 #: Writes a batch: inserts its scans (those not written by an earlier try) and adds to
@@ -191,7 +193,7 @@ class ScanBuffer:
             scan = Pending(scan_id, stamp["stamp_id"], now, client_hash, user_agent[:200], added)
             self._pending.append(scan)
             self._by_stamp.setdefault(scan.stamp_id, []).append(scan)
-            if len(self._pending) >= self.batch:
+            if len(self._pending) in (1, self.batch):  # a batch begun (its delay runs), or full
                 self._due.notify()
         stamp["scan_count"] += 1
         stamp["first_scan_at"] = stamp["first_scan_at"] or now
@@ -236,7 +238,7 @@ class ScanBuffer:
         with self._lock:
             if self._ids:
                 return self._ids.popleft()
-        cursor.execute(RESERVE, (max(self.batch, 16),))
+        cursor.execute(RESERVE, (RESERVE_BLOCK,))
         ids = [int(row[0]) for row in cursor.fetchall()]
         with self._lock:
             self._ids.extend(ids[1:])

@@ -149,16 +149,25 @@ def test_a_batch_whose_connection_was_killed_is_kept_and_written_once_later(
     assert stamp.scan_count == len(scans) == 4
 
 
-def test_the_writer_thread_writes_a_batch_once_it_is_due(
+def test_the_writer_thread_writes_each_batch_once_it_is_due(
     app: Flask, session: Session, stamped: list[str]
 ) -> None:
     buffer = buffer_of(app)
     buffer.delay = 0.05
-    view(app.test_client(), stamped[0], "198.51.100.40")
+    for n in range(1, 4):  # a quiet worker: one scan, written, then another
+        view(app.test_client(), stamped[0], f"198.51.100.{40 + n}")
+        deadline = time.monotonic() + 5
+        while stored(session, stamped[0])[0].scan_count < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert stored(session, stamped[0])[0].scan_count == n and len(buffer) == 0
+    buffer.batch = 2  # a full batch is written at once, however long its delay
+    buffer.delay = 60.0
+    for n in range(2):
+        view(app.test_client(), stamped[1], f"198.51.100.{50 + n}")
     deadline = time.monotonic() + 5
-    while stored(session, stamped[0])[0].scan_count == 0 and time.monotonic() < deadline:
+    while stored(session, stamped[1])[0].scan_count < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert stored(session, stamped[0])[0].scan_count == 1 and len(buffer) == 0
+    assert stored(session, stamped[1])[0].scan_count == 2
 
 
 def test_closing_the_app_writes_what_waits(
