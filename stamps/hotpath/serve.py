@@ -127,8 +127,9 @@ class HotScan:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if not self._eligible(environ):
-            if environ.get("PATH_INFO", "").startswith("/01/"):
-                self._written_before_view(None)  # a consent POST, a signed-in scan
+            path = environ.get("PATH_INFO", "")
+            if path.startswith("/01/") and "/21/" in path:  # a consent POST, a signed-in scan
+                self._written_before_view(None)
             return self.app(environ, start_response)
         try:
             answer = self.serve(environ)
