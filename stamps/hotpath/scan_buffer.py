@@ -32,10 +32,11 @@ Guarantees:
   while) the hot path stops buffering and hands each new scan to the full view, which
   writes it directly (or fails, visibly); nothing is dropped without a log line.
 - A worker killed outright (SIGKILL, the OOM killer, a power cut) loses the scans it
-  answered and had not written: at most those of the last ``SCAN_WRITE_DELAY_MS`` (20 ms),
-  and never more than ``SCAN_WRITE_BATCH`` (64) unless writes were already failing. Each
-  lost scan is lost whole (row and count together); none is counted twice. A graceful
-  stop (SIGTERM, SIGINT, SIGQUIT, SIGHUP's restart) writes them first.
+  answered and had not written: those of the last ``SCAN_WRITE_DELAY_MS`` (20 ms) and of
+  the batch being written (~1-2 ms), about ``SCAN_WRITE_BATCH`` (64) at most unless writes
+  were already failing (then up to :data:`MAX_PENDING`, each failure logged). Each lost
+  scan is lost whole (row and count together); none is counted twice. A graceful stop
+  (SIGTERM, SIGINT, SIGQUIT, SIGHUP's restart: ``atexit``) writes them first.
 - Scans reach other readers (the dashboard, another worker's dedup) up to
   ``SCAN_WRITE_DELAY_MS`` later: a client's reload landing on another worker inside that
   time counts as a new scan (as two simultaneous first views did before). A consent POST
