@@ -185,9 +185,10 @@ def _stamp_settings() -> dict[str, Any]:
         # (64 bytes a leaf: 16 MB a worker; the host's tree store, PROOF_TREE_STORE, holds
         # the rest for every worker.)
         "PROOF_TREE_CACHE_LEAVES": int(os.environ.get("PROOF_TREE_CACHE_LEAVES", 250_000)),
-        # Where the host's workers keep lots' stamp trees for proof bundles (64 bytes a
-        # stamp, never stale, safe to delete: stamps.proof_store). None: <instance>/
-        # proof-trees; empty (PROOF_TREE_STORE=): none kept on disk.
+        # Where the host keeps lots' stamp trees for proof bundles, written by minting and
+        # by `flask proof-trees` (64 bytes a stamp, never stale, safe to delete:
+        # stamps.proof_store). None: <instance>/proof-trees; empty (PROOF_TREE_STORE=):
+        # none kept on disk.
         "PROOF_TREE_STORE": os.environ.get("PROOF_TREE_STORE"),
         # How long a farmer can undo a void of damaged labels.
         "STAMP_VOID_UNDO_HOURS": int(os.environ.get("STAMP_VOID_UNDO_HOURS", 24)),
