@@ -329,6 +329,13 @@ def _scan_backend(
     when = f", measured {date}" if date else ""
     store = r.get("rate_limit_storage")
     limits = f"; rate limits counted in `{store}`" if store else ""
+    # Runs before 2026-12-05's fourth step sent every request from wrk's one address.
+    clients = r.get(
+        "clients",
+        "one address for all requests (a stamp's later scans in a "
+        "run were repeat views, neither counted nor written)",
+    )
+    limits += f"; requests from {clients}"
     lines = [
         f"### {backend}, factor {r['factor']:g} ({stamps:,} seeded stamps), "
         f"{r['workers']} {r['worker_class']} workers, wrk runs of {r['duration_s']} s"
