@@ -55,7 +55,7 @@ from marketplace.sandbox.admin import AdminClient
 from marketplace.sandbox.faults import KINDS
 from marketplace.services import JOB_SYNC_LISTING
 from stamps.models import Stamp, StampRun
-from trace import jobs, scale
+from trace import jobs, province_seed
 from trace.app import create_app
 from trace.gs1 import gtin_from_company_prefix
 from trace.migrate import upgrade
@@ -198,7 +198,7 @@ def queue_every_listing(session: Session) -> None:
     # What autovacuum does after a bulk change (it is off on this machine's PostgreSQL):
     # planning the claim on statistics of an empty queue, PostgreSQL sorts every queued
     # job on every claim instead of reading the claim index in order.
-    scale.analyze(session, ["jobs", "marketplace_listings"])
+    province_seed.analyze(session, ["jobs", "marketplace_listings"])
     session.commit()
 
 
