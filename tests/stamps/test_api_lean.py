@@ -79,6 +79,36 @@ def _farmer_token(session: Session, admin: User, farm: Farm) -> str:
     return tokens.issue_token(session, issuer, farm.email, ("read",), None, "test").secret
 
 
+def every_state(
+    client: Any, session: Session, admin: User, place: Province, inspector: str
+) -> tuple[list[str], list[str], str]:
+    """Put the province's stamps in every state a verdict tells apart: a recalled lot, a
+    tampered one, a void and a flagged stamp, a suspended producer, stamps minted after
+    the round (a verdict, but no proof yet: 409). Returns the stamps minted before the
+    round, every serial worth asking (with an unknown and a lower-case one) and a read
+    token of farm b (which sees only its own stamps)."""
+    runs = place.runs
+    recalled = client.post(
+        f"/api/v1/batches/{place.lot_ids['TL-2B']}/recall",
+        json={"reason": "Listeria monocytogenes detected"},
+        headers={"Authorization": f"Bearer {inspector}"},
+    )
+    assert recalled.status_code == 200, recalled.json
+    make_tampered(session, place, "TL-REPACK-01")
+    set_stamp(session, runs["TL-1"][1][0], status=StampStatus.VOID)
+    set_stamp(session, runs["TL-1"][0][1], flagged=True, scan_count=3)
+    session.add(StampFlag(stamp_id=_stamp_id(session, runs["TL-1"][0][1]), rule="scan_threshold"))
+    session.commit()
+    suspend(session, admin, place.farms["b"])
+    farm_a = place.farms["a"]
+    later = mint_stamps(session, farm_a.actor, farm_a.lot_id, 2, "1")
+    activate_run(session, farm_a.actor, later.id)  # type: ignore[arg-type]
+    unanchored = session.exec(select(Stamp.serial).where(Stamp.run_id == later.id)).first()
+    serials = [s for run in runs.values() for stamps in run for s in stamps]
+    asked = [*serials, str(unanchored), "NOSUCHSERIAL0001", runs["TL-1"][0][0].lower()]
+    return serials, asked, _farmer_token(session, admin, place.farms["b"])
+
+
 def test_every_state_answers_the_same_bytes_on_both_paths(
     app: Flask,
     client: Any,
@@ -88,28 +118,7 @@ def test_every_state_answers_the_same_bytes_on_both_paths(
     inspector_token: str,  # noqa: F811
     paths: Paths,
 ) -> None:
-    runs = province.runs
-    bearer = {"Authorization": f"Bearer {inspector_token}"}
-    recalled = client.post(
-        f"/api/v1/batches/{province.lot_ids['TL-2B']}/recall",
-        json={"reason": "Listeria monocytogenes detected"},
-        headers=bearer,
-    )
-    assert recalled.status_code == 200, recalled.json
-    make_tampered(session, province, "TL-REPACK-01")
-    set_stamp(session, runs["TL-1"][1][0], status=StampStatus.VOID)
-    set_stamp(session, runs["TL-1"][0][1], flagged=True, scan_count=3)
-    session.add(StampFlag(stamp_id=_stamp_id(session, runs["TL-1"][0][1]), rule="scan_threshold"))
-    session.commit()
-    suspend(session, admin, province.farms["b"])
-    farm_a = province.farms["a"]
-    # Minted after the round: a verdict, but no proof yet (409 on both paths).
-    later = mint_stamps(session, farm_a.actor, farm_a.lot_id, 2, "1")
-    activate_run(session, farm_a.actor, later.id)  # type: ignore[arg-type]
-    unanchored = session.exec(select(Stamp.serial).where(Stamp.run_id == later.id)).first()
-    serials = [s for run in runs.values() for stamps in run for s in stamps]
-    asked = [*serials, unanchored, "NOSUCHSERIAL0001", runs["TL-1"][0][0].lower()]
-    farmer_b = _farmer_token(session, admin, province.farms["b"])
+    serials, asked, farmer_b = every_state(client, session, admin, province, inspector_token)
 
     app.extensions["stamp_stories"].clear()
     for token in (inspector_token, farmer_b):

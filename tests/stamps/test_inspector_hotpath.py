@@ -17,16 +17,11 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from stamps.hotpath.inspector import HotInspector
-from stamps.minting import activate_run, mint_stamps
-from stamps.models import Stamp, StampFlag, StampStatus
+from tests.stamps.test_api_lean import every_state
 from tests.stamps.test_verdict_surfaces import (  # noqa: F401 - fixtures used by name
     Province,
-    _stamp_id,
     inspector_token,
-    make_tampered,
     province,
-    set_stamp,
-    suspend,
 )
 from trace.models import User
 from trace.models.base import utcnow
@@ -83,26 +78,7 @@ def test_every_state_answers_the_same_bytes_and_headers_as_the_views(
     inspector_token: str,  # noqa: F811
     asker: Asker,
 ) -> None:
-    runs = province.runs
-    recalled = client.post(
-        f"/api/v1/batches/{province.lot_ids['TL-2B']}/recall",
-        json={"reason": "Listeria monocytogenes detected"},
-        headers={"Authorization": f"Bearer {inspector_token}"},
-    )
-    assert recalled.status_code == 200, recalled.json
-    make_tampered(session, province, "TL-REPACK-01")
-    set_stamp(session, runs["TL-1"][1][0], status=StampStatus.VOID)
-    set_stamp(session, runs["TL-1"][0][1], flagged=True, scan_count=3)
-    session.add(StampFlag(stamp_id=_stamp_id(session, runs["TL-1"][0][1]), rule="scan_threshold"))
-    session.commit()
-    suspend(session, admin, province.farms["b"])
-    farm_a = province.farms["a"]
-    later = mint_stamps(session, farm_a.actor, farm_a.lot_id, 2, "1")  # no proof yet: 409
-    activate_run(session, farm_a.actor, later.id)  # type: ignore[arg-type]
-    unanchored = session.exec(select(Stamp.serial).where(Stamp.run_id == later.id)).first()
-    serials = [s for run in runs.values() for stamps in run for s in stamps]
-    asked = [*serials, unanchored, "NOSUCHSERIAL0001", runs["TL-1"][0][0].lower()]
-    farmer_b = _issue(session, admin, province.farms["b"].email, ("read",))
+    serials, asked, farmer_b = every_state(client, session, admin, province, inspector_token)
 
     statuses = set()
     for token in (inspector_token, farmer_b):
