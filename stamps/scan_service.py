@@ -4,6 +4,7 @@ answer, commit), for the full scan view and for the hot path's driver-level stat
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -119,11 +120,14 @@ def count_prebuilt_scan(
     }
     if statements.record_scan is not None:  # one statement
         scan_id, *counted = statements.one(cursor, statements.record_scan, values)[:3]
+        conn.commit()
     elif statements.insert_scan is not None and statements.count_scan is not None:
-        (scan_id,) = statements.one(cursor, statements.insert_scan, values)
-        counted = statements.one(cursor, statements.count_scan, values)
+        lock = statements.write_lock
+        with lock.held() if lock is not None else nullcontext():
+            (scan_id,) = statements.one(cursor, statements.insert_scan, values)
+            counted = statements.one(cursor, statements.count_scan, values)
+            conn.commit()
     stamp["scan_count"], stamp["first_scan_at"] = counted
-    conn.commit()
     return int(scan_id)
 
 

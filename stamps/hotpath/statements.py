@@ -8,9 +8,12 @@ the values equal what the ORM path reads: the story cache's keys match on both p
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, event, func, insert, select, update
@@ -220,6 +223,52 @@ class _Checkout:
             pass
 
 
+class HostWriteLock:
+    """SQLite: the scan writes of a host's worker processes, one at a time, queued by the kernel.
+
+    Two gunicorn workers writing counted scans to one SQLite file meet on its write lock;
+    the one that finds it taken sleeps in SQLite's busy handler (1, 2, 5, 10 ms…) although
+    the other holds it for a fraction of a millisecond. Taken first, this lock (``flock``
+    on ``<database>.scan-lock``, and a thread lock for the worker's own threads) makes the
+    next writer wait exactly as long as the write before it. Measured in-process, two
+    processes of counted scans on the factor-1 province: 2,734–2,904 scans/s without it,
+    3,451–3,470 with it. SQLite's own lock still guards the data: writers that do not take
+    this one (jobs, minting) only wait as they always did.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.scan-lock"
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            fd = self._descriptor()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _descriptor(self) -> int:
+        # Opened in each process: a descriptor inherited across fork is one open file,
+        # whose lock would not keep the processes apart.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+def host_write_lock(engine: Engine) -> HostWriteLock | None:
+    """The scan writers' lock for a SQLite file; None for PostgreSQL or an in-memory SQLite."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return HostWriteLock(database)
+
+
 class ScanStatements:
     """The hot path's statements for one engine, and one DBAPI connection per thread.
 
@@ -250,6 +299,8 @@ class ScanStatements:
         else:
             self.insert_scan = Prebuilt(INSERT_SCAN, engine)
             self.count_scan = Prebuilt(COUNT_SCAN, engine)
+        #: SQLite: taken around each counted scan's write and commit (:class:`HostWriteLock`).
+        self.write_lock = host_write_lock(engine)
         self._local = threading.local()
         self._held: weakref.WeakSet[_Checkout] = weakref.WeakSet()
         event.listen(engine, "engine_disposed", self._release)

@@ -341,3 +341,37 @@ def test_on_postgresql_the_hot_paths_statements_are_planned_once(
     prepared = [row[0] for row in cursor.fetchall()]
     cursor.connection.commit()
     assert any("FROM stamps JOIN lots" in sql for sql in prepared), prepared
+
+
+def test_on_sqlite_a_counted_scan_queues_behind_the_hosts_scan_writer(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    """Another worker process writing a scan holds the host's lock: this scan waits for it
+    (queued by the kernel, not sleeping in SQLite's busy handler), then counts."""
+    import fcntl
+    import os
+
+    if session.connection().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writes scans in batches, with no host lock")
+    lock = app.wsgi_app.statements.write_lock  # type: ignore[attr-defined]
+    assert lock is not None
+    view(app.test_client(), stamped[0], "198.51.100.70")  # the lot's story is read
+    other = os.open(lock.path, os.O_CREAT | os.O_RDWR)  # another process's descriptor
+    fcntl.flock(other, fcntl.LOCK_EX)
+    done: list[Any] = []
+    scan = threading.Thread(
+        target=lambda: done.append(view(app.test_client(), stamped[1], "198.51.100.71"))
+    )
+    try:
+        scan.start()
+        scan.join(0.5)
+        assert not done  # waiting for the other writer
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    scan.join(10)
+    assert [answer.status_code for answer in done] == [200]
+    session.expire_all()
+    serial = stamped[1].rsplit("/", 1)[1]
+    assert session.exec(select(Stamp.scan_count).where(Stamp.serial == serial)).one() == 1
+    assert answered(app) == 1  # the first view read the lot's story in the full view
