@@ -89,3 +89,54 @@ def test_scans_go_on_when_the_limit_store_is_unreachable(
         assert codes == [200, 200, 200, 200, 429, 429]
     finally:
         close_app(offline)
+
+
+class _Counts:
+    """Redis's INCRBY and EXPIRE on a dict, recording which thread asked."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.callers: list[str] = []
+
+    def pipeline(self, transaction: bool = False) -> Any:
+        counts, ops = self, []
+
+        class Pipe:
+            def incrby(self, name: str, n: int) -> None:
+                ops.append((name, n))
+
+            def expire(self, name: str, _seconds: int) -> None:
+                ops.append((name, 0))
+
+            def execute(self) -> list[int]:
+                import threading
+
+                counts.callers.append(threading.current_thread().name)
+                out = []
+                for name, n in ops:
+                    counts.counts[name] = counts.counts.get(name, 0) + n
+                    out.append(counts.counts[name])
+                return out
+
+        return Pipe()
+
+
+def test_a_clients_first_scan_waits_for_no_round_trip_and_is_counted_after() -> None:
+    import time
+
+    from stamps.hotpath.ratelimit import REPORT_SECONDS, ScanLimiter
+
+    redis = _Counts()
+    workers = [ScanLimiter(3, 60, redis, "t", 1) for _ in range(2)]
+    now = 1_000_000.0
+    assert workers[0].hit("phone", now) is None
+    assert redis.callers == []  # answered without asking Redis
+    deadline = time.monotonic() + 5
+    while not redis.callers and time.monotonic() < deadline:
+        time.sleep(REPORT_SECONDS)
+    assert redis.callers == ["scan-limit-reporter"]
+    assert redis.counts == {"t/phone/999960": 1}
+    # The other worker's first grant, then leases that count both: three in all.
+    allowed = [w.hit("phone", now) is None for w in (workers[1], workers[0], workers[1])]
+    assert allowed == [True, True, False]
+    assert workers[1].hit("phone", now) is not None and workers[0].hit("phone", now) is not None
