@@ -464,7 +464,7 @@ def main() -> None:
         "rate_limit_storage": env["RATELIMIT_STORAGE_URI"],
         # Since 2026-12-05 (issue 21): before, every request came from wrk's one address,
         # so a stamp's later scans in a run were repeat views, not counted or written.
-        "clients": "one per request (X-Forwarded-For, TRUSTED_PROXIES=1)",
+        "clients": "each request from another consumer (X-Forwarded-For, TRUSTED_PROXIES=1)",
         "app": APP,
         "seed": seeding,
         "database_bytes": size,

@@ -332,10 +332,12 @@ def _scan_backend(
     # Runs before 2026-12-05's fourth step sent every request from wrk's one address.
     clients = r.get(
         "clients",
-        "one address for all requests (a stamp's later scans in a "
+        "all requests from one address (a stamp's later scans in a "
         "run were repeat views, neither counted nor written)",
     )
-    limits += f"; requests from {clients}"
+    if clients.startswith("one per request"):  # how the first such runs said it
+        clients = "each request from another consumer" + clients.removeprefix("one per request")
+    limits += f"; {clients}"
     lines = [
         f"### {backend}, factor {r['factor']:g} ({stamps:,} seeded stamps), "
         f"{r['workers']} {r['worker_class']} workers, wrk runs of {r['duration_s']} s"
