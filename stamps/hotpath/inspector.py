@@ -33,8 +33,8 @@ from stamps.api_lean import lean_proof, lean_verdict
 from stamps.api_schemas import ProofBundleSchema, StampVerdictSchema
 from stamps.extensions import proof_trees, story_cache
 from stamps.proofs import rpc_hint_for
+from trace.api.auth import kept_caller
 from trace.extensions import api_callers, chain_client
-from trace.models.base import utcnow
 from trace.models.tokens import Scope
 from trace.services.tokens import hash_token
 from trace.web.security import HEADERS, HSTS
@@ -102,15 +102,10 @@ class HotInspector:
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        hit = self.callers.get(hash_token(secret.strip()))
-        if hit is None or hit[0] <= time.monotonic():
+        kept = kept_caller(self.callers, hash_token(secret.strip()), time.monotonic())
+        if kept is None or Scope.READ not in kept.token.scope_set:
             return None
-        token = hit[1].token
-        if token.expires_at is not None and token.expires_at <= utcnow():
-            return None
-        if Scope.READ not in token.scope_set:
-            return None
-        return hit[1].actor
+        return kept.actor
 
     def _dump(self, schema: Schema, answer: Mapping[str, Any]) -> bytes:
         """What ``@blp.response(schema)`` sends: the dump, as ``jsonify`` writes it."""

@@ -60,9 +60,9 @@ def _cached(secret: str) -> Caller:
     cache = api_callers(current_app)
     key = tokens.hash_token(secret)
     now = time.monotonic()
-    hit = cache.get(key)
+    kept = kept_caller(cache, key, now)
     session = get_session()
-    if hit is None or hit[0] <= now or _expired(hit[1].token):
+    if kept is None:
         token, user = tokens.authenticate(session, secret)
         if ttl <= 0:
             return Caller(token, user, actor_for(user))
@@ -71,11 +71,20 @@ def _cached(secret: str) -> Caller:
         session.expunge(user)
         if len(cache) > 10_000:
             cache.clear()
-        hit = cache[key] = (now + ttl, Caller(token, user, actor_for(user)))
-    kept = hit[1]
+        kept = Caller(token, user, actor_for(user))
+        cache[key] = (now + ttl, kept)
     # This request's own instances, without a query (merge without load).
     token, user = session.merge(kept.token, load=False), session.merge(kept.user, load=False)
     return Caller(token, user, kept.actor)
+
+
+def kept_caller(cache: dict[str, tuple[float, Caller]], key: str, now: float) -> Caller | None:
+    """The caller this worker keeps for a token hash, while the entry (``now``: monotonic
+    seconds) and the token itself are still valid; else None (authenticate afresh)."""
+    hit = cache.get(key)
+    if hit is None or hit[0] <= now or _expired(hit[1].token):
+        return None
+    return hit[1]
 
 
 def _expired(token: ApiToken) -> bool:
