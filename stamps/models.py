@@ -96,7 +96,12 @@ class Scan(SQLModel, table=True):
     """
 
     __tablename__ = "scans"
-    __table_args__ = (Index("ix_scans_stamp_client_time", "stamp_id", "client_hash", "scanned_at"),)
+    __table_args__ = (
+        Index("ix_scans_stamp_client_time", "stamp_id", "client_hash", "scanned_at"),
+        # SQLite: ids reserved by raising sqlite_sequence are never taken by another insert
+        # (the hot path's batched scans, stamps.hotpath.scan_buffer; migration 0021).
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     stamp_id: int = Field(foreign_key="stamps.id")

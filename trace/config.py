@@ -196,12 +196,12 @@ def _stamp_settings() -> dict[str, Any]:
 
 
 def _scan_write_settings(env: str) -> dict[str, Any]:
-    """How the scan hot path writes counted scans on PostgreSQL (stamps.hotpath.scan_buffer).
+    """How the scan hot path writes counted scans (stamps.hotpath.scan_buffer).
 
     Scans are written in batches of up to SCAN_WRITE_BATCH, each within SCAN_WRITE_DELAY_MS
     of being answered (a worker killed outright loses at most those); 0 or 1 writes each
     scan before answering it. The test suite writes directly (its tests read scans right
-    after making them, through other apps); SQLite always does.
+    after making them, through other apps); so does an in-memory SQLite database.
     """
     return {
         "SCAN_WRITE_BATCH": int(os.environ.get("SCAN_WRITE_BATCH", 0 if env == "testing" else 64)),

@@ -1,19 +1,23 @@
-"""A worker's counted scans, held a few milliseconds and written in batches (PostgreSQL).
+"""A worker's counted scans, held a few milliseconds and written in batches.
 
-On PostgreSQL the hot path (:mod:`stamps.hotpath.serve`) does not write each counted scan
-as it answers it: it appends the scan to this per-process buffer, and one statement per
-batch (:data:`FLUSH`) inserts the scans and bumps their stamps' ``scan_count`` and
-``first_scan_at``. A batch is written when it holds ``SCAN_WRITE_BATCH`` scans or its
-oldest scan is ``SCAN_WRITE_DELAY_MS`` old, by a daemon thread of the worker on a pooled
-connection of its own (so a quiet worker still writes), and when the worker exits
-(``atexit``: gunicorn's graceful stop and restart) or its engine is disposed
-(``close_app``). SQLite, and ``SCAN_WRITE_BATCH`` 0 or 1 (the test suite's default: its
-tests read scans right after making them, through another app), write each scan directly.
+The hot path (:mod:`stamps.hotpath.serve`) does not write each counted scan as it answers
+it: it appends the scan to this per-process buffer, and each batch is written in one
+transaction that inserts the scans and bumps their stamps' ``scan_count`` and
+``first_scan_at`` (PostgreSQL: one statement, :data:`FLUSH`; SQLite: under the host's scan
+write lock, :class:`stamps.hotpath.statements.HostWriteLock`). A batch is written when it
+holds ``SCAN_WRITE_BATCH`` scans or its oldest scan is ``SCAN_WRITE_DELAY_MS`` old, by a
+daemon thread of the worker on a pooled connection of its own (so a quiet worker still
+writes), and when the worker exits (``atexit``: gunicorn's graceful stop and restart) or
+its engine is disposed (``close_app``). ``SCAN_WRITE_BATCH`` 0 or 1 (the test suite's
+default: its tests read scans right after making them, through another app) and an
+in-memory SQLite database write each scan directly.
 
 What a scan on the hot path sees:
 
-- Its id is known when it is answered (the consent token names it): ids are reserved
-  from the ``scans`` id sequence in blocks (:data:`RESERVE`, one round trip a block).
+- Its id is known when it is answered (the consent token names it): ids are reserved in
+  blocks, on PostgreSQL from the ``scans`` id sequence (:data:`RESERVE`, one round trip a
+  block), on SQLite by raising the table's ``AUTOINCREMENT`` floor (:data:`SQLITE_RESERVE`;
+  migration 0021), under which no other insert takes an id.
 - A view by the client of one of this worker's unwritten scans of the stamp, inside the
   scan window, is a repeat view: the same scan id, nothing counted.
 - The clone rules' scan limit counts this worker's unwritten scans of the stamp, and the
@@ -41,8 +45,13 @@ Guarantees:
   ``SCAN_WRITE_DELAY_MS`` later: a client's reload landing on another worker inside that
   time counts as a new scan (as two simultaneous first views did before). A consent POST
   on another worker waits (up to :data:`CONSENT_WAIT_SECONDS`) for the scan's row.
-- The batch's commit does not wait for the disk unless ``SCAN_DURABLE_COMMIT`` is set
-  (:data:`stamps.hotpath.statements.RECORD_SCAN_ASYNC` says what a server crash loses).
+- On PostgreSQL the batch's commit does not wait for the disk unless
+  ``SCAN_DURABLE_COMMIT`` is set (:data:`stamps.hotpath.statements.RECORD_SCAN_ASYNC` says
+  what a server crash loses); SQLite commits as every writer does (WAL,
+  ``synchronous=NORMAL``: ``trace.db``).
+- On SQLite a worker answers a counted scan without taking the database's write lock:
+  one transaction a batch replaces one a scan (the scan row, its index entries, the
+  stamp's count, their WAL frames), and no request waits for another worker's write.
 """
 
 from __future__ import annotations
@@ -59,6 +68,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, event
+
+from stamps.hotpath.statements import ADD_SCANS, BUFFERED_SCAN, HostWriteLock, Prebuilt
 
 log = logging.getLogger(__name__)
 #: Scans a worker holds at most; past it the hot path hands new scans to the full view.
@@ -94,6 +105,14 @@ WITH batch AS (
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM counted)"""
 _ASYNC = ", set_config('synchronous_commit', 'off', true)"
+#: SQLite: the ``scans`` row of ``sqlite_sequence`` (made when the table never had one).
+SQLITE_SEQUENCE_ROW = (
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'scans', "
+    "(SELECT coalesce(max(id), 0) FROM scans) "
+    "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'scans')"
+)
+#: SQLite: reserves the ``?`` ids above the floor (no later insert takes an id at or below it).
+SQLITE_RESERVE = "UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'scans' RETURNING seq"
 _buffers: weakref.WeakSet[ScanBuffer] = weakref.WeakSet()
 
 
@@ -108,19 +127,130 @@ class Pending(NamedTuple):
     added: float  # time.monotonic() when it was answered
 
 
+class PostgresWrites:
+    """How a batch is written on PostgreSQL: ids from the sequence, one statement a batch."""
+
+    def __init__(self, durable: bool) -> None:
+        self.sql = FLUSH if durable else FLUSH + _ASYNC
+
+    def reserve(self, cursor: Any, count: int) -> list[int]:
+        cursor.execute(RESERVE, (count,))
+        return [int(row[0]) for row in cursor.fetchall()]
+
+    def connect(self, engine: Engine) -> Any:
+        conn: Any = engine.raw_connection()
+        conn.driver_connection.autocommit = True
+        return conn
+
+    def write(self, conn: Any, scans: list[Pending]) -> tuple[int, int]:
+        cursor = conn.cursor()
+        cursor.execute(self.sql, _columns(scans))
+        inserted, counted = cursor.fetchone()[:2]
+        return int(inserted), int(counted)
+
+    def is_data_error(self, error: Exception) -> bool:
+        """Whether retrying cannot help (a constraint the batch breaks), unlike a lost link."""
+        import psycopg
+
+        cause = getattr(error, "orig", error)
+        return isinstance(cause, psycopg.errors.IntegrityError | psycopg.errors.DataError)
+
+
+class SqliteWrites:
+    """How a batch is written on SQLite: ids reserved by raising the ``AUTOINCREMENT`` floor,
+    and each batch one transaction under the host's scan write lock (the hot path's other
+    writers queue there too), its scans inserted ``OR IGNORE`` (a batch tried again counts
+    only what it inserts) and each stamp's count raised once."""
+
+    def __init__(self, engine: Engine, lock: HostWriteLock) -> None:
+        self.lock = lock
+        self.insert = Prebuilt(BUFFERED_SCAN, engine)
+        self.add = Prebuilt(ADD_SCANS, engine)
+
+    def reserve(self, cursor: Any, count: int) -> list[int]:
+        conn = cursor.connection  # the request's: it holds no write of its own here
+        with self.lock.held():
+            try:
+                cursor.execute(SQLITE_SEQUENCE_ROW)
+                cursor.execute(SQLITE_RESERVE, (count,))
+                ((top,),) = cursor.fetchall()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        return list(range(top - count + 1, top + 1))
+
+    def connect(self, engine: Engine) -> Any:
+        return engine.raw_connection()
+
+    def write(self, conn: Any, scans: list[Pending]) -> tuple[int, int]:
+        cursor = conn.cursor()
+        added: dict[int, tuple[int, datetime]] = {}
+        with self.lock.held():
+            try:
+                for scan in scans:
+                    cursor.execute(self.insert.sql, self.insert.params(scan._asdict()))
+                    if cursor.rowcount == 1:
+                        n, first = added.get(scan.stamp_id, (0, scan.scanned_at))
+                        added[scan.stamp_id] = (n + 1, min(first, scan.scanned_at))
+                counts = [
+                    self.add.params({"stamp": stamp, "n": n, "first": first})
+                    for stamp, (n, first) in sorted(added.items())
+                ]
+                cursor.executemany(self.add.sql, counts)
+                counted = cursor.rowcount if counts else 0
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        return sum(n for n, _ in added.values()), counted
+
+    def is_data_error(self, error: Exception) -> bool:
+        import sqlite3
+
+        return isinstance(getattr(error, "orig", error), sqlite3.IntegrityError)
+
+
+def reserves_ids(engine: Engine) -> bool:
+    """Whether scan ids can be reserved ahead of their rows: always on PostgreSQL; on SQLite
+    once ``scans`` is ``AUTOINCREMENT`` (migration 0021: a database not migrated yet has
+    the hot path write each scan directly, as before)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'scans'"
+        ).scalar()
+    return "AUTOINCREMENT" in (sql or "").upper()
+
+
 class ScanBuffer:
     """One process's unwritten scans, its reserved scan ids and the thread that writes them.
 
     :param batch: write when this many scans wait (``SCAN_WRITE_BATCH``).
     :param delay: seconds a scan waits at most before its batch is due.
-    :param durable: wait for each batch's commit to reach the disk.
+    :param durable: PostgreSQL: wait for each batch's commit to reach the disk.
+    :param lock: SQLite: the host's scan write lock (required there).
     """
 
-    def __init__(self, engine: Engine, batch: int, delay: float, durable: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        batch: int,
+        delay: float,
+        durable: bool = False,
+        lock: HostWriteLock | None = None,
+    ) -> None:
         self.engine = engine
         self.batch = batch
         self.delay = delay
-        self.sql = FLUSH if durable else FLUSH + _ASYNC
+        self.writes: PostgresWrites | SqliteWrites
+        if engine.dialect.name == "postgresql":
+            self.writes = PostgresWrites(durable)
+        elif lock is not None:
+            self.writes = SqliteWrites(engine, lock)
+        else:
+            raise ValueError("SQLite's scan buffer needs the host's scan write lock")
         self.max_pending = MAX_PENDING
         self.epoch = 0  # batches written so far
         self.written = 0  # scans written so far
@@ -239,8 +369,7 @@ class ScanBuffer:
         with self._lock:
             if self._ids:
                 return self._ids.popleft()
-        cursor.execute(RESERVE, (RESERVE_BLOCK,))
-        ids = [int(row[0]) for row in cursor.fetchall()]
+        ids = self.writes.reserve(cursor, RESERVE_BLOCK)
         with self._lock:
             self._ids.extend(ids[1:])
         return ids[0]
@@ -260,7 +389,7 @@ class ScanBuffer:
             inserted, counted = self._execute(scans)
         except Exception as error:  # noqa: BLE001 - kept and retried: nothing is lost
             self._drop_connection()
-            if _is_data_error(error):  # e.g. a stamp deleted since: one scan at a time
+            if self.writes.is_data_error(error):  # e.g. a stamp deleted: one scan at a time
                 return self._write_singly(scans)
             log.warning("writing %d scans failed (kept, retried): %s", len(scans), error)
             return False
@@ -275,18 +404,15 @@ class ScanBuffer:
                 self._execute([scan])
             except Exception as error:  # noqa: BLE001 - logged; the rest are written
                 self._drop_connection()
-                if not _is_data_error(error):
+                if not self.writes.is_data_error(error):
                     return False
                 log.error("scan %s of stamp %s cannot be written: %s", *scan[:2], error)
             self._written([scan])
         return True
 
     def _execute(self, scans: list[Pending]) -> tuple[int, int]:
-        conn = self._connection()
-        cursor = conn.cursor()
-        cursor.execute(self.sql, _columns(scans))
-        inserted, counted = cursor.fetchone()[:2]
-        return int(inserted), int(counted)
+        """Write ``scans``: how many were inserted, how many stamps' counts were raised."""
+        return self.writes.write(self._connection(), scans)
 
     def _written(self, scans: list[Pending]) -> None:
         done = {scan.id for scan in scans}
@@ -304,9 +430,7 @@ class ScanBuffer:
 
     def _connection(self) -> Any:
         if self._conn is None:
-            conn: Any = self.engine.raw_connection()
-            conn.driver_connection.autocommit = True
-            self._conn = conn
+            self._conn = self.writes.connect(self.engine)
         return self._conn
 
     def _drop_connection(self) -> None:
@@ -394,14 +518,6 @@ def _columns(scans: Iterable[Pending]) -> dict[str, list[Any]]:
         "clients": list(clients),
         "agents": list(agents),
     }
-
-
-def _is_data_error(error: Exception) -> bool:
-    """Whether retrying cannot help (a constraint the batch breaks), unlike a lost link."""
-    import psycopg
-
-    cause = getattr(error, "orig", error)
-    return isinstance(cause, psycopg.errors.IntegrityError | psycopg.errors.DataError)
 
 
 def _flush_all() -> None:

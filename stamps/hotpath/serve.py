@@ -20,7 +20,7 @@ The scan is written before the answer is built, as the service does, and committ
 before it is sent; a scan that falls through to Flask after being written is seen there
 as a repeat view (same client, inside the scan window), so it is never counted twice.
 
-On PostgreSQL with ``SCAN_WRITE_BATCH`` > 1 (production's default) a counted scan is not
+With ``SCAN_WRITE_BATCH`` > 1 (production's default) a counted scan is not
 written before it is answered but added to the worker's buffer, written with its batch
 within ``SCAN_WRITE_DELAY_MS`` (:mod:`stamps.hotpath.scan_buffer` says what a crash
 loses); before a scan request goes to Flask, the buffer's scans that the view could read
@@ -51,7 +51,7 @@ from stamps.hotpath.page import (
     story_html,
 )
 from stamps.hotpath.ratelimit import ScanLimiter
-from stamps.hotpath.scan_buffer import ScanBuffer
+from stamps.hotpath.scan_buffer import ScanBuffer, reserves_ids
 from stamps.hotpath.statements import VERSION_COLUMNS, ScanStatements
 from stamps.identity import (
     MalformedStampPath,
@@ -100,12 +100,8 @@ class HotScan:
         self.app = wsgi_app
         durable = bool(config["SCAN_DURABLE_COMMIT"])
         self.statements = ScanStatements(db_engine(flask_app), durable=durable)
-        batch = int(config.get("SCAN_WRITE_BATCH", 0))
-        #: Counted scans written in batches (PostgreSQL only: SQLite writes each directly).
-        self.buffer: ScanBuffer | None = None
-        if self.statements.autocommit and batch > 1:
-            delay = float(config.get("SCAN_WRITE_DELAY_MS", 20)) / 1000
-            self.buffer = ScanBuffer(self.statements.engine, batch, delay, durable)
+        #: Counted scans written in batches (None: each written as it is answered).
+        self.buffer = _scan_buffer(config, self.statements, durable)
         self.limiter: ScanLimiter = scan_limiter(flask_app)
         self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
@@ -393,6 +389,22 @@ class HotScan:
             if name == "lang" and value in self.languages:
                 return value
         return self.default_lang
+
+
+def _scan_buffer(
+    config: Mapping[str, Any], statements: ScanStatements, durable: bool
+) -> ScanBuffer | None:
+    """The worker's buffer of counted scans, with ``SCAN_WRITE_BATCH`` > 1 on PostgreSQL or
+    a SQLite file migrated to 0021 (not an in-memory database: one connection's own)."""
+    batch = int(config.get("SCAN_WRITE_BATCH", 0))
+    lock = statements.write_lock
+    if batch <= 1 or not (statements.autocommit or lock is not None):
+        return None
+    if not reserves_ids(statements.engine):
+        log.warning("scans are written one at a time until `flask migrate` runs (0021)")
+        return None
+    delay = float(config.get("SCAN_WRITE_DELAY_MS", 20)) / 1000
+    return ScanBuffer(statements.engine, batch, delay, durable, lock)
 
 
 def representation(accept: MIMEAccept) -> str:

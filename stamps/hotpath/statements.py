@@ -133,6 +133,30 @@ COUNT_SCAN = (
 )
 
 
+#: A scan of a worker's batch with the id reserved for it (SQLite: ``OR IGNORE``, so a batch
+#: tried again inserts only what the first try did not; :mod:`stamps.hotpath.scan_buffer`).
+BUFFERED_SCAN = (
+    insert(_SCANS)
+    .prefix_with("OR IGNORE", dialect="sqlite")
+    .values(
+        id=bindparam("id", type_=_SCANS.c.id.type),
+        stamp_id=bindparam("stamp_id", type_=_SCANS.c.stamp_id.type),
+        scanned_at=bindparam("scanned_at", type_=_SCANS.c.scanned_at.type),
+        client_hash=bindparam("client_hash", type_=_SCANS.c.client_hash.type),
+        user_agent=bindparam("user_agent", type_=_SCANS.c.user_agent.type),
+    )
+)
+#: A stamp's count raised by ``:n`` scans of a batch, the first of them at ``:first``.
+ADD_SCANS = (
+    update(_STAMPS)
+    .where(_STAMPS.c.id == bindparam("stamp"))
+    .values(
+        scan_count=_STAMPS.c.scan_count + bindparam("n", type_=_STAMPS.c.scan_count.type),
+        first_scan_at=func.coalesce(
+            _STAMPS.c.first_scan_at, bindparam("first", type_=_STAMPS.c.first_scan_at.type)
+        ),
+    )
+)
 _INSERTED = INSERT_SCAN.cte("inserted")
 _COUNTED = COUNT_SCAN.cte("counted")
 #: :data:`INSERT_SCAN` and :data:`COUNT_SCAN` as one statement (data-modifying CTEs).

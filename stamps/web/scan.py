@@ -134,11 +134,9 @@ def share_location(_rest: str) -> ResponseReturnValue:
 
 def _await_scan(session: Session, scan_id: int) -> None:
     """Give a scan another worker answered the time to be written (its hot path writes
-    scans in batches on PostgreSQL: :mod:`stamps.hotpath.scan_buffer`); this worker's
-    own were written before this view ran."""
+    scans in batches: :mod:`stamps.hotpath.scan_buffer`); this worker's own were written
+    before this view ran."""
     if current_app.config.get("SCAN_WRITE_BATCH", 0) <= 1:
-        return
-    if session.get_bind().dialect.name != "postgresql":
         return
     deadline = time.monotonic() + CONSENT_WAIT_SECONDS
     while session.get(Scan, scan_id) is None and time.monotonic() < deadline:

@@ -1,6 +1,6 @@
-"""Counted scans written in batches on PostgreSQL (stamps.hotpath.scan_buffer): each scan
-is written once, counted once, its page says what a direct write would have said, a
-failed or repeated batch changes nothing twice, and a worker's exit writes what waits."""
+"""Counted scans written in batches (stamps.hotpath.scan_buffer), on SQLite and PostgreSQL:
+each scan is written once, counted once, its page says what a direct write would have said,
+a failed or repeated batch changes nothing twice, and a worker's exit writes what waits."""
 
 from __future__ import annotations
 
@@ -28,10 +28,7 @@ from tests.registry_fixtures import Farm
 from trace.app import close_app, create_app
 from trace.models import Lot, Product
 
-pytestmark = pytest.mark.skipif(
-    "postgresql" not in os.environ.get("TEST_DATABASE_URL", ""),
-    reason="scans are written in batches on PostgreSQL only (SQLite writes each directly)",
-)
+ON_POSTGRES = "postgresql" in os.environ.get("TEST_DATABASE_URL", "")
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"}
 JSON = {**PHONE, "Accept": "application/json"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +128,7 @@ def test_a_batch_retried_after_its_commit_was_lost_counts_nothing_twice(
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
+@pytest.mark.skipif(not ON_POSTGRES, reason="a server connection to kill: PostgreSQL's")
 def test_a_batch_whose_connection_was_killed_is_kept_and_written_once_later(
     app: Flask, session: Session, stamped: list[str]
 ) -> None:
@@ -276,3 +274,45 @@ def test_the_products_scan_limit_counts_the_workers_unwritten_scans(
     assert stamp.scan_count == len(scans) == 4 and stamp.flagged
     rules = session.exec(select(StampFlag.rule).where(StampFlag.stamp_id == stamp.id)).all()
     assert rules
+
+
+def test_ids_reserved_for_unwritten_scans_are_never_taken_by_another_insert(
+    app: Flask, session: Session, farm_a: Farm, stamped: list[str]
+) -> None:
+    client = app.test_client()
+    page = view(client, stamped[0], "198.51.100.70", PHONE).get_data(as_text=True)
+    reserved = scan_id_of(page)  # the first of a block this worker holds
+    stamp_id = stored(session, stamped[1])[0].id
+    other = Scan(stamp_id=stamp_id, client_hash="f" * 64, user_agent="the full view")
+    session.add(other)  # another writer's scan, while the reserved ids wait unwritten
+    session.commit()
+    assert other.id is not None and other.id > reserved
+    later = [scan_id_of(view(client, p, "198.51.100.71", PHONE).get_data(as_text=True))
+             for p in stamped[1:3]]  # fmt: skip
+    assert later == [reserved + 1, reserved + 2]  # the same block, nobody else's ids
+    assert buffer_of(app).flush()
+    rows = {s.id for p in stamped[:3] for s in stored(session, p)[1]}
+    assert rows == {reserved, reserved + 1, reserved + 2, other.id}
+
+
+def test_a_sqlite_database_not_migrated_to_0021_has_each_scan_written_directly(
+    app_config: dict[str, Any], database_url: str, tmp_path: Path
+) -> None:
+    if ON_POSTGRES:
+        pytest.skip("PostgreSQL reserves ids from its sequence at every revision")
+    from alembic import command
+
+    from trace.migrate import alembic_config
+
+    command.downgrade(alembic_config(database_url), "0020")  # ids cannot be reserved ahead
+    worker = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "old")})
+    try:
+        assert worker.wsgi_app.buffer is None  # type: ignore[attr-defined]
+    finally:
+        close_app(worker)
+    command.upgrade(alembic_config(database_url), "heads")
+    worker = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "new")})
+    try:
+        assert isinstance(worker.wsgi_app.buffer, ScanBuffer)  # type: ignore[attr-defined]
+    finally:
+        close_app(worker)
