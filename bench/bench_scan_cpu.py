@@ -87,7 +87,7 @@ def forget_lots(app: Any) -> None:
     else:
         stories.clear()
     hot = app.wsgi_app
-    for name in ("pages", "lot_notes"):
+    for name in ("pages", "lot_notes", "lot_facts"):
         clear = getattr(getattr(hot, name, None), "clear", None)
         if clear is not None:
             clear()

@@ -40,6 +40,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from stamps.caching import LruCache
 from stamps.extensions import scan_limiter, story_cache
 from stamps.hotpath import consent
 from stamps.hotpath.page import (
@@ -56,9 +57,7 @@ from stamps.hotpath.statements import VERSION_COLUMNS, ScanStatements
 from stamps.identity import (
     MalformedStampPath,
     format_serial,
-    gtin_dl_uri,
     parse_stamp_path,
-    stamp_uri,
 )
 from stamps.models import StampStatus
 from stamps.recall import recall_notice
@@ -70,6 +69,7 @@ from stamps.scanning import client_fingerprint, is_preview
 from stamps.verdict import Verdict, judge
 from trace.alerts import AlertKind, lot_alerted
 from trace.extensions import db_engine
+from trace.gs1 import dl_uri_unchecked
 from trace.models import ProducerStatus
 from trace.models.base import utcnow
 
@@ -106,6 +106,11 @@ class HotScan:
         self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         self.lot_notes: dict[tuple[Any, ...], Any] = {}
+        #: Lots' facts escaped for their pages (:meth:`PageCache.lot_facts`), story included.
+        self.lot_facts: LruCache[tuple[Any, ...], dict[str, bytes]] = LruCache(
+            config.get("SCAN_LOT_FACTS_CACHE_BYTES", 8 * 1024 * 1024),
+            lambda facts: sum(map(len, facts.values())) + 600,
+        )
         self.signer = consent.signer(config["SECRET_KEY"])
         self.secret = config["SECRET_KEY"]
         self.window = timedelta(minutes=config["SCAN_WINDOW_MINUTES"])
@@ -191,7 +196,7 @@ class HotScan:
         if found is None:
             return None
         report, story, scan_id, lot_key = found
-        link = _link(self.config["PUBLIC_BASE_URL"], key.gtin, key.lot, key.serial)
+        link = _link(report["uri"])
         if kind == "json":
             return "application/json", self._json(report) + b"\n", link
         page = self._page(environ, report, story, lot_key, lang, scan_id)
@@ -253,7 +258,10 @@ class HotScan:
         serial, base = r["serial"], self.config["PUBLIC_BASE_URL"]
         return {
             "verdict": str(verdict),
-            "uri": stamp_uri(base, r["gtin"], r["lot_code"], serial),
+            # The path's GTIN, lot and serial (checked by parse_stamp_path; the row's equal).
+            "uri": dl_uri_unchecked(
+                base, [("01", r["gtin"]), ("10", r["lot_code"]), ("21", serial)]
+            ),
             "serial": serial,
             "serial_display": format_serial(serial),
             "status": r["status"],
@@ -347,12 +355,15 @@ class HotScan:
         alerted = lot_key[2]
         render = self._renderer(story, lang, shape, alerted)
         layout = self.pages.layout_key(report, alerted)
+        base = self.config["PUBLIC_BASE_URL"]
+        lot_page = (lang, base, *lot_key)
         if layout is None:  # the lot's own page
-            key = (lang, self.config["PUBLIC_BASE_URL"], *lot_key)
-            return self.pages.page(key, shape, render, report, facts)
-        key = (lang, self.config["PUBLIC_BASE_URL"], *layout)
-        lot_facts = self.pages.lot_facts(report, str(story_html(self.flask, story, lang)))
-        return self.pages.page(key, shape, render, report, facts, lot_facts)
+            return self.pages.page(lot_page, shape, render, report, facts)
+        lot_facts = self.lot_facts.get(lot_page)
+        if lot_facts is None:  # escaped once per lot, language and version of its facts
+            lot_facts = self.pages.lot_facts(report, str(story_html(self.flask, story, lang)))
+            self.lot_facts.put(lot_page, lot_facts)
+        return self.pages.page((lang, base, *layout), shape, render, report, facts, lot_facts)
 
     def _renderer(
         self, story: LotStory, lang: str, shape: Shape, alerted: bool
@@ -432,9 +443,9 @@ def _raw_path(environ: Mapping[str, Any]) -> str:
     return str(raw).split("?", 1)[0]
 
 
-def _link(base: str, gtin: str, lot: str, serial: str) -> str:
-    """The ``Link`` header the resolver offers on a stamp's answers (stamps.resolver._cors)."""
-    anchor = gtin_dl_uri(base, gtin, lot=lot, serial=serial)
+def _link(anchor: str) -> str:
+    """The ``Link`` header the resolver offers on a stamp's answers (stamps.resolver._cors),
+    for the stamp's Digital Link URI ``anchor``."""
     return (
         f'<{linkset_url(anchor)}>; rel="linkset"; type="{LINKSET_TYPE}", '
         f'<{anchor}>; rel="https://gs1.org/voc/defaultLink"'
