@@ -40,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench.bench_scan import FRESH_BELOW
 from trace.app import create_app
 
 PHONE = "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"
@@ -56,11 +57,12 @@ def stamp_paths(app: Any, count: int, one_per_lot: bool = False) -> list[str]:
         rows = conn.execute(
             text(
                 "SELECT p.gtin, l.code, s.serial FROM stamps s JOIN lots l ON l.id = s.lot_id "
-                "JOIN products p ON p.id = l.product_id WHERE s.id % :step = 0 "
-                "AND s.status = 'active'"
+                "JOIN products p ON p.id = l.product_id WHERE s.id % :step = :offset "
+                "AND s.status = 'active' AND s.scan_count < :fresh"
             ),
-            {"step": max(1, total // count)},
-        ).all()
+            {"step": (step := max(1, total // count)), "offset": random.randrange(step),
+             "fresh": FRESH_BELOW},
+        ).all()  # fmt: skip
     return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows]
 
 
@@ -70,11 +72,12 @@ def lot_paths(app: Any, count: int) -> list[str]:
         rows = conn.execute(
             text(
                 "SELECT p.gtin, l.code, s.serial FROM (SELECT min(id) AS id FROM stamps "
-                "WHERE status = 'active' GROUP BY lot_id) f JOIN stamps s ON s.id = f.id "
+                "WHERE status = 'active' AND scan_count < :fresh GROUP BY lot_id) f "
+                "JOIN stamps s ON s.id = f.id "
                 "JOIN lots l ON l.id = s.lot_id JOIN products p ON p.id = l.product_id "
                 "ORDER BY l.id LIMIT :count"
             ),
-            {"count": count},
+            {"count": count, "fresh": FRESH_BELOW},
         ).all()
     return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows]
 

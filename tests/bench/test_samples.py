@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from bench.bench_scan import anchored_serials, sample_paths
@@ -33,8 +34,30 @@ def test_stamps_minted_after_the_last_round_are_left_out(
     late_serials = set(
         session.execute(text("SELECT serial FROM stamps WHERE run_id = :r"), {"r": late}).scalars()
     )
+    random.seed(7)  # each call draws its offset: the same one for both samples here
     every = set(sample_paths(database_url, 500)[1])
+    random.seed(7)
     anchored = set(anchored_serials(database_url, 500))
     assert every & late_serials  # the scan sample still holds the late run's stamps
     assert anchored and not anchored & late_serials
     assert anchored == every - late_serials
+
+
+def test_each_run_samples_other_stamps_and_leaves_out_stamps_scanned_often(
+    database_url: str, session: Session
+) -> None:
+    """A run scans each stamp of its sample ~10 times: repeated runs on one database must
+    not push the same stamps past the clone rules' limit (their scans would be flagged)."""
+    seed_scale(session, 0.002, seed=3)
+    samples = [set(sample_paths(database_url, 100)[1]) for _ in range(4)]
+    assert len(set.union(*samples)) > len(samples[0])  # not the same stamps every time
+    often = set(session.execute(text("SELECT serial FROM stamps ORDER BY id LIMIT 400")).scalars())
+    session.execute(
+        text("UPDATE stamps SET scan_count = 20 WHERE serial IN :s").bindparams(
+            bindparam("s", expanding=True)
+        ),
+        {"s": list(often)},
+    )
+    session.commit()
+    later = set.union(*(set(sample_paths(database_url, 100)[1]) for _ in range(4)))
+    assert later and not later & often
