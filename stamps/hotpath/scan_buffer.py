@@ -78,6 +78,8 @@ MAX_PENDING = 10_000
 MAX_FLUSH = 1_000
 #: How long a consent POST waits for its scan's row (written by another worker).
 CONSENT_WAIT_SECONDS = 2.0
+#: SQLite: the page cache of a worker's scan writer, in KiB.
+WRITER_CACHE_KB = 2048
 #: Scan ids reserved at a time (those unused when the worker stops are never used).
 RESERVE_BLOCK = 128
 #: Reserves ``%(n)s`` ids of the ``scans`` sequence: ids the buffer's scans are given.
@@ -181,7 +183,11 @@ class SqliteWrites:
         return list(range(top - count + 1, top + 1))
 
     def connect(self, engine: Engine) -> Any:
-        return engine.raw_connection()
+        conn: Any = engine.raw_connection()
+        # Its own page cache small (SQLite keeps one per connection; the pool's default is
+        # 32 MB, which a writer of random index pages fills in minutes): the worker's memory.
+        conn.driver_connection.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KB}")
+        return conn
 
     def write(self, conn: Any, scans: list[Pending]) -> tuple[int, int]:
         cursor = conn.cursor()

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, bindparam, event, func, insert, select, update
 from sqlalchemy.sql import Executable, Select
 
 from stamps.mint_runs import published
-from stamps.models import CloneThreshold, Scan, Stamp, StampRun
+from stamps.models import CloneThreshold, Scan, Stamp, StampRun, VerifiedStory
 from stamps.report import story_version
 from stamps.story_share import READ as SHARED_STORY
 from trace.models import Lot, Plot, Producer, Product
@@ -66,8 +66,20 @@ def published_stamp(*columns: Any) -> Select[Any]:
     )
 
 
+_SHARED = VerifiedStory.__table__.alias("shared")  # type: ignore[attr-defined]
+#: The lot's shared story row (:data:`stamps.story_share.READ`'s columns, in its order),
+#: as the find statement's ``shared_*`` columns: all None when no worker shared one.
+SHARED_COLUMNS = (
+    "shared_producer_id",
+    "shared_version",
+    "shared_day",
+    "shared_story",
+    "shared_mac",
+)
 #: Everything a scan shows of a stamp and its lot, as plain columns, with the lot's story
-#: version and the client's last scan of the stamp in the window: one round trip.
+#: version, its shared story (read whole: most scans of a large province meet a lot this
+#: worker does not hold) and the client's last scan of the stamp in the window: one round
+#: trip.
 FIND_STAMP = (
     published_stamp(
         _STAMP.c.id.label("stamp_id"),
@@ -102,10 +114,12 @@ FIND_STAMP = (
         _OWN.c.max_scans.label("own_max_scans"),
         _DEFAULT.c.max_scans.label("default_max_scans"),
         LAST_SCAN.label("last_scan_id"),
+        *(_SHARED.c[name.removeprefix("shared_")].label(name) for name in SHARED_COLUMNS),
     )
     .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
     .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
     .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
+    .outerjoin(_SHARED, _SHARED.c.lot_id == _LOT.c.id)
 )
 _STAMPS = _STAMP
 #: A new scan with no place: the hot path leaves scans that share a place to the service.

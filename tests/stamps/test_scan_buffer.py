@@ -316,3 +316,17 @@ def test_a_sqlite_database_not_migrated_to_0021_has_each_scan_written_directly(
         assert isinstance(worker.wsgi_app.buffer, ScanBuffer)  # type: ignore[attr-defined]
     finally:
         close_app(worker)
+
+
+def test_the_sqlite_writer_keeps_a_small_page_cache_of_its_own(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    if ON_POSTGRES:
+        pytest.skip("SQLite keeps a page cache per connection")
+    from stamps.hotpath.scan_buffer import WRITER_CACHE_KB
+
+    buffer = buffer_of(app)
+    view(app.test_client(), stamped[0], "198.51.100.80")
+    assert buffer.flush()
+    size = buffer._conn.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
+    assert size == -WRITER_CACHE_KB  # not the pool's 32 MB: it counts in the worker's memory
