@@ -30,6 +30,7 @@ loses); before a scan request goes to Flask, the buffer's scans that the view co
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -106,10 +107,11 @@ class HotScan:
         self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         self.lot_notes: dict[tuple[Any, ...], Any] = {}
-        #: Lots' facts escaped for their pages (:meth:`PageCache.lot_facts`), story included.
+        #: Lots' facts escaped for their pages (:meth:`PageCache.lot_facts`), story included;
+        #: weighed with the dict's and each bytes object's own size.
         self.lot_facts: LruCache[tuple[Any, ...], dict[str, bytes]] = LruCache(
             config.get("SCAN_LOT_FACTS_CACHE_BYTES", 8 * 1024 * 1024),
-            lambda facts: sum(map(len, facts.values())) + 600,
+            lambda facts: sys.getsizeof(facts) + sum(map(sys.getsizeof, facts.values())) + 400,
         )
         self.signer = consent.signer(config["SECRET_KEY"])
         self.secret = config["SECRET_KEY"]
