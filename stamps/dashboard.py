@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
+from stamps.hotpath.scan_buffer import SETTLED_AFTER
 from stamps.models import FlagReview, FlagRule, Scan, ScanPlace, Stamp, StampFlag, StampRun
 from trace.dashboard.charts import Chart, ChartData
 from trace.dashboard.districts import DISTRICTS, ELSEWHERE, NOT_SHARED, UNKNOWN, district_key
@@ -38,7 +39,15 @@ def _stamp_of(log: Any) -> Callable[[Select[Any]], Select[Any]]:
 RUNS = RollupSource(
     "stamp_runs", StampRun, col(StampRun.lot_id), StampRun.created_at, weight=StampRun.count
 )
-SCANS = RollupSource("scans", Scan, col(Stamp.lot_id), Scan.scanned_at, joins=_stamp_of(Scan))
+#: Scans' ids are reserved before their rows are written (stamps.hotpath.scan_buffer).
+SCANS = RollupSource(
+    "scans",
+    Scan,
+    col(Stamp.lot_id),
+    Scan.scanned_at,
+    joins=_stamp_of(Scan),
+    settled_after=SETTLED_AFTER,
+)
 #: Where consenting consumers scanned: one row per located scan, its district as bucket.
 SCAN_PLACES = RollupSource(
     "scan_places",

@@ -17,7 +17,11 @@ What a scan on the hot path sees:
 - Its id is known when it is answered (the consent token names it): ids are reserved in
   blocks, on PostgreSQL from the ``scans`` id sequence (:data:`RESERVE`, one round trip a
   block), on SQLite by raising the table's ``AUTOINCREMENT`` floor (:data:`SQLITE_RESERVE`;
-  migration 0021), under which no other insert takes an id.
+  migration 0021), under which no other insert takes an id. Ids are therefore not written
+  in id order: one worker's scan may be written after another's with a higher id. An id is
+  handed out at most :data:`RESERVED_ID_SECONDS` after its block was reserved, so readers
+  that need "no lower id can still appear" (the dashboard's rollup) take it only below the
+  ids of scans :data:`SETTLED_AFTER` old.
 - A view by the client of one of this worker's unwritten scans of the stamp, inside the
   scan window, is a repeat view: the same scan id, nothing counted.
 - The clone rules' scan limit counts this worker's unwritten scans of the stamp, and the
@@ -64,7 +68,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, event
@@ -80,6 +84,13 @@ MAX_FLUSH = 1_000
 CONSENT_WAIT_SECONDS = 2.0
 #: SQLite: the page cache of a worker's scan writer, in KiB.
 WRITER_CACHE_KB = 2048
+#: Seconds a reserved scan id may be handed out: later, the rest of its block is left
+#: unused and another reserved. With writes due within ``SCAN_WRITE_DELAY_MS``, every id
+#: at or below that of a scan answered ``SETTLED_AFTER`` ago is written (or lost with
+#: its worker): what the dashboard's rollup of scans waits for (trace.dashboard.rollup).
+RESERVED_ID_SECONDS = 10.0
+#: How old a scan must be for every scan id at or below its own to be final.
+SETTLED_AFTER = timedelta(minutes=2)
 #: Scan ids reserved at a time (those unused when the worker stops are never used).
 RESERVE_BLOCK = 128
 #: Reserves ``%(n)s`` ids of the ``scans`` sequence: ids the buffer's scans are given.
@@ -272,6 +283,7 @@ class ScanBuffer:
         self._by_stamp: dict[int, list[Pending]] = {}
         self._recent: deque[tuple[int, list[Pending]]] = deque(maxlen=16)
         self._ids: deque[int] = deque()
+        self._ids_reserved = 0.0  # time.monotonic() when ``_ids`` were reserved
         self._thread: threading.Thread | None = None
         self._conn: Any = None
         self._stopping = False
@@ -373,11 +385,12 @@ class ScanBuffer:
 
     def _take_id(self, cursor: Any) -> int:
         with self._lock:
-            if self._ids:
+            if self._ids and time.monotonic() - self._ids_reserved < RESERVED_ID_SECONDS:
                 return self._ids.popleft()
         ids = self.writes.reserve(cursor, RESERVE_BLOCK)
         with self._lock:
-            self._ids.extend(ids[1:])
+            self._ids = deque(ids[1:])  # older ones left unused: they are no longer final
+            self._ids_reserved = time.monotonic()
         return ids[0]
 
     # --- writing ---------------------------------------------------------------------

@@ -330,3 +330,21 @@ def test_the_sqlite_writer_keeps_a_small_page_cache_of_its_own(
     assert buffer.flush()
     size = buffer._conn.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
     assert size == -WRITER_CACHE_KB  # not the pool's 32 MB: it counts in the worker's memory
+
+
+def test_ids_reserved_too_long_ago_are_left_unused(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    """An id is handed out at most RESERVED_ID_SECONDS after its block was reserved: the
+    dashboard's rollup relies on it to know when every lower id is written."""
+    from stamps.hotpath.scan_buffer import RESERVE_BLOCK, RESERVED_ID_SECONDS
+
+    client, buffer = app.test_client(), buffer_of(app)
+    first = scan_id_of(view(client, stamped[0], "198.51.100.90", PHONE).get_data(as_text=True))
+    second = scan_id_of(view(client, stamped[1], "198.51.100.90", PHONE).get_data(as_text=True))
+    assert second == first + 1  # the same block
+    buffer._ids_reserved -= RESERVED_ID_SECONDS + 1  # the block's time is up
+    third = scan_id_of(view(client, stamped[2], "198.51.100.90", PHONE).get_data(as_text=True))
+    assert third >= first + RESERVE_BLOCK  # a new block; the old one's rest stays unused
+    assert buffer.flush()
+    assert [stored(session, p)[1][0].id for p in stamped[:3]] == [first, second, third]

@@ -9,6 +9,10 @@ Ids make a safe watermark only if no row with a lower id can still appear. SQLit
 one writer at a time, so every committed id is below any id written later. PostgreSQL
 hands out ids before commit, so the fold first waits for the writers in flight (a SHARE
 lock, held only while it reads ``max(id)``): every id up to that maximum is then final.
+Scans are the exception on both: the scan hot path reserves ids in blocks and writes its
+scans in batches (``stamps.hotpath.scan_buffer``), so a scan with a lower id may be written
+after one with a higher id; their fold stops at the id of the newest scan old enough
+(``RollupSource.settled_after``) that every lower id is written.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -61,6 +66,9 @@ class RollupSource:
     :param bucket: a column whose values are counted apart (e.g. a flag's rule), if any.
     :param weight: a column summed instead of counting rows (e.g. a run's stamp count).
     :param joins: adds the joins from ``log`` to the table of ``lot_id``.
+    :param settled_after: for a log whose ids are handed out before their rows are written
+        (scans: ``stamps.hotpath.scan_buffer``), how old (by ``at``) a row must be for no
+        lower id to appear any more; the fold stops at the highest id of such rows.
     """
 
     name: str
@@ -70,6 +78,7 @@ class RollupSource:
     bucket: Any = None
     weight: Any = None
     joins: Callable[[Select[Any]], Select[Any]] = field(default=_no_joins)
+    settled_after: timedelta | None = None
 
     @property
     def id(self) -> Any:
@@ -200,6 +209,14 @@ def _settled_high(session: Session, source: RollupSource) -> int | None:
             log.info("rollup of %s skipped: writers held the table past %s", table, LOCK_TIMEOUT)
             return None
     high = session.execute(select(func.max(source.id))).scalar()
+    if source.settled_after is not None and high is not None:
+        # The newest id of a row old enough (past the watermark: the rest is folded).
+        folded = func.coalesce(_watermark_of(source).scalar_subquery(), 0)
+        old_enough = source.at < utcnow() - source.settled_after
+        settled = session.execute(
+            select(func.max(source.id)).where(source.id > folded, old_enough)
+        ).scalar()
+        high = min(high, settled or 0)
     session.commit()
     return int(high or 0)
 

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from stamps.hotpath.scan_buffer import SETTLED_AFTER
 from stamps.models import Scan, ScanPlace, Stamp, StampFlag, StampRun
 from tests.trace.dashboard import recompute
 from tests.trace.dashboard.conftest import NOW, Province, month_start
@@ -103,9 +104,31 @@ def test_folding_twice_counts_nothing_twice(
     assert set(first) == logs and all(first.values())
     assert fold(app, session) == dict.fromkeys(first, 0)
     assert rolled_totals(session) == raw_totals(session)
-    log_more(session, province.lot_ids[0], NOW)
+    log_more(session, province.lot_ids[0], NOW - SETTLED_AFTER - timedelta(minutes=1))
     fold(app, session)
     fold(app, session)
+    assert rolled_totals(session) == raw_totals(session)
+
+
+def test_a_scan_written_after_a_higher_id_is_still_counted(
+    app: Flask, province: Province, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scan ids are reserved before their rows are written (stamps.hotpath.scan_buffer):
+    worker A's scan (a lower id) may be written after worker B's. A fold must not move
+    past ids that are not final, or A's scan would be neither folded nor in the tail."""
+    fold(app, session)
+    stamp_id = session.exec(select(Stamp.id)).first()
+    top = session.exec(select(func.max(Scan.id))).one()
+    now = datetime.now(UTC)
+    session.add(Scan(id=top + 10, stamp_id=stamp_id, scanned_at=now, client_hash="b" * 64))
+    session.commit()  # worker B's batch
+    assert fold(app, session)["scans"] == 0  # its id is not final yet: not folded
+    session.add(Scan(id=top + 5, stamp_id=stamp_id, scanned_at=now, client_hash="a" * 64))
+    session.commit()  # worker A's batch, later, with a lower id
+    assert_charts_match_the_logs(session, login_as_admin(app))
+    later = now + SETTLED_AFTER + timedelta(seconds=1)  # both old enough: both final
+    monkeypatch.setattr(rollup, "utcnow", lambda: later)
+    assert fold(app, session)["scans"] == 10
     assert rolled_totals(session) == raw_totals(session)
 
 
@@ -241,10 +264,11 @@ def test_on_postgresql_a_fold_waits_for_writers_in_flight_or_skips_the_log(
     monkeypatch.setattr(rollup, "LOCK_TIMEOUT", "200ms")
     scans = next(s for s in registered_sources(app) if s.name == "scans")
     rollup.fold(session, scans)
+    settled = datetime.now(UTC) - SETTLED_AFTER - timedelta(minutes=1)  # old enough
     with Session(engine) as slow, Session(engine) as fast:
-        slow.add(Scan(stamp_id=1, scanned_at=datetime.now(UTC), client_hash="4" * 64))
+        slow.add(Scan(stamp_id=1, scanned_at=settled, client_hash="4" * 64))
         slow.flush()  # its id is taken, its row not committed
-        fast.add(Scan(stamp_id=2, scanned_at=datetime.now(UTC), client_hash="5" * 64))
+        fast.add(Scan(stamp_id=2, scanned_at=settled, client_hash="5" * 64))
         fast.commit()  # a higher id, committed first
         assert rollup.fold(session, scans) == 0  # skipped: a writer is still in flight
         slow.commit()
