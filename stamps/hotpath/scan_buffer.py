@@ -336,7 +336,8 @@ class ScanBuffer:
             # Another thread of this worker may have counted the client's view meanwhile.
             repeat = _scan_by(self._by_stamp.get(stamp["stamp_id"], ()), client_hash, since)
             if repeat is not None or self._overflowing():
-                self._ids.appendleft(scan_id)
+                # ``scan_id`` is left unused: given back, it could be handed out after its
+                # block's time (another thread may have reserved a new block meanwhile).
                 return repeat
             added = time.monotonic()
             scan = Pending(scan_id, stamp["stamp_id"], now, client_hash, user_agent[:200], added)
