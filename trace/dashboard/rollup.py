@@ -11,7 +11,7 @@ hands out ids before commit, so the fold first waits for the writers in flight (
 lock, held only while it reads ``max(id)``): every id up to that maximum is then final.
 Scans are the exception on both: the scan hot path reserves ids in blocks and writes its
 scans in batches (``stamps.hotpath.scan_buffer``), so a scan with a lower id may be written
-after one with a higher id; their fold stops at the id of the newest scan old enough
+after one with a higher id; their fold stops at the highest id among scans old enough
 (``RollupSource.settled_after``) that every lower id is written.
 """
 
@@ -210,7 +210,7 @@ def _settled_high(session: Session, source: RollupSource) -> int | None:
             return None
     high = session.execute(select(func.max(source.id))).scalar()
     if source.settled_after is not None and high is not None:
-        # The newest id of a row old enough (past the watermark: the rest is folded).
+        # The highest id of rows old enough (past the watermark: the rest is folded).
         folded = func.coalesce(_watermark_of(source).scalar_subquery(), 0)
         old_enough = source.at < utcnow() - source.settled_after
         settled = session.execute(
