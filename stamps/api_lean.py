@@ -27,6 +27,7 @@ from flask import Flask
 from sqlalchemy import Engine, bindparam, exists, select
 
 from chain.errors import InvalidProof
+from stamps.extensions import scan_statements
 from stamps.flag_review import holding
 from stamps.hotpath.statements import VERSION_COLUMNS, Prebuilt, ScanStatements, published_stamp
 from stamps.identity import normalize_serial, stamp_uri
@@ -82,8 +83,8 @@ ANCHORED_SERIALS = (
 class LeanStatements:
     """The lean path's statements for one engine, on the scan path's per-thread connections."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.connections = ScanStatements(engine)
+    def __init__(self, engine: Engine, connections: ScanStatements) -> None:
+        self.connections = connections
         self.stamp = Prebuilt(STAMP_VERDICT, engine)
         self.anchored = Prebuilt(ANCHORED_VERSION, engine)
         self.serials = Prebuilt(ANCHORED_SERIALS, engine)
@@ -98,7 +99,8 @@ def lean_statements(app: Flask) -> LeanStatements:
     """The app's lean statements, compiled on first use."""
     found = app.extensions.get(LEAN_STATEMENTS)
     if found is None:
-        found = app.extensions[LEAN_STATEMENTS] = LeanStatements(db_engine(app))
+        statements = LeanStatements(db_engine(app), scan_statements(app))
+        found = app.extensions[LEAN_STATEMENTS] = statements
     return found  # type: ignore[no-any-return]
 
 

@@ -8,12 +8,14 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from stamps.hotpath.ratelimit import ScanLimiter
+    from stamps.hotpath.statements import ScanStatements
     from stamps.proofs import StampTreeCache
     from stamps.report import StoryCache
 
 STORY_CACHE = "stamp_stories"
 PROOF_TREES = "stamp_proof_trees"
 SCAN_LIMITER = "scan_limiter"
+SCAN_STATEMENTS = "scan_statements"
 
 
 def story_cache(app: Flask) -> StoryCache:
@@ -31,6 +33,13 @@ def scan_limiter(app: Flask) -> ScanLimiter:
     return cast("ScanLimiter", app.extensions[SCAN_LIMITER])
 
 
+def scan_statements(app: Flask) -> ScanStatements:
+    """The scan's prebuilt statements and each thread's connection for them, shared by the
+    scan hot path and the inspector's lean path (one connection and one SQLite page cache
+    per thread, not one each)."""
+    return cast("ScanStatements", app.extensions[SCAN_STATEMENTS])
+
+
 def set_story_cache(app: Flask, cache: StoryCache) -> None:
     """Keep the lot stories' cache for :func:`story_cache`."""
     app.extensions[STORY_CACHE] = cache
@@ -44,3 +53,8 @@ def set_proof_trees(app: Flask, trees: StampTreeCache) -> None:
 def set_scan_limiter(app: Flask, limiter: ScanLimiter) -> None:
     """Keep the scans' rate limiter for :func:`scan_limiter`."""
     app.extensions[SCAN_LIMITER] = limiter
+
+
+def set_scan_statements(app: Flask, statements: ScanStatements) -> None:
+    """Keep the scan statements for :func:`scan_statements`."""
+    app.extensions[SCAN_STATEMENTS] = statements

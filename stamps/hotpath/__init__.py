@@ -9,9 +9,11 @@ from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from stamps.extensions import scan_limiter, set_scan_limiter
+from stamps.extensions import scan_limiter, set_scan_limiter, set_scan_statements
 from stamps.hotpath.ratelimit import ScanLimiter
 from stamps.hotpath.serve import COUNTED, LIMITED, HotScan
+from stamps.hotpath.statements import ScanStatements
+from trace.extensions import db_engine
 
 
 def init_app(app: Flask, scan_bp: Any) -> None:
@@ -28,6 +30,8 @@ def init_app(app: Flask, scan_bp: Any) -> None:
     from trace.web import csrf
 
     set_scan_limiter(app, ScanLimiter.from_config(app.config))
+    durable = bool(app.config["SCAN_DURABLE_COMMIT"])
+    set_scan_statements(app, ScanStatements(db_engine(app), durable=durable))
     # The consent POST carries a signed token bound to its scan instead (hotpath.consent).
     csrf.exempt(share_location)
     # On this app only (the blueprint object is shared by every app a process builds).

@@ -42,7 +42,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from stamps.caching import LruCache
-from stamps.extensions import scan_limiter, story_cache
+from stamps.extensions import scan_limiter, scan_statements, story_cache
 from stamps.hotpath import consent
 from stamps.hotpath.page import (
     PageCache,
@@ -69,7 +69,6 @@ from stamps.scan_service import Visit, count_prebuilt_scan
 from stamps.scanning import client_fingerprint, is_preview
 from stamps.verdict import Verdict, judge
 from trace.alerts import AlertKind, lot_alerted
-from trace.extensions import db_engine
 from trace.gs1 import dl_uri_unchecked
 from trace.models import ProducerStatus
 from trace.models.base import utcnow
@@ -99,10 +98,9 @@ class HotScan:
         self.flask = flask_app
         self.config = config  # read per request where tests and tools may change it
         self.app = wsgi_app
-        durable = bool(config["SCAN_DURABLE_COMMIT"])
-        self.statements = ScanStatements(db_engine(flask_app), durable=durable)
+        self.statements = scan_statements(flask_app)  # shared with the inspector's lean path
         #: Counted scans written in batches (None: each written as it is answered).
-        self.buffer = _scan_buffer(config, self.statements, durable)
+        self.buffer = _scan_buffer(config, self.statements, self.statements.durable)
         self.limiter: ScanLimiter = scan_limiter(flask_app)
         self.stories: StoryCache = story_cache(flask_app)
         self.pages = PageCache(config.get("SCAN_PAGE_CACHE_BYTES", 32 * 1024 * 1024))

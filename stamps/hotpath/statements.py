@@ -320,6 +320,7 @@ class ScanStatements:
         """:param durable: on PostgreSQL, wait for each scan's commit to reach the disk
         (:data:`RECORD_SCAN_ASYNC` says what is at stake otherwise)."""
         self.engine = engine
+        self.durable = durable
         self.find = Prebuilt(FIND_STAMP, engine)
         self.shared_story = Prebuilt(SHARED_STORY, engine)
         #: Both writes in one statement where the database allows it (PostgreSQL).

@@ -257,3 +257,17 @@ def test_a_stored_document_in_another_json_spelling_is_still_proved_alike(
     )
     full, lean = paths.ask(url, inspector_token)
     assert lean == full == before
+
+
+def test_the_scan_page_and_the_inspectors_lean_path_share_each_threads_connection(
+    app: Flask,
+) -> None:
+    """One connection per thread for both (one SQLite page cache of up to 32 MB, not two:
+    the factor-10 worker's memory)."""
+    from stamps.api_lean import lean_statements
+    from stamps.extensions import scan_statements
+
+    shared = scan_statements(app)
+    assert lean_statements(app).connections is shared
+    assert app.wsgi_app.statements is shared  # type: ignore[attr-defined]
+    assert lean_statements(app).connections.connection() is shared.connection()
