@@ -61,3 +61,22 @@ def test_each_run_samples_other_stamps_and_leaves_out_stamps_scanned_often(
     session.commit()
     later = set.union(*(set(sample_paths(database_url, 100)[1]) for _ in range(4)))
     assert later and not later & often
+
+
+def test_the_province_round_vacuums_the_seeded_stamps_outside_a_transaction(
+    database_url: str, session: Session
+) -> None:
+    """PostgreSQL refuses VACUUM inside a transaction block; SQLite has nothing to do."""
+    from bench.bench_province_round import vacuum_seeded
+
+    seed_scale(session, 0.002, seed=3)
+    session.commit()
+    seconds = vacuum_seeded(database_url)
+    if database_url.startswith("postgresql"):
+        assert seconds is not None and seconds >= 0
+        dead = session.execute(
+            text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'stamps'")
+        ).scalar_one()
+        assert dead == 0
+    else:
+        assert seconds is None
