@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.bench_scan import FRESH_BELOW
+from bench.bench_scan import FRESH_BELOW, _every_nth_stamp
 from trace.app import create_app
 
 PHONE = "Mozilla/5.0 (Linux; Android 13; SM-A145F) Chrome/120 Mobile"
@@ -52,17 +52,13 @@ def stamp_paths(app: Any, count: int, one_per_lot: bool = False) -> list[str]:
     lots, with ``one_per_lot``)."""
     if one_per_lot:
         return lot_paths(app, count)
-    with app.extensions["db_engine"].connect() as conn:
-        total = conn.execute(text("SELECT max(id) FROM stamps")).scalar_one()
-        rows = conn.execute(
-            text(
-                "SELECT p.gtin, l.code, s.serial FROM stamps s JOIN lots l ON l.id = s.lot_id "
-                "JOIN products p ON p.id = l.product_id WHERE s.id % :step = :offset "
-                "AND s.status = 'active' AND s.scan_count < :fresh"
-            ),
-            {"step": (step := max(1, total // count)), "offset": random.randrange(step),
-             "fresh": FRESH_BELOW},
-        ).all()  # fmt: skip
+    rows = _every_nth_stamp(
+        app.config["DATABASE_URL"],
+        count,
+        "SELECT p.gtin, l.code, s.serial FROM stamps s JOIN lots l ON l.id = s.lot_id "
+        "JOIN products p ON p.id = l.product_id WHERE s.id % :step = :offset "
+        "AND s.status = 'active' AND s.scan_count < :fresh",
+    )
     return [f"/01/{g}/10/{c}/21/{s}" for g, c, s in rows]
 
 

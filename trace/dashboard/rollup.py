@@ -208,15 +208,12 @@ def _settled_high(session: Session, source: RollupSource) -> int | None:
             session.rollback()
             log.info("rollup of %s skipped: writers held the table past %s", table, LOCK_TIMEOUT)
             return None
-    high = session.execute(select(func.max(source.id))).scalar()
-    if source.settled_after is not None and high is not None:
-        # The highest id of rows old enough (past the watermark: the rest is folded).
+    highest = select(func.max(source.id))
+    if source.settled_after is not None:
+        # Only rows old enough (past the watermark: the rest is folded) are final.
         folded = func.coalesce(_watermark_of(source).scalar_subquery(), 0)
-        old_enough = source.at < utcnow() - source.settled_after
-        settled = session.execute(
-            select(func.max(source.id)).where(source.id > folded, old_enough)
-        ).scalar()
-        high = min(high, settled or 0)
+        highest = highest.where(source.id > folded, source.at < utcnow() - source.settled_after)
+    high = session.execute(highest).scalar()
     session.commit()
     return int(high or 0)
 
