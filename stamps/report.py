@@ -8,9 +8,9 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam
 from sqlalchemy import select as select_columns
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from stamps import story_share
 from stamps.caching import LruCache
@@ -19,8 +19,7 @@ from stamps.recall import recall_notice
 from stamps.scanning import StampFacts, flags_of
 from stamps.verdict import Verdict, verdict_of
 from trace.anchoring import check_integrity
-from trace.models import AnchorRound, Certification, Event, Lot, LotDocument, RoundStatus
-from trace.models.epcis import CapturedEventLot
+from trace.models import AnchorRound, Lot, LotDocument, Producer, RoundStatus
 from trace.services import events as event_service
 from trace.services.captured_events import CapturedEntry
 from trace.services.certifications import CoveredCertification, covering_product
@@ -29,38 +28,19 @@ if TYPE_CHECKING:
     from stamps.story_share import SharedStories
 
 
-def story_version(lot: Any, producer: Any) -> list[Any]:
-    """What a lot's story (events, certifications, anchoring) depends on, as scalar
-    subqueries of ``lot`` and ``producer`` (bind parameters, or an enclosing query's
-    columns: the hot path reads the version with the stamp).
-
-    Events and certifications are append-only (a certification changes once, when
-    verified) and anchored versions only grow, so these figures change whenever the story
-    does: one indexed query instead of three ORM loads.
-    """
-    return [
-        select(func.max(Event.id)).where(Event.lot_id == lot).scalar_subquery(),
-        select(func.count()).where(Certification.producer_id == producer).scalar_subquery(),
-        select(func.max(Certification.id))
-        .where(Certification.producer_id == producer)
-        .scalar_subquery(),
-        select(func.max(Certification.verified_at))
-        .where(Certification.producer_id == producer)
-        .scalar_subquery(),
-        select(func.max(LotDocument.version))
-        .join(AnchorRound, col(AnchorRound.id) == LotDocument.round_id)
-        .where(LotDocument.lot_id == lot, AnchorRound.status == RoundStatus.CONFIRMED)
-        .scalar_subquery(),
-        # EPCIS events captured for the lot join its story (trace.services.events.timeline).
-        select(func.max(CapturedEventLot.event_id))
-        .where(CapturedEventLot.lot_id == lot)
-        .scalar_subquery(),
-    ]
-
-
-#: :func:`story_version` of one lot. (SQLAlchemy's select: SQLModel's is typed for four
-#: columns at most; both statements here run through ``Session.execute``.)
-_STORY_VERSION = select_columns(*story_version(bindparam("lot"), bindparam("producer")))
+#: A lot's story version: what its story (events, EPCIS events, anchoring; its producer's
+#: certifications) was read at. Database triggers raise the lot's counter whenever one of
+#: those rows changes and the producer's whenever a certification does (migration 0022), in
+#: the same transaction: the two counters change whenever the story does, and reading them
+#: costs nothing beyond the lot and producer rows a scan reads anyway.
+STORY_VERSION = (Lot.story_version, Producer.story_version)
+#: :data:`STORY_VERSION` of one lot (SQLAlchemy's select: SQLModel's is typed for four
+#: columns at most; both statements here run through ``Session.execute``).
+_STORY_VERSION = (
+    select_columns(*STORY_VERSION)
+    .join(Producer, col(Producer.id) == Lot.producer_id)
+    .where(col(Lot.id) == bindparam("lot"), col(Producer.id) == bindparam("producer"))
+)
 
 
 @dataclass(frozen=True)

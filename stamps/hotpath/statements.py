@@ -21,7 +21,6 @@ from sqlalchemy.sql import Executable, Select
 
 from stamps.mint_runs import published
 from stamps.models import CloneThreshold, Scan, Stamp, StampRun, VerifiedStory
-from stamps.report import story_version
 from stamps.story_share import READ as SHARED_STORY
 from trace.models import Lot, Plot, Producer, Product
 
@@ -46,17 +45,19 @@ LAST_SCAN = (
     .limit(1)
     .scalar_subquery()
 )
-#: The story version's figures, as the find statement's last columns.
-VERSION_COLUMNS = tuple(f"story_version_{n}" for n in range(6))
+#: The story version's figures (:data:`stamps.report.STORY_VERSION`), as the find
+#: statement's last columns.
+VERSION_COLUMNS = ("story_version_lot", "story_version_producer")
 
 
 def published_stamp(*columns: Any) -> Select[Any]:
     """``columns`` of the published stamp with the serial ``:serial`` (not of a run being
     minted), its lot, run, product and producer joined, and the lot's story version as the
     last columns (:data:`VERSION_COLUMNS`): the hot path's and the lean API's find."""
-    version = zip(story_version(_LOT.c.id, _PRODUCER.c.id), VERSION_COLUMNS, strict=True)
+    version = (_LOT.c.story_version, _PRODUCER.c.story_version)  # report.STORY_VERSION
+    labelled = (figure.label(name) for figure, name in zip(version, VERSION_COLUMNS, strict=True))
     return (
-        select(*columns, *(figure.label(name) for figure, name in version))
+        select(*columns, *labelled)
         .select_from(_STAMP)
         .join(_LOT, _LOT.c.id == _STAMP.c.lot_id)
         .join(_RUN, _RUN.c.id == _STAMP.c.run_id)

@@ -45,6 +45,9 @@ class Lot(SQLModel, table=True):
     recall_origin_lot_id: int | None = Field(default=None, foreign_key="lots.id")
     # An integrity check found the data changed (indexed: the dashboard counts recent ones).
     tampered_at: datetime | None = Field(default=None, index=True)
+    # Goes up whenever the lot's story (events, EPCIS events, documents, anchoring) changes:
+    # kept by database triggers (migration 0022), never written here; read it with SQL.
+    story_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     created_at: datetime = Field(default_factory=utcnow)
 
 

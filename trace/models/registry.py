@@ -47,6 +47,9 @@ class Producer(SQLModel, table=True):
     status: str = Field(default=ProducerStatus.PENDING, max_length=16, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     status_changed_at: datetime | None = None
+    # Goes up whenever one of the producer's certifications (or what it covers) changes:
+    # kept by database triggers (migration 0022), never written here; read it with SQL.
+    story_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class Plot(SQLModel, table=True):

@@ -213,9 +213,16 @@ def _link_lots(session: Session, ids: dict[str, int], rows: list[dict[str, Any]]
     for row in rows:
         named.add_event(row["hash_id"], row["document"], row["identifiers"])
     lots = named.resolve(session)
-    links = [
-        {"event_id": ids[h], "lot_id": lot_id} for h, lot_ids in lots.items() for lot_id in lot_ids
-    ]
+    # In lot order: each link raises its lot's story version (migration 0022), locking the
+    # lot's row on PostgreSQL, and writers that lock several lots do so in id order.
+    links = sorted(
+        (
+            {"event_id": ids[h], "lot_id": lot_id}
+            for h, lot_ids in lots.items()
+            for lot_id in lot_ids
+        ),
+        key=lambda link: (link["lot_id"], link["event_id"]),
+    )
     if links:
         session.execute(insert(CapturedEventLot), links)
     for lot_id in sorted({link["lot_id"] for link in links}):
