@@ -29,7 +29,14 @@ from sqlalchemy import Engine, bindparam, exists, select
 from chain.errors import InvalidProof
 from stamps.extensions import scan_statements
 from stamps.flag_review import holding
-from stamps.hotpath.statements import VERSION_COLUMNS, Prebuilt, ScanStatements, published_stamp
+from stamps.hotpath.statements import (
+    VERSION_COLUMNS,
+    Prebuilt,
+    ScanStatements,
+    published_stamp,
+    shared_row,
+    with_shared_story,
+)
 from stamps.identity import normalize_serial, stamp_uri
 from stamps.models import Stamp, StampFlag, StampStatus
 from stamps.proof_store import tree_store
@@ -52,24 +59,26 @@ _FLAGS = StampFlag.__table__  # type: ignore[attr-defined]
 #: Whether a flag still holds against the stamp (``flags_of`` would list one).
 _HOLDS_FLAGS = exists().where(_FLAGS.c.stamp_id == _STAMP.c.id, holding())
 #: What the verdict says of a stamp, as :func:`stamps.scanning.facts_of_serial` finds it
-#: (a published run), with the lot's story version as the last columns.
-STAMP_VERDICT = published_stamp(
-    _STAMP.c.serial,
-    _STAMP.c.status,
-    _STAMP.c.flagged,
-    _STAMP.c.scan_count,
-    _STAMP.c.first_scan_at,
-    _STAMP.c.first_scan_province,
-    _LOT.c.id.label("lot_id"),
-    _LOT.c.code.label("lot_code"),
-    _LOT.c.recalled_at,
-    _LOT.c.tampered_at,
-    _PRODUCT.c.gtin,
-    _PRODUCT.c.name_vi,
-    _PRODUCER.c.id.label("producer_id"),
-    _PRODUCER.c.name.label("producer_name"),
-    _PRODUCER.c.status.label("producer_status"),
-    _HOLDS_FLAGS.label("holds_flags"),
+#: (a published run), with the lot's story version and shared story as the last columns.
+STAMP_VERDICT = with_shared_story(
+    published_stamp(
+        _STAMP.c.serial,
+        _STAMP.c.status,
+        _STAMP.c.flagged,
+        _STAMP.c.scan_count,
+        _STAMP.c.first_scan_at,
+        _STAMP.c.first_scan_province,
+        _LOT.c.id.label("lot_id"),
+        _LOT.c.code.label("lot_code"),
+        _LOT.c.recalled_at,
+        _LOT.c.tampered_at,
+        _PRODUCT.c.gtin,
+        _PRODUCT.c.name_vi,
+        _PRODUCER.c.id.label("producer_id"),
+        _PRODUCER.c.name.label("producer_name"),
+        _PRODUCER.c.status.label("producer_status"),
+        _HOLDS_FLAGS.label("holds_flags"),
+    )
 )
 #: The lot's first ``count`` stamps in minting order: an anchored stamp set's serials.
 ANCHORED_SERIALS = (
@@ -217,10 +226,8 @@ def _verdict_row(
     version = tuple(row[name] for name in VERSION_COLUMNS)
     key = (row["lot_id"], row["producer_id"], version, date.today())
 
-    def read_shared() -> Any:
-        return st.connections.one(cursor, st.connections.shared_story, {"lot": row["lot_id"]})
-
-    return None if stories.find(key, read_shared) is None else row
+    shared = shared_row(row)
+    return None if stories.find(key, lambda: shared) is None else row
 
 
 def _verdict_of(row: Mapping[str, Any]) -> Verdict:

@@ -54,7 +54,7 @@ from stamps.hotpath.page import (
 )
 from stamps.hotpath.ratelimit import ScanLimiter
 from stamps.hotpath.scan_buffer import ScanBuffer, reserves_ids
-from stamps.hotpath.statements import SHARED_COLUMNS, VERSION_COLUMNS, ScanStatements
+from stamps.hotpath.statements import VERSION_COLUMNS, ScanStatements, shared_row
 from stamps.identity import (
     MalformedStampPath,
     format_serial,
@@ -230,7 +230,7 @@ class HotScan:
         today = date.today()
         version = tuple(r[name] for name in VERSION_COLUMNS)
         story_key = (r["lot_id"], r["producer_id"], version, today)
-        shared = None if r["shared_story"] is None else tuple(r[n] for n in SHARED_COLUMNS)
+        shared = shared_row(r)
         story = self.stories.find(story_key, lambda: shared)
         if story is None:
             return None

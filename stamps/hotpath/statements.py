@@ -21,7 +21,6 @@ from sqlalchemy.sql import Executable, Select
 
 from stamps.mint_runs import published
 from stamps.models import CloneThreshold, Scan, Stamp, StampRun, VerifiedStory
-from stamps.story_share import READ as SHARED_STORY
 from trace.models import Lot, Plot, Producer, Product
 
 _STAMP = Stamp.__table__  # type: ignore[attr-defined]
@@ -69,7 +68,7 @@ def published_stamp(*columns: Any) -> Select[Any]:
 
 _SHARED = VerifiedStory.__table__.alias("shared")  # type: ignore[attr-defined]
 #: The lot's shared story row (:data:`stamps.story_share.READ`'s columns, in its order),
-#: as the find statement's ``shared_*`` columns: all None when no worker shared one.
+#: as the find statements' ``shared_*`` columns: all None when no worker shared one.
 SHARED_COLUMNS = (
     "shared_producer_id",
     "shared_version",
@@ -77,11 +76,26 @@ SHARED_COLUMNS = (
     "shared_story",
     "shared_mac",
 )
+
+
+def with_shared_story(statement: Select[Any]) -> Select[Any]:
+    """``statement`` (of :func:`published_stamp`) with the lot's shared story row as its
+    last columns (:data:`SHARED_COLUMNS`), read whole: most scans and verdicts of a large
+    province meet a lot the worker does not hold, and a second statement would cost a
+    round trip."""
+    columns = (_SHARED.c[name.removeprefix("shared_")].label(name) for name in SHARED_COLUMNS)
+    return statement.add_columns(*columns).outerjoin(_SHARED, _SHARED.c.lot_id == _LOT.c.id)
+
+
+def shared_row(row: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The :data:`stamps.story_share.READ` row in a find statement's ``row`` (by name)."""
+    return None if row["shared_story"] is None else tuple(row[n] for n in SHARED_COLUMNS)
+
+
 #: Everything a scan shows of a stamp and its lot, as plain columns, with the lot's story
-#: version, its shared story (read whole: most scans of a large province meet a lot this
-#: worker does not hold) and the client's last scan of the stamp in the window: one round
-#: trip.
-FIND_STAMP = (
+#: version, the client's last scan of the stamp in the window and the lot's shared story:
+#: one round trip.
+FIND_STAMP = with_shared_story(
     published_stamp(
         _STAMP.c.id.label("stamp_id"),
         _STAMP.c.serial,
@@ -115,12 +129,10 @@ FIND_STAMP = (
         _OWN.c.max_scans.label("own_max_scans"),
         _DEFAULT.c.max_scans.label("default_max_scans"),
         LAST_SCAN.label("last_scan_id"),
-        *(_SHARED.c[name.removeprefix("shared_")].label(name) for name in SHARED_COLUMNS),
     )
     .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
     .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
     .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
-    .outerjoin(_SHARED, _SHARED.c.lot_id == _LOT.c.id)
 )
 _STAMPS = _STAMP
 #: A new scan with no place: the hot path leaves scans that share a place to the service.
@@ -323,7 +335,6 @@ class ScanStatements:
         self.engine = engine
         self.durable = durable
         self.find = Prebuilt(FIND_STAMP, engine)
-        self.shared_story = Prebuilt(SHARED_STORY, engine)
         #: Both writes in one statement where the database allows it (PostgreSQL).
         self.record_scan = None
         #: PostgreSQL: each statement its own transaction (no BEGIN and COMMIT round trips:
