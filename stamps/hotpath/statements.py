@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, event, func, insert, select, update
 from sqlalchemy.sql import Executable, Select
 
 from stamps.mint_runs import published
@@ -128,7 +128,9 @@ FIND_STAMP = with_shared_story(
         _PLOT.c.area_ha,
         _OWN.c.max_scans.label("own_max_scans"),
         _DEFAULT.c.max_scans.label("default_max_scans"),
-        LAST_SCAN.label("last_scan_id"),
+        # A stamp never counted has no scan rows (each row is written with its count): its
+        # scans' index is not read (most scans are a stamp's first).
+        case((_STAMP.c.scan_count > 0, LAST_SCAN)).label("last_scan_id"),
     )
     .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
     .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
