@@ -348,3 +348,49 @@ def test_ids_reserved_too_long_ago_are_left_unused(
     assert third >= first + RESERVE_BLOCK  # a new block; the old one's rest stays unused
     assert buffer.flush()
     assert [stored(session, p)[1][0].id for p in stamped[:3]] == [first, second, third]
+
+
+def test_the_writing_thread_reserves_the_next_block_before_requests_need_it(
+    app: Flask, session: Session, stamped: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a reservation waits for the host's scan write lock: requests leave it to
+    the worker's writing thread, which reserves the next block while half of one is left;
+    a block reserved ahead too long ago is not handed out either."""
+    import threading
+
+    from stamps.hotpath import scan_buffer
+
+    monkeypatch.setattr(scan_buffer, "RESERVE_BLOCK", 4)
+    monkeypatch.setattr(scan_buffer, "RESERVE_AHEAD", 2)
+    client, buffer = app.test_client(), buffer_of(app)
+    reserving: list[str] = []
+    reserve = buffer.writes.reserve
+
+    def recorded(cursor: Any, count: int) -> list[int]:
+        reserving.append(threading.current_thread().name)
+        return reserve(cursor, count)
+
+    monkeypatch.setattr(buffer.writes, "reserve", recorded)
+
+    def scan(path: str, addr: str) -> int:
+        return scan_id_of(view(client, path, addr, PHONE).get_data(as_text=True))
+
+    def reserved_ahead() -> None:
+        deadline = time.monotonic() + 5
+        while not buffer._next_ids and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert buffer._next_ids, "the writing thread did not reserve ahead"
+
+    ids = [scan(p, "198.51.100.110") for p in stamped[:3]]  # 2 of the block left: ahead
+    reserved_ahead()
+    ids += [scan(p, "198.51.100.111") for p in stamped]
+    assert ids == list(range(ids[0], ids[0] + 7))  # the next block follows, nothing skipped
+    reserved_ahead()  # asked again when the second block was half used
+    assert reserving[0] != "scan-writer" and reserving[1:] == ["scan-writer"] * 2
+    buffer._next_reserved -= scan_buffer.RESERVED_ID_SECONDS + 1  # its time is up unused
+    last = [scan(p, "198.51.100.112") for p in stamped[:2]]
+    assert last[0] == ids[-1] + 1  # the second block's last id
+    assert last[1] > ids[-1] + 5 and reserving[3] != "scan-writer"  # the request reserved
+    assert buffer.flush()
+    written = {s.id for p in stamped for s in stored(session, p)[1]}
+    assert written == {*ids, *last}
