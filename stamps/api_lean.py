@@ -201,7 +201,7 @@ def _run(app: Flask, answer: Any) -> dict[str, Any] | None:
     st = lean_statements(app)
     try:
         conn = st.connections.connection()
-        found = answer(st, conn.cursor())
+        found = answer(st, st.connections.cursor())
         conn.commit()
     except InvalidProof:
         conn.rollback()

@@ -206,7 +206,7 @@ class HotScan:
         self, conn: Any, key: Any, environ: dict[str, Any], client: str
     ) -> tuple[dict[str, Any], LotStory, int | None, tuple[Any, ...]] | None:
         st = self.statements
-        cursor = conn.cursor()
+        cursor = st.cursor()
         agent = environ.get("HTTP_USER_AGENT", "")
         visit = None
         if not is_preview(environ["REQUEST_METHOD"], agent):

@@ -259,13 +259,15 @@ class _Checkout:
     pool-size requests every request would wait for the pool's timeout.
     """
 
-    __slots__ = ("conn", "autocommit", "__weakref__")
+    __slots__ = ("conn", "cursor", "autocommit", "__weakref__")
 
     def __init__(self, conn: Any, autocommit: bool = False) -> None:
         self.conn = conn
         self.autocommit = autocommit
         if autocommit:
             conn.driver_connection.autocommit = True
+        # One cursor for the thread's requests: a new psycopg cursor a request cost ~18 µs.
+        self.cursor = conn.cursor()
 
     def __del__(self) -> None:
         try:
@@ -360,12 +362,20 @@ class ScanStatements:
 
     def connection(self) -> Any:
         """This thread's pooled DBAPI connection."""
+        return self._checkout().conn
+
+    def cursor(self) -> Any:
+        """This thread's cursor on :meth:`connection` (each statement's results replace the
+        last's: read them before the next)."""
+        return self._checkout().cursor
+
+    def _checkout(self) -> _Checkout:
         checkout = getattr(self._local, "checkout", None)
         if checkout is None:
             raw = self.engine.raw_connection()
             checkout = self._local.checkout = _Checkout(raw, self.autocommit)
             self._held.add(checkout)
-        return checkout.conn
+        return checkout  # type: ignore[no-any-return]
 
     def _release(self, _engine: Engine) -> None:
         for checkout in list(self._held):
