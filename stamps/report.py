@@ -33,9 +33,8 @@ if TYPE_CHECKING:
 #: those rows changes and the producer's whenever a certification does (migration 0022), in
 #: the same transaction: the two counters change whenever the story does, and reading them
 #: costs nothing beyond the lot and producer rows a scan reads anyway.
-STORY_VERSION = (Lot.story_version, Producer.story_version)
-#: :data:`STORY_VERSION` of one lot (SQLAlchemy's select: SQLModel's is typed for four
-#: columns at most; both statements here run through ``Session.execute``).
+STORY_VERSION = (col(Lot.story_version), col(Producer.story_version))
+#: :data:`STORY_VERSION` of one lot.
 _STORY_VERSION = (
     select_columns(*STORY_VERSION)
     .join(Producer, col(Producer.id) == Lot.producer_id)

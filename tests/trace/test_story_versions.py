@@ -36,9 +36,7 @@ def run(session: Session, sql: str, **values: Any) -> None:
     session.commit()
 
 
-def test_events_raise_their_lots_version_only(
-    session: Session, farm_a: Farm, farm_b: Farm
-) -> None:
+def test_events_raise_their_lots_version_only(session: Session, farm_a: Farm, farm_b: Farm) -> None:
     a, b = versions(session, farm_a), versions(session, farm_b)
     event_service.record_event(
         session,
