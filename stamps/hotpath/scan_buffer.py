@@ -522,16 +522,16 @@ class ScanBuffer:
 
     def _reserve_ahead(self) -> None:
         """Reserve the next block of scan ids on the writer's connection (between batches)."""
-        try:
-            with self._flushing:
+        with self._flushing:  # the writer's connection: no batch is using it
+            try:
                 ids = self.writes.reserve(self._connection().cursor(), RESERVE_BLOCK)
-        except Exception as error:  # noqa: BLE001 - requests reserve themselves meanwhile
-            self._drop_connection()
-            log.warning("reserving scan ids ahead failed: %s", error)
-            with self._lock:
-                self._want_ids = False
-                self._reserve_failed = time.monotonic()
-            return
+            except Exception as error:  # noqa: BLE001 - requests reserve themselves meanwhile
+                self._drop_connection()
+                log.warning("reserving scan ids ahead failed: %s", error)
+                with self._lock:
+                    self._want_ids = False
+                    self._reserve_failed = time.monotonic()
+                return
         with self._lock:
             self._next_ids, self._next_reserved = deque(ids), time.monotonic()
             self._want_ids = False

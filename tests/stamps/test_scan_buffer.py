@@ -394,3 +394,38 @@ def test_the_writing_thread_reserves_the_next_block_before_requests_need_it(
     assert buffer.flush()
     written = {s.id for p in stamped for s in stored(session, p)[1]}
     assert written == {*ids, *last}
+
+
+def test_a_failed_reservation_ahead_leaves_requests_to_reserve_and_loses_no_scan(
+    app: Flask, session: Session, stamped: list[str], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    import threading
+
+    from stamps.hotpath import scan_buffer
+
+    monkeypatch.setattr(scan_buffer, "RESERVE_BLOCK", 2)
+    monkeypatch.setattr(scan_buffer, "RESERVE_AHEAD", 1)
+    client, buffer = app.test_client(), buffer_of(app)
+    reserve = buffer.writes.reserve
+
+    def down_for_the_writer(cursor: Any, count: int) -> list[int]:
+        if threading.current_thread().name == "scan-writer":
+            raise ConnectionError("database unreachable")
+        return reserve(cursor, count)
+
+    monkeypatch.setattr(buffer.writes, "reserve", down_for_the_writer)
+
+    def scan(path: str) -> int:
+        return scan_id_of(view(client, path, "198.51.100.120", PHONE).get_data(as_text=True))
+
+    ids = [scan(p) for p in stamped[:2]]  # the second leaves 1 id: the writer is asked
+    deadline = time.monotonic() + 5
+    while "reserving scan ids ahead failed" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "reserving scan ids ahead failed" in caplog.text
+    assert not buffer._next_ids
+    ids += [scan(p) for p in stamped[2:]]
+    assert len(set(ids)) == 4  # each request reserved when no block was ready
+    assert buffer.flush()
+    assert {s.id for p in stamped for s in stored(session, p)[1]} == set(ids)
