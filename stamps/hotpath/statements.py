@@ -3,7 +3,9 @@
 A :class:`Prebuilt` statement is SQLAlchemy Core compiled once for the engine's dialect;
 running it hands the driver the SQL text and the parameters, converted by the same bind and
 result processors SQLAlchemy would use (SQLite stores timestamps as text, for instance), so
-the values equal what the ORM path reads: the story cache's keys match on both paths.
+the values equal what the ORM path reads: the story cache's keys match on both paths. On
+PostgreSQL a connection in autocommit runs them as the server's prepared statements
+through libpq (:class:`Libpq`), with psycopg's adapters but not its cursor.
 """
 
 from __future__ import annotations
