@@ -126,7 +126,16 @@ def find_stamp(session: Session, key: StampKey) -> StampFacts | None:
 
 def is_preview(method: str, user_agent: str) -> bool:
     """Link previews and crawlers look at pages; they do not scan stamps."""
-    return method == "HEAD" or not user_agent or _previewer(user_agent)
+    if method == "HEAD" or not user_agent:
+        return True
+    if len(user_agent) > _CACHED_AGENT_CHARS:  # searched each time, never kept
+        return PREVIEW_AGENTS.search(user_agent) is not None
+    return _previewer(user_agent)
+
+
+#: Agents up to this long are remembered by :func:`_previewer` (phones' are ~100-300): a
+#: client sending thousands of distinct 8 KB agents cannot make each worker keep 32 MB.
+_CACHED_AGENT_CHARS = 512
 
 
 @lru_cache(maxsize=4096)

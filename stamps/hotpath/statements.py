@@ -290,39 +290,54 @@ class Libpq:
         self._state: weakref.WeakKeyDictionary[Any, tuple[Any, dict[Any, bytes]]] = (
             weakref.WeakKeyDictionary()
         )
+        self._auto: Any = None  # psycopg's PyFormat.AUTO: dump as psycopg chooses
+        self._formats: dict[int, list[Any]] = {}  # [AUTO] * n, by n
 
     def one(self, conn: Any, statement: Prebuilt, values: Mapping[str, Any]) -> Any:
         """``statement``'s first row on the psycopg connection ``conn``, converted (None when
         there is none)."""
-        from psycopg.adapt import PyFormat, Transformer
-
         assert statement.numbered is not None
         sql, order = statement.numbered
-        state = self._state.get(conn)
-        if state is None:
-            state = self._state[conn] = (Transformer(conn), {})
-        transformer, prepared = state
+        transformer, prepared = self._state.get(conn) or self._start(conn)
         params = statement.params(values, order)
-        data = transformer.dump_sequence(params, [PyFormat.AUTO] * len(params))
+        formats = self._formats.get(len(params))
+        if formats is None:
+            formats = self._formats[len(params)] = [self._auto] * len(params)
+        data = transformer.dump_sequence(params, formats)
         key = (sql, transformer.types)  # a bytes object keeps its hash: cheap
-        pgconn = conn.pgconn
-        for attempt in (1, 2):
-            name = prepared.get(key)
-            if name is None:
-                name = f"agritrace_{len(prepared)}".encode()
-                self._check(conn, pgconn.prepare(name, sql, transformer.types))
-                prepared[key] = name
-            result = pgconn.exec_prepared(name, data, transformer.formats)
-            if attempt == 1 and result.error_field(_SQLSTATE) == b"26000":
-                prepared.clear()  # the server forgot them (DISCARD ALL): prepare again
-                continue
-            break
+        name = self._name(conn, prepared, key)
+        result = conn.pgconn.exec_prepared(name, data, transformer.formats)
+        if result.error_field(_SQLSTATE) == b"26000":
+            # The server forgot them: psycopg sends DEALLOCATE ALL after a rollback that
+            # follows its own prepared statements, a pooler may send DISCARD ALL.
+            prepared.clear()
+            result = conn.pgconn.exec_prepared(
+                self._name(conn, prepared, key), data, transformer.formats
+            )
         self._check(conn, result)
         if not result.ntuples:
             return None
         transformer.set_pgresult(result)
         raw = transformer.load_row(0, tuple)
         return statement.converted(raw, [result.ftype(i) for i in range(result.nfields)])
+
+    def _start(self, conn: Any) -> tuple[Any, dict[Any, bytes]]:
+        """``conn``'s state, made on its first statement (psycopg imported only then)."""
+        from psycopg.adapt import PyFormat, Transformer
+
+        self._auto = PyFormat.AUTO
+        state = self._state[conn] = (Transformer(conn), {})
+        return state
+
+    def _name(self, conn: Any, prepared: dict[Any, bytes], key: tuple[bytes, Any]) -> bytes:
+        """The name ``key`` (the statement and its parameters' types) is prepared under on
+        ``conn``, preparing it on the first use."""
+        name = prepared.get(key)
+        if name is None:
+            name = f"agritrace_{len(prepared)}".encode()
+            self._check(conn, conn.pgconn.prepare(name, key[0], key[1]))
+            prepared[key] = name
+        return name
 
     def _check(self, conn: Any, result: Any) -> None:
         if result.status not in self._OK:
