@@ -401,10 +401,10 @@ class ScanBuffer:
     def _take_id(self, cursor: Any) -> int:
         with self._lock:
             now = time.monotonic()
-            if not (self._ids and now - self._ids_reserved < RESERVED_ID_SECONDS):
+            if not self._usable(now):  # the block reserved ahead, if any, takes its place
                 self._ids, self._ids_reserved = self._next_ids, self._next_reserved
                 self._next_ids = deque()
-            if self._ids and now - self._ids_reserved < RESERVED_ID_SECONDS:
+            if self._usable(now):
                 if (
                     len(self._ids) <= RESERVE_AHEAD
                     and not self._next_ids
@@ -519,6 +519,10 @@ class ScanBuffer:
                 with self._lock:
                     self._due.wait_for(lambda: self._stopping, backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    def _usable(self, now: float) -> bool:
+        """Whether the current block has ids still young enough to hand out (held lock)."""
+        return bool(self._ids) and now - self._ids_reserved < RESERVED_ID_SECONDS
 
     def _reserve_ahead(self) -> None:
         """Reserve the next block of scan ids on the writer's connection (between batches)."""
