@@ -13,9 +13,14 @@ for :data:`RETRY_SECONDS` (the limit then holds per worker) rather than fail a s
 A client's first scan in a window is granted without asking: most consumers scan a stamp
 once, and a round trip to Redis for each was ~15 % of a worker's time on the scan page.
 The worker adds those first scans to Redis's counts in the background, many clients to one
-pipeline every :data:`REPORT_SECONDS`, or with the client's next lease if that comes first.
+call every :data:`REPORT_SECONDS`, or with the client's next lease if that comes first.
 A client may therefore pass the limit by at most one scan per other worker in a window
 (each worker's first grant, before its report lands).
+
+Each window's counts are one Redis hash (a field per client) that expires with the window,
+added to by one script call (:data:`ADD_SCRIPT`): a report of many clients is one command,
+where an ``INCRBY`` and an ``EXPIRE`` per client cost the reporting thread ~15 µs of Python
+a scan (redis-py builds each command on its own; measured 15.4 µs against 6.3 µs a scan).
 """
 
 from __future__ import annotations
@@ -34,6 +39,17 @@ RETRY_SECONDS = 5.0
 MAX_BATCH = 100
 #: How often a worker adds the first scans it granted on its own to Redis's counts.
 REPORT_SECONDS = 0.02
+#: Adds to clients' counts in one window's hash and keeps the hash until the window ends:
+#: ``KEYS[1]`` the window's hash, ``ARGV[1]`` its seconds to live, then client, amount
+#: pairs; returns each client's new count, in order.
+ADD_SCRIPT = """
+local totals = {}
+for i = 2, #ARGV, 2 do
+  totals[#totals + 1] = redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return totals
+"""
 
 
 @dataclass
@@ -63,6 +79,7 @@ class ScanLimiter:
     _reporter: threading.Thread | None = None
     _reporter_pid: int = 0
     _due: threading.Condition | None = None
+    _script: Any = None  # ADD_SCRIPT, registered with redis on first use
 
     @classmethod
     def from_config(cls, config: Any) -> ScanLimiter:
@@ -115,14 +132,10 @@ class ScanLimiter:
         return window.used < window.leased
 
     def _lease(self, key: str, window: _Window, now: float) -> int | None:
-        name = self._name(key, window)
         owed, window.unreported = window.unreported, 0  # this worker's grants, not yet counted
         self._unreported.pop(key, None)
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.incrby(name, self.batch + owed)
-            pipe.expire(name, self.period + 1)
-            total = int(pipe.execute()[0])
+            (total,) = self._add(window.start, [(key, self.batch + owed)])
         except Exception as error:  # noqa: BLE001 - a limit store outage must not fail scans
             log.warning("scan limits counted per worker: %s", error)
             self._redis_down_until = now + RETRY_SECONDS
@@ -130,8 +143,15 @@ class ScanLimiter:
         already = total - self.batch
         return max(0, min(self.batch, self.limit - already))
 
-    def _name(self, key: str, window: _Window) -> str:
-        return f"{self.prefix}/{key}/{window.start}"
+    def _add(self, start: int, amounts: list[tuple[str, int]]) -> list[int]:
+        """Add ``amounts`` (client key, scans) to the window ``start``'s counts in Redis: the
+        clients' new counts."""
+        if self._script is None:
+            self._script = self.redis.register_script(ADD_SCRIPT)
+        args: list[Any] = [self.period + 1]
+        for key, n in amounts:
+            args += (key, n)
+        return [int(total) for total in self._script(keys=[f"{self.prefix}/{start}"], args=args)]
 
     def _report_later(self, key: str, window: _Window) -> None:
         """Queue the client's first scan for the reporter (called under ``_lock``)."""
@@ -166,19 +186,18 @@ class ScanLimiter:
             self._unreported.clear()
         if not owed:
             return
+        by_window: dict[int, list[tuple[str, _Window, int]]] = {}
+        for item in owed:  # one window, but for reports that straddle its end
+            by_window.setdefault(item[1].start, []).append(item)
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for key, window, n in owed:
-                pipe.incrby(self._name(key, window), n)
-                pipe.expire(self._name(key, window), self.period + 1)
-            totals = pipe.execute()[::2]
+            for start, items in by_window.items():
+                totals = self._add(start, [(key, n) for key, _window, n in items])
+                with self._lock:
+                    for (_key, window, _n), total in zip(items, totals, strict=True):
+                        window.full = window.full or total >= self.limit
         except Exception as error:  # noqa: BLE001 - a limit store outage must not fail scans
             log.warning("scan limits counted per worker: %s", error)
             self._redis_down_until = time.time() + RETRY_SECONDS
-            return
-        with self._lock:
-            for (_key, window, _n), total in zip(owed, totals, strict=True):
-                window.full = window.full or int(total) >= self.limit
 
     def _forget_before(self, start: int) -> None:
         for key in [k for k, w in self._windows.items() if w.start < start]:

@@ -92,33 +92,27 @@ def test_scans_go_on_when_the_limit_store_is_unreachable(
 
 
 class _Counts:
-    """Redis's INCRBY and EXPIRE on a dict, recording which thread asked."""
+    """Redis running the limiter's script (HINCRBY per client in the window's hash, then
+    EXPIRE) on a dict, recording which thread asked and how many clients each call carried."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.callers: list[str] = []
+        self.counts: dict[str, dict[str, int]] = {}
+        self.callers: list[tuple[str, int]] = []
 
-    def pipeline(self, transaction: bool = False) -> Any:
-        counts, ops = self, []
+    def register_script(self, lua: str) -> Any:
+        import threading
 
-        class Pipe:
-            def incrby(self, name: str, n: int) -> None:
-                ops.append((name, n))
+        assert "HINCRBY" in lua and "EXPIRE" in lua
 
-            def expire(self, name: str, _seconds: int) -> None:
-                ops.append((name, 0))
+        def run(keys: list[str], args: list[Any]) -> list[int]:
+            pairs = list(zip(args[1::2], args[2::2], strict=True))
+            self.callers.append((threading.current_thread().name, len(pairs)))
+            window = self.counts.setdefault(keys[0], {})
+            for client, n in pairs:
+                window[client] = window.get(client, 0) + n
+            return [window[client] for client, _n in pairs]
 
-            def execute(self) -> list[int]:
-                import threading
-
-                counts.callers.append(threading.current_thread().name)
-                out = []
-                for name, n in ops:
-                    counts.counts[name] = counts.counts.get(name, 0) + n
-                    out.append(counts.counts[name])
-                return out
-
-        return Pipe()
+        return run
 
 
 def test_a_clients_first_scan_waits_for_no_round_trip_and_is_counted_after() -> None:
@@ -134,9 +128,53 @@ def test_a_clients_first_scan_waits_for_no_round_trip_and_is_counted_after() -> 
     deadline = time.monotonic() + 5
     while not redis.callers and time.monotonic() < deadline:
         time.sleep(REPORT_SECONDS)
-    assert redis.callers == ["scan-limit-reporter"]
-    assert redis.counts == {"t/phone/999960": 1}
+    assert redis.callers == [("scan-limit-reporter", 1)]
+    assert redis.counts == {"t/999960": {"phone": 1}}
     # The other worker's first grant, then leases that count both: three in all.
     allowed = [w.hit("phone", now) is None for w in (workers[1], workers[0], workers[1])]
     assert allowed == [True, True, False]
     assert workers[1].hit("phone", now) is not None and workers[0].hit("phone", now) is not None
+
+
+def test_one_call_reports_every_clients_first_scan_of_a_window() -> None:
+    from stamps.hotpath.ratelimit import ScanLimiter
+
+    redis = _Counts()
+    limiter = ScanLimiter(2, 60, redis, "t", 1)
+    now = 1_000_000.0
+    for client in ("a", "b", "c"):
+        assert limiter.hit(client, now) is None
+    limiter.report()  # what the reporting thread does (it may have done it already)
+    assert sum(n for _name, n in redis.callers) == 3
+    assert redis.counts == {"t/999960": {"a": 1, "b": 1, "c": 1}}
+    # The next window's first scans go to that window's hash, not added to this one's.
+    assert limiter.hit("a", now + 60) is None
+    limiter.report()
+    assert redis.counts["t/1000020"] == {"a": 1} and redis.counts["t/999960"]["a"] == 1
+
+
+def test_the_script_counts_in_redis_itself() -> None:
+    """The Lua script on the real server: counts per client in the window's hash, which
+    expires with the window."""
+    if not redis_is_up():
+        pytest.skip("REDIS NOT RUNNING on 127.0.0.1:6379: the limiter's script is untested.")
+    import redis as redis_module
+
+    from stamps.hotpath.ratelimit import ScanLimiter
+
+    server = redis_module.Redis(*REDIS)
+    prefix = f"agritrace-test-{uuid.uuid4().hex}"
+    try:
+        one, two = (ScanLimiter(3, 60, server, prefix, 1) for _ in range(2))
+        now = 1_000_000.0
+        assert one.hit("phone", now) is None and one.hit("tablet", now) is None
+        one.report()
+        assert server.hgetall(f"{prefix}/999960") == {b"phone": b"1", b"tablet": b"1"}
+        assert 0 < server.ttl(f"{prefix}/999960") <= 61
+        # The other worker leases against the same count: three scans in all, then refused.
+        allowed = [w.hit("phone", now) is None for w in (two, two, one, two)]
+        assert allowed == [True, True, False, False]
+        assert int(server.hget(f"{prefix}/999960", "phone") or 0) >= 3
+    finally:
+        server.delete(f"{prefix}/999960")
+        server.close()
