@@ -107,11 +107,13 @@ RESERVE_RETRY_SECONDS = 1.0
 RESERVE = "SELECT nextval(pg_get_serial_sequence('scans', 'id')) FROM generate_series(1, %s)"
 #: Writes a batch: inserts its scans (those not written by an earlier try) and adds to
 #: their stamps' counts what it inserted; the stamps are updated in id order (two
-#: workers' batches then never wait on each other in a cycle).
+#: workers' batches then never wait on each other in a cycle). The arrays go in binary
+#: (``%(…)b``): psycopg dumps text arrays in Python, quoting each element (12 µs of the
+#: writing thread a scan; 4 µs in binary).
 FLUSH = """
 WITH batch AS (
-    SELECT * FROM unnest(%(ids)s::int[], %(stamps)s::int[], %(times)s::timestamptz[],
-                         %(clients)s::text[], %(agents)s::text[])
+    SELECT * FROM unnest(%(ids)b::int[], %(stamps)b::int[], %(times)b::timestamptz[],
+                         %(clients)b::text[], %(agents)b::text[])
         AS b(id, stamp_id, scanned_at, client_hash, user_agent)
 ), inserted AS (
     INSERT INTO scans (id, stamp_id, scanned_at, client_hash, user_agent)

@@ -91,6 +91,20 @@ def test_scans_wait_in_the_buffer_and_are_written_once_each_in_one_batch(
     assert buffer.flush() and stored(session, stamped[0])[0].scan_count == 5  # nothing again
 
 
+def test_a_batch_writes_each_user_agent_as_it_came(
+    app: Flask, session: Session, stamped: list[str]
+) -> None:
+    """Agents a text array would have to quote (braces, quotes, commas, backslashes, NULL
+    spelled out, Vietnamese) are stored byte for byte, each with its scan."""
+    agents = ['Mozilla/5.0 {"x": "y"}', "a,b\\c", "NULL", "Cốc Cốc/113 (Điện thoại)"]
+    client = app.test_client()
+    for n, agent in enumerate(agents, start=1):
+        assert view(client, stamped[1], f"198.51.100.{n}", {**JSON, "User-Agent": agent}).json
+    assert buffer_of(app).flush()
+    _stamp, scans = stored(session, stamped[1])
+    assert [scan.user_agent for scan in scans] == agents
+
+
 def test_a_repeat_view_of_an_unwritten_scan_counts_nothing(
     app: Flask, session: Session, stamped: list[str]
 ) -> None:
