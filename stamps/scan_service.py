@@ -132,5 +132,5 @@ def count_prebuilt_scan(
 
 
 def _rules_could_fire(stamp: Mapping[str, Any]) -> bool:
-    limit = stamp["own_max_scans"] or stamp["default_max_scans"] or MAX_SCANS
+    limit = stamp["scan_limit"] or MAX_SCANS
     return bool(stamp["status"] == StampStatus.VOID or stamp["scan_count"] + 1 > limit)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, bindparam, case, event, func, insert, select, upd
 from sqlalchemy.sql import Executable, Select
 
 from stamps.mint_runs import published
-from stamps.models import CloneThreshold, Scan, Stamp, StampRun, VerifiedStory
+from stamps.models import Scan, Stamp, StampRun, VerifiedStory
 from trace.models import Lot, Plot, Producer, Product
 
 #: ``psycopg.pq.DiagnosticField.SQLSTATE``
@@ -34,8 +34,6 @@ _PRODUCT = Product.__table__  # type: ignore[attr-defined]
 _PRODUCER = Producer.__table__  # type: ignore[attr-defined]
 _PLOT = Plot.__table__  # type: ignore[attr-defined]
 _RUN = StampRun.__table__  # type: ignore[attr-defined]
-_OWN = CloneThreshold.__table__.alias("own_limits")  # type: ignore[attr-defined]
-_DEFAULT = CloneThreshold.__table__.alias("default_limits")  # type: ignore[attr-defined]
 _SCANS = Scan.__table__  # type: ignore[attr-defined]
 #: The client's last counted scan of the stamp inside the scan window (as in scanning).
 LAST_SCAN = (
@@ -131,15 +129,14 @@ FIND_STAMP = with_shared_story(
         _PLOT.c.latitude,
         _PLOT.c.longitude,
         _PLOT.c.area_ha,
-        _OWN.c.max_scans.label("own_max_scans"),
-        _DEFAULT.c.max_scans.label("default_max_scans"),
+        # The clone rules' limit in force (migration 0023's triggers keep it from
+        # clone_thresholds): two fewer relations than joining the product's and the
+        # default's rows.
+        _PRODUCT.c.scan_limit,
         # A stamp never counted has no scan rows (each row is written with its count): its
         # scans' index is not read (most scans are a stamp's first).
         case((_STAMP.c.scan_count > 0, LAST_SCAN)).label("last_scan_id"),
-    )
-    .outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
-    .outerjoin(_OWN, _OWN.c.product_id == _PRODUCT.c.id)
-    .outerjoin(_DEFAULT, _DEFAULT.c.product_id.is_(None))
+    ).outerjoin(_PLOT, _PLOT.c.id == _LOT.c.plot_id)
 )
 _STAMPS = _STAMP
 #: A new scan with no place: the hot path leaves scans that share a place to the service.

@@ -115,4 +115,8 @@ class Product(SQLModel, table=True):
     unit: str = Field(max_length=16)
     gtin: str = Field(max_length=14, unique=True, index=True)
     scan_threshold: int = Field(default=50, sa_column_kwargs={"server_default": text("50")})
+    #: The clone rules' scan limit in force (its own ``clone_thresholds`` row's, else the
+    #: province default's; None: the built-in), kept by database triggers (migration 0023)
+    #: for the scan hot path's one-statement find; never written by the app.
+    scan_limit: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
