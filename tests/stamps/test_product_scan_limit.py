@@ -92,11 +92,8 @@ def test_the_next_scan_sees_a_lowered_default(
     client = app.test_client()
 
     def verdict(path: str, n: int) -> str:
-        return str(
-            client.get(path, headers=JSON, environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).json[
-                "verdict"
-            ]
-        )  # type: ignore[index]  # noqa: E501
+        answer = client.get(path, headers=JSON, environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+        return str(answer.json["verdict"])  # type: ignore[index]
 
     assert [verdict(paths[0], n) for n in (1, 2, 3)] == ["GENUINE"] * 3
     actor = Actor(user_id=admin.id, role="admin")  # type: ignore[arg-type]
