@@ -123,7 +123,8 @@ class SharedStories:
 
     def _mac(self, lot_id: int, producer_id: int, version: str, day: date, story: str) -> str:
         message = f"{lot_id}|{producer_id}|{version}|{day.isoformat()}|{story}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        # One call into OpenSSL (hmac.new builds two hash objects in Python first).
+        return hmac.digest(self._key, message, "sha256").hex()
 
 
 def share_swept_story(session: ModelSession, /, *, lot_id: int) -> bool:
@@ -146,6 +147,8 @@ def share_swept_story(session: ModelSession, /, *, lot_id: int) -> bool:
 
 def version_text(version: Sequence[Any]) -> str:
     """A story version (:data:`stamps.report._STORY_VERSION`'s row) as stored text."""
+    if all(type(v) is int for v in version):  # the counters (0022): json.dumps' text, faster
+        return "[" + ", ".join(f'"{v}"' for v in version) + "]"
     return json.dumps([None if v is None else str(v) for v in version])
 
 

@@ -188,3 +188,23 @@ def test_html_rendered_by_other_code_is_rendered_again(
     assert answered(worker) == 1 and renders == ["en"]  # its own render
     page = TOKEN.sub(r"\1\2", by_other.get_data(as_text=True))
     assert page == TOKEN.sub(r"\1\2", by_full.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("version", [(0, 0), (7, 12345678901), (3, None), ("2026-12-05", 4)])
+def test_rows_shared_by_the_previous_release_still_verify(version: tuple[Any, ...]) -> None:
+    """A rolling deploy: the version text and the HMAC are byte for byte what the earlier
+    code wrote (``json.dumps`` of the figures as text; ``hmac.new(…).hexdigest()``)."""
+    import hashlib
+    import hmac
+    import json
+    from datetime import date
+
+    from stamps.story_share import SharedStories, version_text
+
+    text_before = json.dumps([None if v is None else str(v) for v in version])
+    assert version_text(version) == text_before
+    shared = SharedStories("secret", engine=None)  # type: ignore[arg-type]
+    story = '{"events":[],"fragments":{"vi":"<p>Thanh long ruột đỏ</p>"}}'
+    message = f"5|2|{text_before}|2026-12-05|{story}".encode()
+    mac_before = hmac.new(shared._key, message, hashlib.sha256).hexdigest()
+    assert shared._mac(5, 2, text_before, date(2026, 12, 5), story) == mac_before
