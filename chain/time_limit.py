@@ -8,9 +8,10 @@ a million gas buys ~6 s of pure-Python hashing. :func:`call_with_time_limit` sto
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from chain.errors import CallTimedOut
 
@@ -27,7 +28,9 @@ class _Alarm:
 
     def __init__(self, thread_id: int) -> None:
         self._thread_id = thread_id
-        self._guard = threading.Lock()
+        # Reentrant: the thread it rings may ring it again from inside disarm() (a callback
+        # run there swallowing the expiry: _quiet_expiry).
+        self._guard = threading.RLock()
         self._armed = True
         self.rang = False
 
@@ -42,6 +45,37 @@ class _Alarm:
             if self._armed and self.rang:
                 _set_async_exc(self._thread_id, None)  # withdraw it if not yet delivered
             self._armed = False
+
+
+#: Seconds until an expiry a callback swallowed is raised again (:func:`_quiet_expiry`).
+RING_AGAIN_SECONDS = 0.01
+#: The armed alarm of each thread inside :func:`call_with_time_limit`, by thread id.
+_ACTIVE: dict[int, _Alarm] = {}
+
+
+def _quiet_expiry(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``sys.unraisablehook`` for expiries that a callback swallowed, else ``hook``.
+
+    The expiry arrives between any two bytecodes of the bounded thread, also while it runs
+    a weakref callback or a ``__del__``; Python reports an exception raised there ("Exception
+    ignored in …") and goes on, and the call would run on unbounded. This hook runs in that
+    thread, right then, and rings the alarm again from another thread a moment later (rung
+    here, the expiry would land in the hook itself and be swallowed again), instead of
+    reporting it.
+    """
+
+    def unraisable(info: Any) -> None:
+        if info.exc_type is not _Expired:
+            hook(info)
+            return
+        alarm = _ACTIVE.get(threading.get_ident())
+        if alarm is not None:
+            again = threading.Timer(RING_AGAIN_SECONDS, alarm.ring)
+            again.daemon = True
+            again.start()
+
+    unraisable.quiet_expiry = True  # type: ignore[attr-defined]
+    return unraisable
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -70,9 +104,14 @@ def call_with_time_limit(fn: Callable[[], T], seconds: float | None) -> T:
     """
     if seconds is None:
         return fn()
-    alarm = _Alarm(threading.get_ident())
+    if not getattr(sys.unraisablehook, "quiet_expiry", False):
+        sys.unraisablehook = _quiet_expiry(sys.unraisablehook)
+    thread = threading.get_ident()
+    alarm = _Alarm(thread)
     timer = threading.Timer(max(seconds, 0.0), alarm.ring)
     timer.daemon = True
+    outer = _ACTIVE.get(thread)
+    _ACTIVE[thread] = alarm
     # The outer try spans every moment the alarm can go off, up to its disarming.
     try:
         timer.start()
@@ -81,6 +120,10 @@ def call_with_time_limit(fn: Callable[[], T], seconds: float | None) -> T:
         finally:
             timer.cancel()
             alarm.disarm()
+            if outer is None:
+                _ACTIVE.pop(thread, None)
+            else:
+                _ACTIVE[thread] = outer
     except BaseException:
         if alarm.rang:  # _Expired itself, or whatever a library made of it
             raise CallTimedOut(_message(seconds)) from None

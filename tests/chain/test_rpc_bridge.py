@@ -177,6 +177,33 @@ def test_time_limit_stops_python_work_and_lets_quick_work_finish() -> None:
     assert call_with_time_limit(lambda: 7, None) == 7
 
 
+def test_an_expiry_a_callback_swallowed_is_raised_again() -> None:
+    """The expiry can arrive while the bounded thread runs a weakref callback, where Python
+    swallows it ("Exception ignored in …"): the call is still stopped, at once, and nothing
+    is reported as an unraisable error (pytest fails the test if it is)."""
+    import time
+    import weakref
+
+    def callback(_ref: object) -> None:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:  # the expiry lands here, inside the callback
+            pass
+
+    def work() -> None:
+        box = type("Box", (), {})()
+        ref = weakref.ref(box, callback)
+        del box  # runs the callback
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # unbounded, unless the expiry comes again
+            pass
+        assert ref() is None
+
+    started = time.monotonic()
+    with pytest.raises(CallTimedOut):
+        call_with_time_limit(work, 0.05)
+    assert time.monotonic() - started < 5  # stopped, not run to the end of the 10 s loop
+
+
 def test_a_read_gives_up_when_anchoring_holds_the_chain(anchored_lot: AnchoredLot) -> None:
     client = anchored_lot.client
     with held_by_another_thread(client._lock):
