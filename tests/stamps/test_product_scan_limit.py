@@ -4,10 +4,12 @@ migration 0023's triggers) is always the one the clone rules apply (``limits_of`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlmodel import Session, col, select
 
 from stamps import minting
@@ -101,3 +103,48 @@ def test_the_next_scan_sees_a_lowered_default(
     assert verdict(paths[0], 4) == "SUSPICIOUS"  # its fourth scan, past the new default
     assert [verdict(paths[1], n) for n in (5, 6, 7, 8)] == ["GENUINE"] * 3 + ["SUSPICIOUS"]
     assert session.exec(select(CloneThreshold)).one().max_scans == 3
+
+
+def test_a_product_added_while_the_default_changes_gets_the_new_default(
+    database_url: str, session: Session, farm_a: Farm, admin: User
+) -> None:
+    """Two writers on PostgreSQL (READ COMMITTED): one adds a product and has not committed
+    when the other changes the default; whichever order they commit in, the product ends
+    with the default in force."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time")
+    actor = Actor(user_id=admin.id, role="admin")  # type: ignore[arg-type]
+    set_limits(session, actor, None, {"max_scans": 30})
+    session.close()
+    engine = create_engine(database_url)
+    adder = engine.connect()
+    try:
+        adder.execute(
+            text(
+                "INSERT INTO products (producer_id, name_vi, name_en, category, unit, gtin, "
+                "scan_threshold, created_at) SELECT producer_id, 'Lúa', 'Rice', 'grain', 'kg', "
+                "'08930000999990', 50, now() FROM products WHERE id = :p"
+            ),
+            {"p": farm_a.product_id},
+        )  # not committed yet
+        changed = threading.Event()
+
+        def change_default() -> None:
+            with engine.begin() as other:
+                other.execute(
+                    text("UPDATE clone_thresholds SET max_scans = 7 WHERE product_id IS NULL")
+                )
+            changed.set()
+
+        changer = threading.Thread(target=change_default)
+        changer.start()
+        assert not changed.wait(0.5)  # it waits for the product's transaction
+        adder.commit()
+        changer.join(10)
+        assert changed.is_set()
+    finally:
+        adder.close()
+        engine.dispose()
+    limits = in_force(session)
+    assert {hot for hot, _rules in limits.values()} == {7}
+    assert all(hot == rules for hot, rules in limits.values())

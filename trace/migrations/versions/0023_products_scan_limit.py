@@ -78,10 +78,18 @@ def _sqlite_triggers() -> None:
     )
 
 
+#: PostgreSQL: both triggers take this transaction lock first, so a product added while
+#: the default changes is seen by one or the other (each statement after it reads what the
+#: other transaction committed): without it, under READ COMMITTED, the new product could
+#: keep the old default while the change's UPDATE did not see it.
+_SERIALIZE = "PERFORM pg_advisory_xact_lock(hashtext('agritrace.products.scan_limit'));"
+
+
 def _postgresql_triggers() -> None:
     op.execute(
         "CREATE FUNCTION clone_thresholds_scan_limit() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN IF TG_OP <> 'INSERT' THEN {_SET.format(row='OLD')}; END IF; "
+        f"BEGIN {_SERIALIZE} "
+        f"IF TG_OP <> 'INSERT' THEN {_SET.format(row='OLD')}; END IF; "
         f"IF TG_OP <> 'DELETE' THEN {_SET.format(row='NEW')}; END IF; "
         "RETURN NULL; END $$"
     )
@@ -93,7 +101,7 @@ def _postgresql_triggers() -> None:
     # clone_thresholds row would name it), so the default's applies.
     op.execute(
         "CREATE FUNCTION products_scan_limit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "NEW.scan_limit := (SELECT max_scans FROM clone_thresholds WHERE product_id IS NULL "
+        f"{_SERIALIZE} NEW.scan_limit := (SELECT max_scans FROM clone_thresholds WHERE product_id IS NULL "
         "ORDER BY id LIMIT 1); RETURN NEW; END $$"
     )
     op.execute(
