@@ -28,9 +28,7 @@ class _Alarm:
 
     def __init__(self, thread_id: int) -> None:
         self._thread_id = thread_id
-        # Reentrant: the thread it rings may ring it again from inside disarm() (a callback
-        # run there swallowing the expiry: _quiet_expiry).
-        self._guard = threading.RLock()
+        self._guard = threading.Lock()
         self._armed = True
         self.rang = False
 

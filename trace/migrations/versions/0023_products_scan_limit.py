@@ -32,11 +32,14 @@ down_revision = "0022"
 branch_labels = None
 depends_on = None
 
+#: The province default's limit.
+_DEFAULT_LIMIT = (
+    "(SELECT max_scans FROM clone_thresholds WHERE product_id IS NULL ORDER BY id LIMIT 1)"
+)
 #: The limit in force for the product ``products`` (the row being updated).
 _LIMIT = (
-    "coalesce("
-    "(SELECT max_scans FROM clone_thresholds WHERE product_id = products.id), "
-    "(SELECT max_scans FROM clone_thresholds WHERE product_id IS NULL ORDER BY id LIMIT 1))"
+    "coalesce((SELECT max_scans FROM clone_thresholds WHERE product_id = products.id), "
+    f"{_DEFAULT_LIMIT})"
 )
 #: Sets the limit of the products a ``clone_thresholds`` row ``{row}`` applies to: its
 #: product, or (the default's row) every product; rows already right are not rewritten.
@@ -101,8 +104,7 @@ def _postgresql_triggers() -> None:
     # clone_thresholds row would name it), so the default's applies.
     op.execute(
         "CREATE FUNCTION products_scan_limit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        f"{_SERIALIZE} NEW.scan_limit := (SELECT max_scans FROM clone_thresholds WHERE product_id IS NULL "
-        "ORDER BY id LIMIT 1); RETURN NEW; END $$"
+        f"{_SERIALIZE} NEW.scan_limit := {_DEFAULT_LIMIT}; RETURN NEW; END $$"
     )
     op.execute(
         "CREATE TRIGGER products_scan_limit BEFORE INSERT ON products "
